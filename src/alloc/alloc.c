@@ -1,0 +1,199 @@
+/* alloc.c: the arena allocator: a used-bitmap, free counts per 2 MiB chunk, next-fit within an arena. */
+#include "alloc.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include "pool/format.h"
+
+#define WORD_BITS 64
+
+static bool bit_is_set(const uint64_t *map, uint64_t bit)
+{
+    return (map[bit / WORD_BITS] >> (bit % WORD_BITS)) & 1;
+}
+
+static void set_run(struct allocator *a, uint64_t first, uint64_t count, bool used)
+{
+    for (uint64_t bit = first; bit < first + count; bit++) {
+        uint64_t mask = 1ULL << (bit % WORD_BITS);
+        if (used)
+            a->used[bit / WORD_BITS] |= mask;
+        else
+            a->used[bit / WORD_BITS] &= ~mask;
+        if (used)
+            a->chunk_free[bit / UDAX_BLOCKS_PER_HUGE]--;
+        else
+            a->chunk_free[bit / UDAX_BLOCKS_PER_HUGE]++;
+    }
+}
+
+int alloc_init(struct allocator *a, uint64_t base_block, uint64_t end_block)
+{
+    a->base_block = base_block;
+    a->block_count = end_block - base_block;
+    uint64_t chunks = (a->block_count + UDAX_BLOCKS_PER_HUGE - 1) / UDAX_BLOCKS_PER_HUGE;
+    uint64_t words = chunks * (UDAX_BLOCKS_PER_HUGE / WORD_BITS);
+    a->used = calloc(words, sizeof(uint64_t));
+    a->chunk_free = calloc(chunks, sizeof(uint16_t));
+    a->arena_count = (unsigned)(chunks / 16);
+    if (a->arena_count < 1)
+        a->arena_count = 1;
+    if (a->arena_count > 16)
+        a->arena_count = 16;
+    a->arenas = calloc(a->arena_count, sizeof(*a->arenas));
+    if (!a->used || !a->chunk_free || !a->arenas) {
+        alloc_destroy(a);
+        return ENOMEM;
+    }
+    for (uint64_t c = 0; c < chunks; c++) {
+        uint64_t end = (c + 1) * UDAX_BLOCKS_PER_HUGE;
+        a->chunk_free[c] = (uint16_t)((end <= a->block_count ? end : a->block_count) - c * UDAX_BLOCKS_PER_HUGE);
+    }
+    /* Blocks past the end of the pool in its last chunk stay marked used forever. */
+    for (uint64_t bit = a->block_count; bit < chunks * UDAX_BLOCKS_PER_HUGE; bit++)
+        a->used[bit / WORD_BITS] |= 1ULL << (bit % WORD_BITS);
+    uint64_t per_arena = chunks / a->arena_count;
+    for (unsigned i = 0; i < a->arena_count; i++) {
+        struct alloc_arena *arena = &a->arenas[i];
+        mutex_init(&arena->lock, LOCK_LEAF);
+        arena->first = i * per_arena * UDAX_BLOCKS_PER_HUGE;
+        arena->end = i + 1 == a->arena_count ? a->block_count : (i + 1) * per_arena * UDAX_BLOCKS_PER_HUGE;
+        arena->free_blocks = arena->end - arena->first;
+        arena->cursor = arena->first;
+    }
+    return 0;
+}
+
+void alloc_destroy(struct allocator *a)
+{
+    for (unsigned i = 0; a->arenas && i < a->arena_count; i++)
+        mutex_destroy(&a->arenas[i].lock);
+    free(a->arenas);
+    free(a->used);
+    free(a->chunk_free);
+    a->arenas = NULL;
+    a->used = NULL;
+    a->chunk_free = NULL;
+}
+
+static struct alloc_arena *arena_of(struct allocator *a, uint64_t rel)
+{
+    uint64_t per_arena = a->arenas[0].end - a->arenas[0].first;
+    uint64_t i = rel / per_arena;
+    return &a->arenas[i < a->arena_count ? i : a->arena_count - 1];
+}
+
+bool alloc_claim(struct allocator *a, uint64_t block, uint64_t count)
+{
+    if (block < a->base_block || count > a->block_count || block - a->base_block > a->block_count - count)
+        return false;
+    uint64_t rel = block - a->base_block;
+    for (uint64_t bit = rel; bit < rel + count; bit++)
+        if (bit_is_set(a->used, bit))
+            return false;
+    set_run(a, rel, count, true);
+    for (uint64_t bit = rel; bit < rel + count; bit++)
+        arena_of(a, bit)->free_blocks--;
+    return true;
+}
+
+bool alloc_is_used(const struct allocator *a, uint64_t block)
+{
+    return block >= a->base_block && block - a->base_block < a->block_count &&
+           bit_is_set(a->used, block - a->base_block);
+}
+
+static uint64_t first_clear_bit(const uint64_t *map, uint64_t from, uint64_t end)
+{
+    for (uint64_t bit = from; bit < end;) {
+        uint64_t word = ~map[bit / WORD_BITS] >> (bit % WORD_BITS);
+        if (word)
+            return bit + (uint64_t)__builtin_ctzll(word) < end ? bit + (uint64_t)__builtin_ctzll(word) : end;
+        bit = (bit / WORD_BITS + 1) * WORD_BITS;
+    }
+    return end;
+}
+
+static bool take_whole_chunk(struct allocator *a, struct alloc_arena *arena, uint64_t *rel)
+{
+    for (uint64_t c = arena->first / UDAX_BLOCKS_PER_HUGE; c * UDAX_BLOCKS_PER_HUGE < arena->end; c++) {
+        if (a->chunk_free[c] == UDAX_BLOCKS_PER_HUGE) {
+            *rel = c * UDAX_BLOCKS_PER_HUGE;
+            return true;
+        }
+    }
+    return false;
+}
+
+static uint64_t take_run(struct allocator *a, struct alloc_arena *arena, uint64_t want, uint64_t *rel)
+{
+    for (int pass = 0; pass < 2; pass++) {
+        uint64_t from = pass ? arena->first : arena->cursor;
+        uint64_t end = pass ? arena->cursor : arena->end;
+        uint64_t start = first_clear_bit(a->used, from, end);
+        if (start == end)
+            continue;
+        uint64_t stop = start + 1;
+        while (stop < arena->end && stop - start < want && !bit_is_set(a->used, stop))
+            stop++;
+        *rel = start;
+        return stop - start;
+    }
+    return 0;
+}
+
+static __thread unsigned preferred_arena = ~0U;
+static unsigned next_arena;
+
+int alloc_extent(struct allocator *a, uint64_t want, bool huge, uint64_t *block, uint64_t *count)
+{
+    if (preferred_arena == ~0U)
+        preferred_arena = __atomic_fetch_add(&next_arena, 1, __ATOMIC_RELAXED);
+    for (unsigned tries = 0; tries < a->arena_count; tries++) {
+        struct alloc_arena *arena = &a->arenas[(preferred_arena + tries) % a->arena_count];
+        mutex_lock(&arena->lock, 0);
+        uint64_t rel = 0, got = 0;
+        if (arena->free_blocks) {
+            if (huge && want >= UDAX_BLOCKS_PER_HUGE && take_whole_chunk(a, arena, &rel))
+                got = UDAX_BLOCKS_PER_HUGE;
+            else
+                got = take_run(a, arena, want, &rel);
+        }
+        if (got) {
+            set_run(a, rel, got, true);
+            __atomic_fetch_sub(&arena->free_blocks, got, __ATOMIC_RELAXED);
+            arena->cursor = rel + got < arena->end ? rel + got : arena->first;
+        }
+        mutex_unlock(&arena->lock);
+        if (got) {
+            *block = a->base_block + rel;
+            *count = got;
+            return 0;
+        }
+    }
+    return ENOSPC;
+}
+
+void alloc_free(struct allocator *a, uint64_t block, uint64_t count)
+{
+    uint64_t rel = block - a->base_block;
+    while (count) {
+        struct alloc_arena *arena = arena_of(a, rel);
+        uint64_t n = arena->end - rel < count ? arena->end - rel : count;
+        mutex_lock(&arena->lock, 0);
+        set_run(a, rel, n, false);
+        __atomic_fetch_add(&arena->free_blocks, n, __ATOMIC_RELAXED);
+        mutex_unlock(&arena->lock);
+        rel += n;
+        count -= n;
+    }
+}
+
+uint64_t alloc_free_blocks(struct allocator *a)
+{
+    uint64_t total = 0;
+    for (unsigned i = 0; i < a->arena_count; i++)
+        total += __atomic_load_n(&a->arenas[i].free_blocks, __ATOMIC_RELAXED);
+    return total;
+}

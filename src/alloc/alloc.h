@@ -1,0 +1,44 @@
+/* alloc.h: free space of the data area in 4 KiB blocks, split in arenas so that writers do not queue on one lock. */
+#ifndef UDAX_ALLOC_H
+#define UDAX_ALLOC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "util/locks.h"
+
+struct alloc_arena {
+    struct mutex lock;
+    uint64_t first; /* relative block numbers [first, end), 2 MiB aligned */
+    uint64_t end;
+    uint64_t free_blocks;
+    uint64_t cursor;
+};
+
+struct allocator {
+    uint64_t base_block;   /* pool block number of relative block 0, 2 MiB aligned */
+    uint64_t block_count;  /* data blocks */
+    uint64_t *used;        /* one bit per data block; each word belongs to one arena */
+    uint16_t *chunk_free;  /* free blocks in each 2 MiB chunk */
+    struct alloc_arena *arenas;
+    unsigned arena_count;
+};
+
+/* Every data block starts free. Returns 0 or an errno. */
+int alloc_init(struct allocator *a, uint64_t base_block, uint64_t end_block);
+void alloc_destroy(struct allocator *a);
+
+/* At load, before any allocation: claims blocks that the logs own. False if a block is out of range or already claimed. */
+bool alloc_claim(struct allocator *a, uint64_t block, uint64_t count);
+bool alloc_is_used(const struct allocator *a, uint64_t block);
+
+/*
+ * Allocates one contiguous run of 1 to want blocks. With huge, and want of a
+ * whole 2 MiB chunk or more, it prefers a free 2 MiB-aligned chunk. Returns 0,
+ * or ENOSPC when no block is free.
+ */
+int alloc_extent(struct allocator *a, uint64_t want, bool huge, uint64_t *block, uint64_t *count);
+void alloc_free(struct allocator *a, uint64_t block, uint64_t count);
+uint64_t alloc_free_blocks(struct allocator *a);
+
+#endif

@@ -1,0 +1,321 @@
+/* file_api.c: the descriptor calls of udax.h: open, close, read, write, seek, sync, truncate, fallocate, stat. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "file/file.h"
+#include "handle.h"
+#include "inode/namei.h"
+#include "udax.h"
+#include "util/error.h"
+
+void open_file_put(struct udax_pool *pool, struct open_file *file)
+{
+    if (__atomic_sub_fetch(&file->refs, 1, __ATOMIC_ACQ_REL))
+        return;
+    if (!inode_is_dir(file->inode))
+        file_sync(&pool->fs, file->inode);
+    inode_put(&pool->fs, file->inode);
+    mutex_destroy(&file->position_lock);
+    free(file);
+}
+
+static struct open_file *get_file(struct udax_pool *pool, int fd, const char *call)
+{
+    struct open_file *file = pool ? fd_get(&pool->fds, fd) : NULL;
+    if (!file)
+        udax_fail(EBADF, "%s: bad file descriptor %d", call, fd);
+    return file;
+}
+
+static bool readable(const struct open_file *file)
+{
+    return (file->flags & O_ACCMODE) != O_WRONLY;
+}
+
+static bool writable(const struct open_file *file)
+{
+    return (file->flags & O_ACCMODE) != O_RDONLY;
+}
+
+static int open_at(struct udax_pool *pool, struct inode *start, const char *path, int flags, mode_t mode)
+{
+    if ((flags & O_ACCMODE) == O_ACCMODE)
+        return udax_fail(EINVAL, "open %s: invalid access mode", path);
+    struct inode *inode;
+    int rc = namei_open(&pool->fs, start, path, flags, mode, &inode);
+    if (rc)
+        return api_result(rc, "open", path);
+    if ((flags & O_TRUNC) && !inode_is_dir(inode) && (flags & O_ACCMODE) != O_RDONLY) {
+        rc = file_truncate(&pool->fs, inode, 0);
+        if (rc) {
+            inode_put(&pool->fs, inode);
+            return api_result(rc, "open", path);
+        }
+    }
+    struct open_file *file = calloc(1, sizeof(*file));
+    if (!file) {
+        inode_put(&pool->fs, inode);
+        return udax_fail(ENOMEM, "open %s: out of memory", path);
+    }
+    *file = (struct open_file){.inode = inode, .flags = flags, .refs = 1};
+    mutex_init(&file->position_lock, LOCK_FILE_POSITION);
+    int fd = fd_install(&pool->fds, file);
+    if (fd < 0) {
+        int saved = errno;
+        open_file_put(pool, file);
+        return udax_fail(saved, "open %s: %s", path, strerror(saved));
+    }
+    return fd;
+}
+
+static mode_t mode_argument(int flags, va_list ap)
+{
+    return flags & O_CREAT ? (mode_t)va_arg(ap, int) : 0;
+}
+
+int udax_open(struct udax_pool *pool, const char *path, int flags, ...)
+{
+    va_list ap;
+    va_start(ap, flags);
+    mode_t mode = mode_argument(flags, ap);
+    va_end(ap);
+    if (!pool || !path)
+        return udax_fail(EFAULT, "open: null argument");
+    return open_at(pool, NULL, path, flags, mode);
+}
+
+int udax_openat(struct udax_pool *pool, int dirfd, const char *path, int flags, ...)
+{
+    va_list ap;
+    va_start(ap, flags);
+    mode_t mode = mode_argument(flags, ap);
+    va_end(ap);
+    if (!pool || !path)
+        return udax_fail(EFAULT, "openat: null argument");
+    if (dirfd == AT_FDCWD || path[0] == '/')
+        return open_at(pool, NULL, path, flags, mode);
+    struct open_file *dir = get_file(pool, dirfd, "openat");
+    if (!dir)
+        return -1;
+    int rc = inode_is_dir(dir->inode) ? open_at(pool, dir->inode, path, flags, mode)
+                                      : udax_fail(ENOTDIR, "openat: descriptor %d is not a directory", dirfd);
+    open_file_put(pool, dir);
+    return rc;
+}
+
+int udax_close(struct udax_pool *pool, int fd)
+{
+    struct open_file *file = pool ? fd_remove(&pool->fds, fd) : NULL;
+    if (!file)
+        return udax_fail(EBADF, "close: bad file descriptor %d", fd);
+    open_file_put(pool, file);
+    return 0;
+}
+
+static ssize_t transfer(struct udax_pool *pool, struct open_file *file, const struct iovec *iov, int iovcnt,
+                        uint64_t offset, bool write, uint64_t *end)
+{
+    if (inode_is_dir(file->inode))
+        return udax_fail(EISDIR, "%s: is a directory", write ? "write" : "read");
+    if (write ? !writable(file) : !readable(file))
+        return udax_fail(EBADF, "%s: descriptor not open for %s", write ? "write" : "read",
+                         write ? "writing" : "reading");
+    ssize_t rc = write ? file_write(&pool->fs, file->inode, iov, iovcnt, offset, file->flags & O_APPEND, end)
+                       : file_read(&pool->fs, file->inode, iov, iovcnt, offset);
+    if (rc < 0)
+        return udax_fail((int)-rc, "%s: %s", write ? "write" : "read", strerror((int)-rc));
+    if (!write)
+        *end = offset + (uint64_t)rc;
+    return rc;
+}
+
+static int check_iov(const struct iovec *iov, int iovcnt)
+{
+    if (iovcnt < 0 || iovcnt > IOV_MAX || (iovcnt && !iov))
+        return udax_fail(EINVAL, "invalid iovec count %d", iovcnt);
+    size_t total = 0;
+    for (int i = 0; i < iovcnt; i++) {
+        if (iov[i].iov_len > SSIZE_MAX - total)
+            return udax_fail(EINVAL, "iovec lengths overflow");
+        total += iov[i].iov_len;
+    }
+    return 0;
+}
+
+/* read, write, readv, writev: at the file position, which moves under the position lock. */
+static ssize_t positioned(struct udax_pool *pool, int fd, const struct iovec *iov, int iovcnt, bool write)
+{
+    if (check_iov(iov, iovcnt))
+        return -1;
+    struct open_file *file = get_file(pool, fd, write ? "write" : "read");
+    if (!file)
+        return -1;
+    mutex_lock(&file->position_lock, 0);
+    uint64_t end;
+    ssize_t rc = transfer(pool, file, iov, iovcnt, file->position, write, &end);
+    if (rc >= 0)
+        file->position = end;
+    mutex_unlock(&file->position_lock);
+    open_file_put(pool, file);
+    return rc;
+}
+
+static ssize_t at_offset(struct udax_pool *pool, int fd, const struct iovec *iov, off_t offset, bool write)
+{
+    struct open_file *file = get_file(pool, fd, write ? "pwrite" : "pread");
+    if (!file)
+        return -1;
+    uint64_t end;
+    ssize_t rc = offset < 0 ? udax_fail(EINVAL, "negative offset") : transfer(pool, file, iov, 1, (uint64_t)offset, write, &end);
+    open_file_put(pool, file);
+    return rc;
+}
+
+static size_t clamp_count(size_t count)
+{
+    return count > SSIZE_MAX ? SSIZE_MAX : count;
+}
+
+ssize_t udax_read(struct udax_pool *pool, int fd, void *buf, size_t count)
+{
+    struct iovec iov = {buf, clamp_count(count)};
+    return positioned(pool, fd, &iov, 1, false);
+}
+
+ssize_t udax_write(struct udax_pool *pool, int fd, const void *buf, size_t count)
+{
+    struct iovec iov = {(void *)buf, clamp_count(count)};
+    return positioned(pool, fd, &iov, 1, true);
+}
+
+ssize_t udax_readv(struct udax_pool *pool, int fd, const struct iovec *iov, int iovcnt)
+{
+    return positioned(pool, fd, iov, iovcnt, false);
+}
+
+ssize_t udax_writev(struct udax_pool *pool, int fd, const struct iovec *iov, int iovcnt)
+{
+    return positioned(pool, fd, iov, iovcnt, true);
+}
+
+ssize_t udax_pread(struct udax_pool *pool, int fd, void *buf, size_t count, off_t offset)
+{
+    struct iovec iov = {buf, clamp_count(count)};
+    return at_offset(pool, fd, &iov, offset, false);
+}
+
+ssize_t udax_pwrite(struct udax_pool *pool, int fd, const void *buf, size_t count, off_t offset)
+{
+    struct iovec iov = {(void *)buf, clamp_count(count)};
+    return at_offset(pool, fd, &iov, offset, true);
+}
+
+off_t udax_lseek(struct udax_pool *pool, int fd, off_t offset, int whence)
+{
+    struct open_file *file = get_file(pool, fd, "lseek");
+    if (!file)
+        return -1;
+    mutex_lock(&file->position_lock, 0);
+    int64_t base = 0;
+    int rc = 0;
+    switch (whence) {
+    case SEEK_SET:
+        break;
+    case SEEK_CUR:
+        base = (int64_t)file->position;
+        break;
+    case SEEK_END: {
+        struct stat st;
+        mutex_lock(&file->inode->ilock, file->inode->ino);
+        inode_to_stat(&pool->fs, file->inode, &st);
+        mutex_unlock(&file->inode->ilock);
+        base = st.st_size;
+        break;
+    }
+    case SEEK_DATA:
+    case SEEK_HOLE: {
+        int64_t found = offset < 0 ? -ENXIO : file_seek_data(&pool->fs, file->inode, (uint64_t)offset, whence);
+        if (found < 0)
+            rc = (int)-found;
+        else
+            offset = found;
+        break;
+    }
+    default:
+        rc = EINVAL;
+    }
+    off_t result = -1;
+    if (!rc && ((offset > 0 && base > INT64_MAX - offset) || base + offset < 0))
+        rc = offset > 0 ? EOVERFLOW : EINVAL;
+    if (!rc) {
+        result = base + offset;
+        file->position = (uint64_t)result;
+    }
+    mutex_unlock(&file->position_lock);
+    open_file_put(pool, file);
+    return rc ? api_result(rc, "lseek", NULL) : result;
+}
+
+int udax_fsync(struct udax_pool *pool, int fd)
+{
+    struct open_file *file = get_file(pool, fd, "fsync");
+    if (!file)
+        return -1;
+    int rc = inode_is_dir(file->inode) ? 0 : file_sync(&pool->fs, file->inode);
+    open_file_put(pool, file);
+    return api_result(rc, "fsync", NULL);
+}
+
+int udax_fdatasync(struct udax_pool *pool, int fd)
+{
+    return udax_fsync(pool, fd);
+}
+
+int udax_ftruncate(struct udax_pool *pool, int fd, off_t length)
+{
+    struct open_file *file = get_file(pool, fd, "ftruncate");
+    if (!file)
+        return -1;
+    int rc;
+    if (length < 0 || inode_is_dir(file->inode) || !writable(file))
+        rc = EINVAL;
+    else
+        rc = file_truncate(&pool->fs, file->inode, (uint64_t)length);
+    open_file_put(pool, file);
+    return api_result(rc, "ftruncate", NULL);
+}
+
+int udax_fallocate(struct udax_pool *pool, int fd, int mode, off_t offset, off_t len)
+{
+    struct open_file *file = get_file(pool, fd, "fallocate");
+    if (!file)
+        return -1;
+    int rc;
+    if (offset < 0 || len <= 0)
+        rc = EINVAL;
+    else if (!writable(file))
+        rc = EBADF;
+    else if (inode_is_dir(file->inode))
+        rc = EISDIR;
+    else
+        rc = file_fallocate(&pool->fs, file->inode, mode, (uint64_t)offset, (uint64_t)len);
+    open_file_put(pool, file);
+    return api_result(rc, "fallocate", NULL);
+}
+
+int udax_fstat(struct udax_pool *pool, int fd, struct stat *st)
+{
+    struct open_file *file = get_file(pool, fd, "fstat");
+    if (!file)
+        return -1;
+    mutex_lock(&file->inode->ilock, file->inode->ino);
+    inode_to_stat(&pool->fs, file->inode, st);
+    mutex_unlock(&file->inode->ilock);
+    open_file_put(pool, file);
+    return 0;
+}

@@ -1,0 +1,677 @@
+/* file.c: the data path: copies between callers and pool blocks, block allocation, and size changes. */
+#include "file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/falloc.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "udax.h"
+
+#define PAGE_SIZE_BYTES UDAX_BLOCK_SIZE
+#define MAX_FILE_SIZE ((uint64_t)INT64_MAX)
+
+static uint64_t page_of(uint64_t offset)
+{
+    return offset >> UDAX_BLOCK_SHIFT;
+}
+
+static uint64_t min_u64(uint64_t a, uint64_t b)
+{
+    return a < b ? a : b;
+}
+
+static size_t iov_total(const struct iovec *iov, int iovcnt)
+{
+    size_t total = 0;
+    for (int i = 0; i < iovcnt; i++)
+        total += iov[i].iov_len;
+    return total;
+}
+
+/* A cursor over the caller's buffers. */
+struct iov_cursor {
+    const struct iovec *iov;
+    int left;
+    size_t skip;
+};
+
+static void cursor_advance(struct iov_cursor *c, size_t len)
+{
+    while (len) {
+        size_t here = c->iov->iov_len - c->skip;
+        if (len < here) {
+            c->skip += len;
+            return;
+        }
+        len -= here;
+        c->iov++;
+        c->left--;
+        c->skip = 0;
+    }
+}
+
+static void copy_to_pool(const struct fs *fs, struct iov_cursor *c, char *dst, size_t len)
+{
+    while (len) {
+        while (c->iov->iov_len == c->skip) {
+            c->iov++;
+            c->left--;
+            c->skip = 0;
+        }
+        size_t n = min_u64(len, c->iov->iov_len - c->skip);
+        persist_copy(&fs->pool.pm, dst, (const char *)c->iov->iov_base + c->skip, n);
+        cursor_advance(c, n);
+        dst += n;
+        len -= n;
+    }
+}
+
+static void copy_from_pool(struct iov_cursor *c, const char *src, size_t len)
+{
+    while (len) {
+        while (c->iov->iov_len == c->skip) {
+            c->iov++;
+            c->left--;
+            c->skip = 0;
+        }
+        size_t n = min_u64(len, c->iov->iov_len - c->skip);
+        char *dst = (char *)c->iov->iov_base + c->skip;
+        if (src) {
+            memcpy(dst, src, n);
+            src += n;
+        } else {
+            memset(dst, 0, n);
+        }
+        cursor_advance(c, n);
+        len -= n;
+    }
+}
+
+static bool lookup(struct inode *inode, uint64_t page, uint64_t *block, uint64_t *run)
+{
+    mutex_lock(&inode->ilock, inode->ino);
+    bool mapped = extent_lookup(&inode->extents, page, block, run);
+    mutex_unlock(&inode->ilock);
+    return mapped;
+}
+
+static uint64_t current_size(struct inode *inode)
+{
+    mutex_lock(&inode->ilock, inode->ino);
+    uint64_t size = inode->attr.size;
+    mutex_unlock(&inode->ilock);
+    return size;
+}
+
+ssize_t file_read(struct fs *fs, struct inode *inode, const struct iovec *iov, int iovcnt, uint64_t offset)
+{
+    size_t count = iov_total(iov, iovcnt);
+    rwlock_read(&inode->iolock, inode->ino);
+    uint64_t size = current_size(inode);
+    if (offset >= size || !count) {
+        rwlock_unlock(&inode->iolock);
+        return 0;
+    }
+    count = min_u64(count, size - offset);
+    struct iov_cursor c = {iov, iovcnt, 0};
+    for (uint64_t pos = offset; pos < offset + count;) {
+        uint64_t block = 0, run;
+        bool mapped = lookup(inode, page_of(pos), &block, &run);
+        uint64_t in_page = pos & (PAGE_SIZE_BYTES - 1);
+        uint64_t span = run > (MAX_FILE_SIZE >> UDAX_BLOCK_SHIFT) ? MAX_FILE_SIZE : run * PAGE_SIZE_BYTES - in_page;
+        uint64_t n = min_u64(span, offset + count - pos);
+        copy_from_pool(&c, mapped ? (const char *)pool_block(&fs->pool, block) + in_page : NULL, n);
+        pos += n;
+    }
+    rwlock_unlock(&inode->iolock);
+    return (ssize_t)count;
+}
+
+/* Data allocations leave this many blocks so that unlink and rmdir still find log space on a full pool. */
+static uint64_t metadata_reserve(const struct fs *fs)
+{
+    uint64_t reserve = fs->alloc.block_count / 256;
+    return reserve < 16 ? 16 : reserve > 1024 ? 1024 : reserve;
+}
+
+static int alloc_data(struct fs *fs, uint64_t want, bool huge, uint64_t *block, uint64_t *count)
+{
+    if (alloc_free_blocks(&fs->alloc) <= metadata_reserve(fs))
+        return ENOSPC;
+    return alloc_extent(&fs->alloc, want, huge, block, count);
+}
+
+/* One piece of a write: file pages written in place, or given new blocks. */
+struct segment {
+    uint64_t page;
+    uint64_t count;
+    uint64_t block;
+    bool fresh;        /* new blocks, committed by an extent entry */
+    bool has_old;      /* fresh blocks replacing mapped ones, whose bytes outside the write survive */
+    uint64_t old_block;
+};
+
+struct plan {
+    struct segment *segments;
+    size_t count;
+    size_t capacity;
+};
+
+static int plan_add(struct plan *plan, struct segment segment)
+{
+    if (plan->count == plan->capacity) {
+        size_t capacity = plan->capacity ? plan->capacity * 2 : 8;
+        struct segment *grown = realloc(plan->segments, capacity * sizeof(*grown));
+        if (!grown)
+            return ENOMEM;
+        plan->segments = grown;
+        plan->capacity = capacity;
+    }
+    plan->segments[plan->count++] = segment;
+    return 0;
+}
+
+static void plan_release(struct fs *fs, struct plan *plan)
+{
+    for (size_t i = 0; i < plan->count; i++)
+        if (plan->segments[i].fresh)
+            alloc_free(&fs->alloc, plan->segments[i].block, plan->segments[i].count);
+    free(plan->segments);
+    *plan = (struct plan){0};
+}
+
+/* Gives pages [page, page+count) new blocks, a whole 2 MiB chunk where the file's chunk is a hole. */
+static int plan_fresh(struct fs *fs, struct inode *inode, struct plan *plan, uint64_t page, uint64_t count,
+                      bool mapped, uint64_t old_block)
+{
+    while (count) {
+        uint64_t chunk_start = page & ~(UDAX_BLOCKS_PER_HUGE - 1);
+        bool whole_chunk = !mapped && page >= UDAX_BLOCKS_PER_HUGE &&
+                           !extent_mapped_pages(&inode->extents, chunk_start, UDAX_BLOCKS_PER_HUGE);
+        uint64_t block, got;
+        int rc;
+        if (whole_chunk && (rc = alloc_data(fs, UDAX_BLOCKS_PER_HUGE, true, &block, &got)) == 0) {
+            if (got == UDAX_BLOCKS_PER_HUGE) {
+                uint64_t written = min_u64(count, chunk_start + UDAX_BLOCKS_PER_HUGE - page);
+                rc = plan_add(plan, (struct segment){.page = chunk_start, .count = got, .block = block, .fresh = true});
+                if (rc) {
+                    alloc_free(&fs->alloc, block, got);
+                    return rc;
+                }
+                page += written;
+                count -= written;
+                continue;
+            }
+            alloc_free(&fs->alloc, block, got);
+        }
+        bool huge = (page & (UDAX_BLOCKS_PER_HUGE - 1)) == 0 && count >= UDAX_BLOCKS_PER_HUGE;
+        rc = alloc_data(fs, huge ? UDAX_BLOCKS_PER_HUGE : count, huge, &block, &got);
+        if (rc)
+            return rc;
+        rc = plan_add(plan, (struct segment){.page = page, .count = got, .block = block, .fresh = true,
+                                             .has_old = mapped, .old_block = old_block});
+        if (rc) {
+            alloc_free(&fs->alloc, block, got);
+            return rc;
+        }
+        page += got;
+        count -= got;
+        old_block += got;
+    }
+    return 0;
+}
+
+/*
+ * Decides, page run by page run, where the bytes of [offset, end) go. Mapped
+ * pages are written in place in fast mode, and in strict mode only where the
+ * write lies wholly past the old size, which no reader can see until the
+ * commit; every other page gets new blocks.
+ */
+static int plan_write(struct fs *fs, struct inode *inode, uint64_t offset, uint64_t end, uint64_t old_size,
+                      struct plan *plan)
+{
+    bool strict = fs->pool.sb.data_mode == UDAX_DATA_STRICT;
+    uint64_t page = page_of(offset), last = page_of(end - 1);
+    uint64_t first_invisible = old_size <= offset ? page : page_of(old_size + PAGE_SIZE_BYTES - 1);
+    while (page <= last) {
+        uint64_t block = 0, run;
+        bool mapped = lookup(inode, page, &block, &run);
+        uint64_t count = min_u64(run, last - page + 1);
+        int rc;
+        if (mapped && strict && page < first_invisible) {
+            count = min_u64(count, first_invisible - page);
+            rc = plan_fresh(fs, inode, plan, page, count, true, block);
+        } else if (mapped) {
+            rc = plan_add(plan, (struct segment){.page = page, .count = count, .block = block});
+        } else {
+            rc = plan_fresh(fs, inode, plan, page, count, false, 0);
+        }
+        if (rc)
+            return rc;
+        page += count;
+        /* A whole-chunk segment may reach past the pages asked for. */
+        const struct segment *tail = &plan->segments[plan->count - 1];
+        if (tail->page + tail->count > page)
+            page = tail->page + tail->count;
+    }
+    return 0;
+}
+
+/* Fills a segment's pages: the caller's bytes inside [offset, end), old bytes or zeros outside. */
+static void fill_segment(struct fs *fs, const struct segment *s, struct iov_cursor *c, uint64_t offset, uint64_t end,
+                         uint64_t old_size)
+{
+    uint64_t seg_start = s->page << UDAX_BLOCK_SHIFT;
+    uint64_t seg_end = seg_start + (s->count << UDAX_BLOCK_SHIFT);
+    char *base = pool_block(&fs->pool, s->block);
+    uint64_t data_from = offset > seg_start ? offset : seg_start;
+    uint64_t data_to = end < seg_end ? end : seg_end;
+    if (s->fresh) {
+        /* Bytes before the data: old bytes up to the old size, zeros after; likewise behind it. */
+        uint64_t ranges[2][2] = {{seg_start, data_from}, {data_to, seg_end}};
+        for (int r = 0; r < 2; r++) {
+            uint64_t from = ranges[r][0], to = ranges[r][1];
+            if (from >= to)
+                continue;
+            uint64_t old_to = s->has_old ? min_u64(to, old_size > from ? old_size : from) : from;
+            if (old_to > from)
+                persist_copy(&fs->pool.pm, base + (from - seg_start),
+                             (const char *)pool_block(&fs->pool, s->old_block) + (from - seg_start), old_to - from);
+            if (to > old_to)
+                persist_zero(&fs->pool.pm, base + (old_to - seg_start), to - old_to);
+        }
+    }
+    if (data_to > data_from)
+        copy_to_pool(fs, c, base + (data_from - seg_start), data_to - data_from);
+}
+
+/* Zeroes the mapped bytes of [from, to), which lie past the size and are about to become visible. */
+static void zero_past_size(struct fs *fs, struct inode *inode, uint64_t from, uint64_t to)
+{
+    while (from < to) {
+        uint64_t block = 0, run;
+        bool mapped = lookup(inode, page_of(from), &block, &run);
+        uint64_t in_page = from & (PAGE_SIZE_BYTES - 1);
+        uint64_t n = run > page_of(to - from) + 1 ? to - from : min_u64(run * PAGE_SIZE_BYTES - in_page, to - from);
+        if (mapped)
+            persist_zero(&fs->pool.pm, (char *)pool_block(&fs->pool, block) + in_page, n);
+        from += n;
+    }
+}
+
+/* Under ILOCK: appends the extent entries of the fresh segments, or an ATTR when only the size or times changed. */
+static int log_segments(struct fs *fs, struct log_txn *txn, const struct plan *plan,
+                        const struct udax_attr *attr)
+{
+    bool any = false;
+    for (size_t i = 0; i < plan->count; i++) {
+        const struct segment *s = &plan->segments[i];
+        if (!s->fresh)
+            continue;
+        struct udax_entry_extent entry = {.page = s->page, .block = s->block, .count = s->count, .size = attr->size,
+                                          .mtime_ns = attr->mtime_ns};
+        int rc = log_append(&fs->env, txn, &entry, UDAX_ENTRY_EXTENT, 0, sizeof(entry));
+        if (rc)
+            return rc;
+        any = true;
+    }
+    return any ? 0 : inode_log_attr(fs, txn, attr);
+}
+
+static void map_segments(struct fs *fs, struct inode *inode, const struct plan *plan)
+{
+    for (size_t i = 0; i < plan->count; i++) {
+        const struct segment *s = &plan->segments[i];
+        if (s->fresh)
+            extent_map(&inode->extents, s->page, s->block, s->count, inode_release_blocks, fs);
+    }
+}
+
+/* Reserves index room first so that the commit below cannot fail half way. */
+static int reserve_index(struct inode *inode, const struct plan *plan)
+{
+    size_t needed = inode->extents.count + 2 * plan->count + 2;
+    if (needed <= inode->extents.capacity)
+        return 0;
+    struct extent *grown = realloc(inode->extents.extents, needed * sizeof(*grown));
+    if (!grown)
+        return ENOMEM;
+    inode->extents.extents = grown;
+    inode->extents.capacity = needed;
+    return 0;
+}
+
+static bool overwrite_in_place(struct fs *fs, struct inode *inode, uint64_t offset, uint64_t end)
+{
+    if (fs->pool.sb.data_mode != UDAX_DATA_FAST)
+        return false;
+    mutex_lock(&inode->ilock, inode->ino);
+    uint64_t first = page_of(offset), pages = page_of(end - 1) - first + 1;
+    bool ok = end <= inode->attr.size && extent_mapped_pages(&inode->extents, first, pages) == pages;
+    mutex_unlock(&inode->ilock);
+    return ok;
+}
+
+/* Fast mode, within the size and over mapped blocks: IOLOCK shared, no log entry. */
+static void write_in_place(struct fs *fs, struct inode *inode, struct iov_cursor *c, uint64_t offset, uint64_t end)
+{
+    for (uint64_t pos = offset; pos < end;) {
+        uint64_t block = 0, run;
+        lookup(inode, page_of(pos), &block, &run);
+        uint64_t in_page = pos & (PAGE_SIZE_BYTES - 1);
+        uint64_t n = min_u64(run * PAGE_SIZE_BYTES - in_page, end - pos);
+        copy_to_pool(fs, c, (char *)pool_block(&fs->pool, block) + in_page, n);
+        pos += n;
+    }
+    persist_fence(&fs->pool.pm);
+    mutex_lock(&inode->ilock, inode->ino);
+    inode->attr.mtime_ns = inode->attr.ctime_ns = now_ns();
+    inode->times_unlogged = true;
+    mutex_unlock(&inode->ilock);
+}
+
+static ssize_t write_locked(struct fs *fs, struct inode *inode, const struct iovec *iov, int iovcnt, uint64_t offset,
+                            size_t count)
+{
+    uint64_t old_size = current_size(inode);
+    uint64_t end = offset + count;
+    struct plan plan = {0};
+    int rc = plan_write(fs, inode, offset, end, old_size, &plan);
+    if (!rc) {
+        mutex_lock(&inode->ilock, inode->ino);
+        rc = reserve_index(inode, &plan);
+        mutex_unlock(&inode->ilock);
+    }
+    if (rc) {
+        plan_release(fs, &plan);
+        return -rc;
+    }
+    if (offset > old_size)
+        zero_past_size(fs, inode, old_size, offset);
+    struct iov_cursor c = {iov, iovcnt, 0};
+    for (size_t i = 0; i < plan.count; i++)
+        fill_segment(fs, &plan.segments[i], &c, offset, end, old_size);
+
+    mutex_lock(&inode->ilock, inode->ino);
+    struct udax_attr attr = inode->attr;
+    attr.size = end > old_size ? end : old_size;
+    attr.mtime_ns = attr.ctime_ns = now_ns();
+    struct log_txn txn;
+    log_txn_begin(&txn, &inode->log);
+    rc = log_segments(fs, &txn, &plan, &attr);
+    if (rc) {
+        log_abort(&fs->env, &txn);
+        mutex_unlock(&inode->ilock);
+        plan_release(fs, &plan);
+        return -rc;
+    }
+    log_commit(&fs->env, &txn);
+    map_segments(fs, inode, &plan);
+    inode->attr = attr;
+    inode->times_unlogged = false;
+    inode_maybe_compact(fs, inode);
+    mutex_unlock(&inode->ilock);
+    free(plan.segments);
+    return (ssize_t)count;
+}
+
+ssize_t file_write(struct fs *fs, struct inode *inode, const struct iovec *iov, int iovcnt, uint64_t offset,
+                   bool append, uint64_t *end)
+{
+    size_t count = iov_total(iov, iovcnt);
+    if (!append && count && offset + count > offset && offset + count <= MAX_FILE_SIZE &&
+        overwrite_in_place(fs, inode, offset, offset + count)) {
+        rwlock_read(&inode->iolock, inode->ino);
+        if (overwrite_in_place(fs, inode, offset, offset + count)) {
+            struct iov_cursor c = {iov, iovcnt, 0};
+            write_in_place(fs, inode, &c, offset, offset + count);
+            rwlock_unlock(&inode->iolock);
+            *end = offset + count;
+            return (ssize_t)count;
+        }
+        rwlock_unlock(&inode->iolock);
+    }
+    rwlock_write(&inode->iolock, inode->ino);
+    if (append)
+        offset = current_size(inode);
+    ssize_t rc;
+    if (count > MAX_FILE_SIZE || offset > MAX_FILE_SIZE - count)
+        rc = -EFBIG;
+    else
+        rc = count ? write_locked(fs, inode, iov, iovcnt, offset, count) : 0;
+    rwlock_unlock(&inode->iolock);
+    if (rc >= 0)
+        *end = offset + (uint64_t)rc;
+    return rc;
+}
+
+/* Under IOLOCK exclusive and ILOCK: commits attr, with punched pages and new segments, in one tail store. */
+static int commit_layout(struct fs *fs, struct inode *inode, const struct udax_attr *attr, const struct plan *plan,
+                         uint64_t punch_page, uint64_t punch_count)
+{
+    struct log_txn txn;
+    log_txn_begin(&txn, &inode->log);
+    int rc = 0;
+    if (punch_count) {
+        struct udax_entry_punch entry = {.page = punch_page, .count = punch_count, .mtime_ns = attr->mtime_ns};
+        rc = log_append(&fs->env, &txn, &entry, UDAX_ENTRY_PUNCH, 0, sizeof(entry));
+    }
+    if (!rc)
+        rc = plan ? log_segments(fs, &txn, plan, attr) : inode_log_attr(fs, &txn, attr);
+    if (rc) {
+        log_abort(&fs->env, &txn);
+        return rc;
+    }
+    log_commit(&fs->env, &txn);
+    if (punch_count)
+        extent_unmap(&inode->extents, punch_page, punch_count, inode_release_blocks, fs);
+    if (attr->size < inode->attr.size)
+        extent_unmap(&inode->extents, page_of(attr->size + PAGE_SIZE_BYTES - 1), UINT64_MAX, inode_release_blocks,
+                     fs);
+    if (plan)
+        map_segments(fs, inode, plan);
+    inode->attr = *attr;
+    inode->times_unlogged = false;
+    inode_maybe_compact(fs, inode);
+    return 0;
+}
+
+int file_truncate(struct fs *fs, struct inode *inode, uint64_t size)
+{
+    if (size > MAX_FILE_SIZE)
+        return EFBIG;
+    rwlock_write(&inode->iolock, inode->ino);
+    uint64_t old_size = current_size(inode);
+    if (size > old_size)
+        zero_past_size(fs, inode, old_size, size);
+    persist_fence(&fs->pool.pm);
+    mutex_lock(&inode->ilock, inode->ino);
+    struct udax_attr attr = inode->attr;
+    attr.size = size;
+    attr.mtime_ns = attr.ctime_ns = now_ns();
+    int rc = commit_layout(fs, inode, &attr, NULL, 0, 0);
+    mutex_unlock(&inode->ilock);
+    rwlock_unlock(&inode->iolock);
+    return rc;
+}
+
+/* Gives every hole page of [first, first+count) zeroed blocks. */
+static int plan_holes(struct fs *fs, struct inode *inode, uint64_t first, uint64_t count, struct plan *plan)
+{
+    for (uint64_t page = first; page < first + count;) {
+        uint64_t block, run;
+        bool mapped = lookup(inode, page, &block, &run);
+        uint64_t n = min_u64(run, first + count - page);
+        if (!mapped) {
+            int rc = plan_fresh(fs, inode, plan, page, n, false, 0);
+            if (rc)
+                return rc;
+        }
+        page += n;
+        const struct segment *tail = plan->count ? &plan->segments[plan->count - 1] : NULL;
+        if (tail && tail->page + tail->count > page)
+            page = tail->page + tail->count;
+    }
+    return 0;
+}
+
+static int allocate_range(struct fs *fs, struct inode *inode, int mode, uint64_t offset, uint64_t end)
+{
+    uint64_t old_size = current_size(inode);
+    struct plan plan = {0};
+    int rc = plan_holes(fs, inode, page_of(offset), page_of(end - 1) - page_of(offset) + 1, &plan);
+    if (!rc) {
+        mutex_lock(&inode->ilock, inode->ino);
+        rc = reserve_index(inode, &plan);
+        mutex_unlock(&inode->ilock);
+    }
+    if (rc) {
+        plan_release(fs, &plan);
+        return rc;
+    }
+    for (size_t i = 0; i < plan.count; i++)
+        persist_zero(&fs->pool.pm, pool_block(&fs->pool, plan.segments[i].block),
+                     plan.segments[i].count << UDAX_BLOCK_SHIFT);
+    bool grows = !(mode & FALLOC_FL_KEEP_SIZE) && end > old_size;
+    if (grows)
+        zero_past_size(fs, inode, old_size, offset > old_size ? offset : old_size);
+    persist_fence(&fs->pool.pm);
+    mutex_lock(&inode->ilock, inode->ino);
+    struct udax_attr attr = inode->attr;
+    if (grows)
+        attr.size = end;
+    attr.ctime_ns = now_ns();
+    if (grows)
+        attr.mtime_ns = attr.ctime_ns;
+    rc = plan.count || grows ? commit_layout(fs, inode, &attr, &plan, 0, 0) : 0;
+    mutex_unlock(&inode->ilock);
+    if (rc)
+        plan_release(fs, &plan);
+    else
+        free(plan.segments);
+    return rc;
+}
+
+/* Zeroes [from, to) inside one page; strict mode copies the page so that the punch stays atomic. */
+static int plan_partial_zero(struct fs *fs, struct inode *inode, uint64_t from, uint64_t to, uint64_t size,
+                             struct plan *plan)
+{
+    uint64_t block, run;
+    if (from >= to || from >= size || !lookup(inode, page_of(from), &block, &run))
+        return 0;
+    char *page = pool_block(&fs->pool, block);
+    uint64_t in_page = from & (PAGE_SIZE_BYTES - 1);
+    if (fs->pool.sb.data_mode == UDAX_DATA_FAST) {
+        persist_zero(&fs->pool.pm, page + in_page, to - from);
+        return 0;
+    }
+    uint64_t fresh, got;
+    int rc = alloc_data(fs, 1, false, &fresh, &got);
+    if (rc)
+        return rc;
+    char *copy = pool_block(&fs->pool, fresh);
+    persist_copy(&fs->pool.pm, copy, page, PAGE_SIZE_BYTES);
+    persist_zero(&fs->pool.pm, copy + in_page, to - from);
+    rc = plan_add(plan, (struct segment){.page = page_of(from), .count = 1, .block = fresh, .fresh = true});
+    if (rc)
+        alloc_free(&fs->alloc, fresh, 1);
+    return rc;
+}
+
+static int punch_hole(struct fs *fs, struct inode *inode, uint64_t offset, uint64_t end)
+{
+    uint64_t size = current_size(inode);
+    uint64_t first_full = page_of(offset + PAGE_SIZE_BYTES - 1), end_full = page_of(end);
+    struct plan plan = {0};
+    int rc;
+    if (first_full >= end_full && page_of(offset) == page_of(end - 1)) {
+        rc = plan_partial_zero(fs, inode, offset, end, size, &plan);
+    } else {
+        rc = plan_partial_zero(fs, inode, offset, first_full << UDAX_BLOCK_SHIFT, size, &plan);
+        if (!rc && end_full > page_of(offset) && (end & (PAGE_SIZE_BYTES - 1)))
+            rc = plan_partial_zero(fs, inode, end_full << UDAX_BLOCK_SHIFT, end, size, &plan);
+    }
+    if (!rc) {
+        mutex_lock(&inode->ilock, inode->ino);
+        rc = reserve_index(inode, &plan);
+        mutex_unlock(&inode->ilock);
+    }
+    if (rc) {
+        plan_release(fs, &plan);
+        return rc;
+    }
+    persist_fence(&fs->pool.pm);
+    mutex_lock(&inode->ilock, inode->ino);
+    struct udax_attr attr = inode->attr;
+    attr.mtime_ns = attr.ctime_ns = now_ns();
+    uint64_t punch_count = end_full > first_full ? end_full - first_full : 0;
+    rc = commit_layout(fs, inode, &attr, plan.count ? &plan : NULL, first_full, punch_count);
+    mutex_unlock(&inode->ilock);
+    if (rc)
+        plan_release(fs, &plan);
+    else
+        free(plan.segments);
+    return rc;
+}
+
+int file_fallocate(struct fs *fs, struct inode *inode, int mode, uint64_t offset, uint64_t len)
+{
+    if (len == 0)
+        return EINVAL;
+    if (offset > MAX_FILE_SIZE || len > MAX_FILE_SIZE - offset)
+        return EFBIG;
+    bool punch = mode == (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE);
+    if (!punch && mode != 0 && mode != FALLOC_FL_KEEP_SIZE)
+        return EOPNOTSUPP;
+    rwlock_write(&inode->iolock, inode->ino);
+    int rc = punch ? punch_hole(fs, inode, offset, offset + len) : allocate_range(fs, inode, mode, offset, offset + len);
+    rwlock_unlock(&inode->iolock);
+    return rc;
+}
+
+int file_sync(struct fs *fs, struct inode *inode)
+{
+    rwlock_write(&inode->iolock, inode->ino);
+    mutex_lock(&inode->ilock, inode->ino);
+    int rc = 0;
+    if (inode->times_unlogged) {
+        struct udax_attr attr = inode->attr;
+        rc = commit_layout(fs, inode, &attr, NULL, 0, 0);
+    }
+    mutex_unlock(&inode->ilock);
+    rwlock_unlock(&inode->iolock);
+    return rc;
+}
+
+int64_t file_seek_data(struct fs *fs, struct inode *inode, uint64_t offset, int whence)
+{
+    (void)fs;
+    rwlock_read(&inode->iolock, inode->ino);
+    mutex_lock(&inode->ilock, inode->ino);
+    uint64_t size = inode->attr.size;
+    int64_t result = -ENXIO;
+    if (offset < size) {
+        uint64_t page = page_of(offset), block, run;
+        bool mapped = extent_lookup(&inode->extents, page, &block, &run);
+        if (whence == SEEK_DATA) {
+            if (mapped)
+                result = (int64_t)offset;
+            else if (run != UINT64_MAX && ((page + run) << UDAX_BLOCK_SHIFT) < size)
+                result = (int64_t)((page + run) << UDAX_BLOCK_SHIFT);
+        } else {
+            while (mapped) {
+                page += run;
+                mapped = extent_lookup(&inode->extents, page, &block, &run);
+            }
+            uint64_t hole = page << UDAX_BLOCK_SHIFT;
+            result = (int64_t)min_u64(hole > offset ? hole : offset, size);
+        }
+    }
+    mutex_unlock(&inode->ilock);
+    rwlock_unlock(&inode->iolock);
+    return result;
+}

@@ -1,0 +1,292 @@
+/* fsck.c: the checks that recovery does not need to open a pool: superblock copies, names, links, connectivity. */
+#include "fsck.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "inode.h"
+#include "namei.h"
+#include "pool/superblock.h"
+#include "util/error.h"
+
+struct checker {
+    struct fs fs;
+    struct fs_check check;
+    const struct udax_fsck_options *opts;
+    uint64_t repaired;
+    uint32_t *links;    /* names that lead to each inode */
+    uint64_t *named_in; /* the directory holding a directory's name */
+};
+
+static void report(void *arg, const char *problem)
+{
+    const struct udax_fsck_options *opts = arg;
+    if (opts->report)
+        opts->report(opts->report_arg, problem);
+}
+
+static void found(struct checker *c, bool repairable, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void found(struct checker *c, bool repairable, const char *fmt, ...)
+{
+    char message[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(message, sizeof(message), fmt, ap);
+    va_end(ap);
+    c->check.problems++;
+    if (!repairable)
+        c->check.unrepairable++;
+    report((void *)c->opts, message);
+}
+
+static bool repairing(const struct checker *c)
+{
+    return c->opts->repair && !c->check.unrepairable;
+}
+
+/* Commits entries to several inodes at once, as namespace operations do. */
+struct repair_txn {
+    struct inode *inodes[2];
+    struct log_txn txns[2];
+    unsigned count;
+};
+
+static int commit_repair(struct checker *c, struct repair_txn *r)
+{
+    struct journal_word words[2];
+    for (unsigned i = 0; i < r->count; i++)
+        words[i] = (struct journal_word){log_tail_word(&c->fs.pool, r->inodes[i]->ino), r->txns[i].pos};
+    journal_commit(&c->fs.journal, words, r->count);
+    for (unsigned i = 0; i < r->count; i++)
+        log_txn_applied(&c->fs.env, &r->txns[i]);
+    c->repaired++;
+    return 0;
+}
+
+static void abort_repair(struct checker *c, struct repair_txn *r)
+{
+    for (unsigned i = 0; i < r->count; i++)
+        log_abort(&c->fs.env, &r->txns[i]);
+}
+
+static void check_superblocks(struct checker *c)
+{
+    struct pool *pool = &c->fs.pool;
+    const struct udax_super *backup = pool_block(pool, UDAX_SUPER_BACKUP_BLOCK);
+    bool backup_bad = superblock_problem(backup, pool->sb.pool_size) || memcmp(backup, &pool->sb, sizeof(*backup));
+    if (backup_bad && !pool->primary_super_damaged)
+        found(c, true, "backup superblock differs from the primary");
+    if ((backup_bad || pool->primary_super_damaged) && c->opts->repair) {
+        pool_write_superblocks(pool);
+        c->repaired += 1 + (backup_bad && pool->primary_super_damaged);
+    }
+}
+
+/* Drops a name that leads nowhere: the inode it names is free. */
+static void drop_name(struct checker *c, struct inode *dir, const struct dir_name *n)
+{
+    struct repair_txn r = {.inodes = {dir}, .count = 1};
+    log_txn_begin(&r.txns[0], &dir->log);
+    char name[UDAX_NAME_MAX];
+    size_t len = n->len;
+    memcpy(name, n->name, len);
+    if (inode_log_dentry(&c->fs, &r.txns[0], UDAX_ENTRY_DENTRY_DEL, name, len, n->ino, 0)) {
+        abort_repair(c, &r);
+        return;
+    }
+    commit_repair(c, &r);
+    dir_index_remove(&dir->names, name, len);
+}
+
+static void check_names(struct checker *c)
+{
+    struct fs *fs = &c->fs;
+    uint64_t count = fs->pool.sb.inode_count;
+    for (uint64_t ino = 1; ino < count; ino++) {
+        struct inode *dir = fs->inodes[ino];
+        if (!dir || !inode_is_dir(dir))
+            continue;
+        for (size_t b = 0; b < dir->names.bucket_count; b++) {
+            for (struct dir_name *n = dir->names.buckets[b], *next; n; n = next) {
+                next = n->next;
+                struct inode *target = fs->inodes[n->ino];
+                bool broken = !target && fs->pool.inode_table[n->ino].log_head;
+                if (broken)
+                    continue;
+                if (!target) {
+                    found(c, true, "directory %llu: entry '%.*s' names free inode %llu", (unsigned long long)ino,
+                          n->len, n->name, (unsigned long long)n->ino);
+                    if (repairing(c))
+                        drop_name(c, dir, n);
+                    continue;
+                }
+                if ((n->file_type == DT_DIR) != inode_is_dir(target)) {
+                    found(c, false, "directory %llu: entry '%.*s' has the wrong file type", (unsigned long long)ino,
+                          n->len, n->name);
+                    continue;
+                }
+                c->links[n->ino]++;
+                if (inode_is_dir(target))
+                    c->named_in[n->ino] = ino;
+            }
+        }
+    }
+}
+
+static void set_attr(struct checker *c, struct inode *inode, const struct udax_attr *attr)
+{
+    struct repair_txn r = {.inodes = {inode}, .count = 1};
+    log_txn_begin(&r.txns[0], &inode->log);
+    if (inode_log_attr(&c->fs, &r.txns[0], attr)) {
+        abort_repair(c, &r);
+        return;
+    }
+    commit_repair(c, &r);
+    inode->attr = *attr;
+}
+
+/* Gives a disconnected inode a name in /lost+found, and a directory its new parent, in one commit. */
+static void reconnect(struct checker *c, struct inode *inode)
+{
+    struct fs *fs = &c->fs;
+    struct inode *lost;
+    if (namei_lookup(fs, NULL, "/lost+found", &lost)) {
+        if (namei_mkdir(fs, NULL, "/lost+found", 0700) || namei_lookup(fs, NULL, "/lost+found", &lost))
+            return;
+    }
+    char name[32];
+    int len = snprintf(name, sizeof(name), "#%llu", (unsigned long long)inode->ino);
+    struct repair_txn r = {.inodes = {lost, inode}, .count = inode_is_dir(inode) ? 2 : 1};
+    log_txn_begin(&r.txns[0], &lost->log);
+    log_txn_begin(&r.txns[1], &inode->log);
+    struct udax_attr attr = inode->attr;
+    attr.parent = lost->ino;
+    if (attr.nlink == 0)
+        attr.nlink = 1;
+    uint8_t type = inode_is_dir(inode) ? DT_DIR : DT_REG;
+    int rc = inode_log_dentry(fs, &r.txns[0], UDAX_ENTRY_DENTRY_ADD, name, (size_t)len, inode->ino, type);
+    if (!rc && r.count == 2)
+        rc = inode_log_attr(fs, &r.txns[1], &attr);
+    if (!rc)
+        rc = dir_index_put(&lost->names, name, (size_t)len, inode->ino, type);
+    if (rc) {
+        abort_repair(c, &r);
+    } else {
+        commit_repair(c, &r);
+        if (r.count == 2)
+            inode->attr = attr;
+        c->links[inode->ino] = 1;
+        c->named_in[inode->ino] = lost->ino;
+    }
+    inode_put(fs, lost);
+}
+
+static void check_connectivity(struct checker *c)
+{
+    struct fs *fs = &c->fs;
+    uint64_t count = fs->pool.sb.inode_count;
+    uint8_t *seen = calloc(count, 1);
+    uint64_t *queue = calloc(count, sizeof(*queue));
+    if (!seen || !queue) {
+        free(seen);
+        free(queue);
+        found(c, false, "out of memory for the connectivity check");
+        return;
+    }
+    size_t head = 0, tail = 0;
+    queue[tail++] = UDAX_ROOT_INO;
+    seen[UDAX_ROOT_INO] = 1;
+    while (head < tail) {
+        struct inode *dir = fs->inodes[queue[head++]];
+        if (!dir || !inode_is_dir(dir))
+            continue;
+        for (size_t b = 0; b < dir->names.bucket_count; b++)
+            for (const struct dir_name *n = dir->names.buckets[b]; n; n = n->next)
+                if (fs->inodes[n->ino] && !seen[n->ino]) {
+                    seen[n->ino] = 1;
+                    queue[tail++] = n->ino;
+                }
+    }
+    for (uint64_t ino = UDAX_ROOT_INO + 1; ino < count; ino++) {
+        struct inode *inode = fs->inodes[ino];
+        if (!inode || seen[ino])
+            continue;
+        found(c, true, "inode %llu is not connected to the directory tree", (unsigned long long)ino);
+        if (repairing(c))
+            reconnect(c, inode);
+    }
+    free(seen);
+    free(queue);
+}
+
+static void check_links(struct checker *c)
+{
+    struct fs *fs = &c->fs;
+    for (uint64_t ino = UDAX_ROOT_INO + 1; ino < fs->pool.sb.inode_count; ino++) {
+        struct inode *inode = fs->inodes[ino];
+        if (!inode || !c->links[ino])
+            continue;
+        if (inode_is_dir(inode)) {
+            if (c->links[ino] > 1)
+                found(c, false, "directory %llu has %u names", (unsigned long long)ino, c->links[ino]);
+            else if (inode->attr.parent != c->named_in[ino]) {
+                found(c, true, "directory %llu records parent %llu but is named in %llu", (unsigned long long)ino,
+                      (unsigned long long)inode->attr.parent, (unsigned long long)c->named_in[ino]);
+                if (repairing(c)) {
+                    struct udax_attr attr = inode->attr;
+                    attr.parent = c->named_in[ino];
+                    set_attr(c, inode, &attr);
+                }
+            }
+        } else if (inode->attr.nlink != c->links[ino]) {
+            found(c, true, "inode %llu has link count %u but %u names", (unsigned long long)ino, inode->attr.nlink,
+                  c->links[ino]);
+            if (repairing(c)) {
+                struct udax_attr attr = inode->attr;
+                attr.nlink = c->links[ino];
+                set_attr(c, inode, &attr);
+            }
+        }
+    }
+}
+
+int fs_fsck(const char *path, const struct udax_fsck_options *opts, struct udax_fsck_result *result)
+{
+    struct udax_fsck_options defaults = {0};
+    struct checker *c = calloc(1, sizeof(*c));
+    if (!c)
+        return udax_fail(ENOMEM, "fsck: out of memory"), UDAX_FSCK_FAILED;
+    c->opts = opts ? opts : &defaults;
+    c->check = (struct fs_check){.report = report, .arg = (void *)c->opts};
+    if (fs_open(&c->fs, path, &c->check)) {
+        free(c);
+        return UDAX_FSCK_FAILED;
+    }
+    uint64_t count = c->fs.pool.sb.inode_count;
+    c->links = calloc(count, sizeof(*c->links));
+    c->named_in = calloc(count, sizeof(*c->named_in));
+    if (c->links && c->named_in) {
+        check_superblocks(c);
+        check_names(c);
+        check_connectivity(c);
+        check_links(c);
+    } else {
+        found(c, false, "out of memory");
+    }
+    if (result)
+        *result = (struct udax_fsck_result){c->check.problems, c->repaired, c->check.inodes_checked,
+                                            c->check.blocks_checked};
+    int status = !c->check.problems                                      ? UDAX_FSCK_CLEAN
+                 : c->opts->repair && !c->check.unrepairable             ? UDAX_FSCK_CORRECTED
+                                                                         : UDAX_FSCK_UNCORRECTED;
+    free(c->links);
+    free(c->named_in);
+    fs_close(&c->fs);
+    free(c);
+    return status;
+}

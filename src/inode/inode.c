@@ -1,0 +1,188 @@
+/* inode.c: DRAM inode objects, their references, inode numbers, attribute and dentry entries, log compaction. */
+#include "inode.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+struct inode *inode_object_new(uint64_t ino)
+{
+    struct inode *inode = calloc(1, sizeof(*inode));
+    if (!inode)
+        return NULL;
+    inode->ino = ino;
+    inode->log.ino = ino;
+    rwlock_init(&inode->iolock, LOCK_IOLOCK);
+    rwlock_init(&inode->faultlock, LOCK_FAULTLOCK);
+    mutex_init(&inode->ilock, LOCK_ILOCK);
+    return inode;
+}
+
+void inode_object_free(struct inode *inode)
+{
+    extent_index_clear(&inode->extents);
+    dir_index_clear(&inode->names);
+    rwlock_destroy(&inode->iolock);
+    rwlock_destroy(&inode->faultlock);
+    mutex_destroy(&inode->ilock);
+    free(inode);
+}
+
+void inode_get(struct inode *inode)
+{
+    __atomic_fetch_add(&inode->refs, 1, __ATOMIC_ACQUIRE);
+}
+
+void inode_put(struct fs *fs, struct inode *inode)
+{
+    if (__atomic_sub_fetch(&inode->refs, 1, __ATOMIC_ACQ_REL))
+        return;
+    mutex_lock(&inode->ilock, inode->ino);
+    bool unlinked = inode->attr.nlink == 0;
+    mutex_unlock(&inode->ilock);
+    if (unlinked)
+        inode_free(fs, inode);
+}
+
+void inode_release_blocks(void *fs, uint64_t block, uint64_t count)
+{
+    alloc_free(&((struct fs *)fs)->alloc, block, count);
+}
+
+struct inode *inode_claim(struct fs *fs)
+{
+    uint64_t count = fs->pool.sb.inode_count;
+    mutex_lock(&fs->inode_table_lock, 0);
+    for (uint64_t tried = 0; tried < count; tried++) {
+        uint64_t candidate = fs->next_free_ino;
+        fs->next_free_ino = candidate + 1 < count ? candidate + 1 : UDAX_ROOT_INO + 1;
+        if (candidate > UDAX_ROOT_INO && !fs->inodes[candidate] && !fs->pool.inode_table[candidate].log_head) {
+            struct inode *inode = inode_object_new(candidate);
+            fs->inodes[candidate] = inode;
+            mutex_unlock(&fs->inode_table_lock);
+            if (!inode)
+                errno = ENOMEM;
+            return inode;
+        }
+    }
+    mutex_unlock(&fs->inode_table_lock);
+    errno = ENOSPC;
+    return NULL;
+}
+
+void inode_unclaim(struct fs *fs, struct inode *inode)
+{
+    mutex_lock(&fs->inode_table_lock, 0);
+    fs->inodes[inode->ino] = NULL;
+    mutex_unlock(&fs->inode_table_lock);
+    inode_object_free(inode);
+}
+
+void inode_free(struct fs *fs, struct inode *inode)
+{
+    persist_store_word(&fs->pool.pm, log_head_word(&fs->pool, inode->ino), 0);
+    log_free_chain(&fs->env, inode->log.head, inode->log.tail);
+    extent_unmap(&inode->extents, 0, UINT64_MAX, inode_release_blocks, fs);
+    if (inode_is_dir(inode))
+        __atomic_fetch_sub(&fs->directories, 1, __ATOMIC_RELAXED);
+    else
+        __atomic_fetch_sub(&fs->files, 1, __ATOMIC_RELAXED);
+    inode_unclaim(fs, inode);
+}
+
+int inode_log_attr(struct fs *fs, struct log_txn *txn, const struct udax_attr *attr)
+{
+    struct udax_entry_attr entry = {.attr = *attr};
+    return log_append(&fs->env, txn, &entry, UDAX_ENTRY_ATTR, 0, sizeof(entry));
+}
+
+int inode_log_dentry(struct fs *fs, struct log_txn *txn, uint8_t type, const char *name, size_t len, uint64_t ino,
+                     uint8_t file_type)
+{
+    unsigned char buffer[UDAX_DENTRY_MAX_SLOTS * UDAX_SLOT_SIZE] = {0};
+    struct udax_entry_dentry *entry = (struct udax_entry_dentry *)buffer;
+    entry->ino = ino;
+    entry->file_type = file_type;
+    memcpy(entry->name, name, len);
+    unsigned bytes = (unsigned)(offsetof(struct udax_entry_dentry, name) + len);
+    return log_append(&fs->env, txn, buffer, type, (uint16_t)len, bytes);
+}
+
+struct compaction {
+    struct fs *fs;
+    struct log_txn *txn;
+    const struct udax_attr *attr;
+};
+
+static int copy_dentry(void *arg, const struct dir_name *name)
+{
+    struct compaction *c = arg;
+    return inode_log_dentry(c->fs, c->txn, UDAX_ENTRY_DENTRY_ADD, name->name, name->len, name->ino, name->file_type);
+}
+
+static int copy_extents(struct compaction *c, const struct extent_index *index)
+{
+    for (size_t i = 0; i < index->count; i++) {
+        const struct extent *e = &index->extents[i];
+        struct udax_entry_extent entry = {.page = e->page, .block = e->block, .count = e->count,
+                                          .size = c->attr->size, .mtime_ns = c->attr->mtime_ns};
+        int rc = log_append(&c->fs->env, c->txn, &entry, UDAX_ENTRY_EXTENT, 0, sizeof(entry));
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* Compaction pays off once the log holds several times the entries its live state needs. */
+#define COMPACT_MIN_ENTRIES 128
+#define COMPACT_RATIO 4
+
+void inode_maybe_compact(struct fs *fs, struct inode *inode)
+{
+    uint64_t live = 1 + (inode_is_dir(inode) ? inode->names.count : inode->extents.count);
+    if (inode->log.entries < COMPACT_MIN_ENTRIES || inode->log.entries < COMPACT_RATIO * live)
+        return;
+    struct log_txn txn;
+    log_txn_begin_fresh(&txn, &inode->log);
+    struct compaction c = {fs, &txn, &inode->attr};
+    int rc = inode_log_attr(fs, &txn, &inode->attr);
+    if (!rc)
+        rc = inode_is_dir(inode) ? dir_index_each(&inode->names, copy_dentry, &c) : copy_extents(&c, &inode->extents);
+    if (rc) {
+        log_abort(&fs->env, &txn);
+        return;
+    }
+    struct journal_word words[] = {
+        {log_head_word(&fs->pool, inode->ino), txn.head},
+        {log_tail_word(&fs->pool, inode->ino), txn.pos},
+    };
+    journal_commit(&fs->journal, words, 2);
+    log_txn_applied(&fs->env, &txn);
+}
+
+void inode_to_stat(const struct fs *fs, const struct inode *inode, struct stat *st)
+{
+    memset(st, 0, sizeof(*st));
+    st->st_ino = inode->ino;
+    st->st_mode = inode->attr.mode;
+    st->st_nlink = inode_is_dir(inode) ? 2 + inode->names.subdirs : inode->attr.nlink;
+    st->st_uid = inode->attr.uid;
+    st->st_gid = inode->attr.gid;
+    st->st_size = inode_is_dir(inode) ? (off_t)UDAX_BLOCK_SIZE : (off_t)inode->attr.size;
+    st->st_blksize = UDAX_BLOCK_SIZE;
+    st->st_blocks = (blkcnt_t)(extent_mapped_pages(&inode->extents, 0, UINT64_MAX) * (UDAX_BLOCK_SIZE / 512));
+    st->st_atim = (struct timespec){inode->attr.atime_ns / 1000000000, inode->attr.atime_ns % 1000000000};
+    st->st_mtim = (struct timespec){inode->attr.mtime_ns / 1000000000, inode->attr.mtime_ns % 1000000000};
+    st->st_ctim = (struct timespec){inode->attr.ctime_ns / 1000000000, inode->attr.ctime_ns % 1000000000};
+    st->st_dev = (dev_t)fs->pool.sb.uuid[0];
+}

@@ -1,0 +1,93 @@
+/* inode.h: the DRAM inode cache and the file-system state shared by the inode, dir and namei code. */
+#ifndef UDAX_INODE_H
+#define UDAX_INODE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "alloc/alloc.h"
+#include "dir_index.h"
+#include "extent_index.h"
+#include "log/journal.h"
+#include "log/log.h"
+#include "pool/pool.h"
+#include "util/locks.h"
+
+struct inode {
+    uint64_t ino;
+    struct rwlock iolock;    /* directories: guards the name index; files: I/O against layout changes */
+    struct rwlock faultlock; /* taken by the DAX layer */
+    struct mutex ilock;      /* attr, log and the indexes below */
+    struct udax_attr attr;
+    struct log log;
+    struct extent_index extents; /* regular files */
+    struct dir_index names;      /* directories */
+    uint32_t refs;               /* open files and walkers; atomic */
+    bool dead;                   /* a removed directory: nothing may be added */
+    bool times_unlogged;         /* in-place overwrites changed mtime since the last entry */
+};
+
+/* A problem that recovery or fsck found; repairable ones can be fixed in place. */
+struct fs_check {
+    void (*report)(void *arg, const char *problem);
+    void *arg;
+    uint64_t problems;
+    uint64_t unrepairable;
+    uint64_t inodes_checked;
+    uint64_t blocks_checked;
+};
+
+struct fs {
+    struct pool pool;
+    struct allocator alloc;
+    struct journal journal;
+    struct log_env env;
+    struct inode **inodes; /* indexed by inode number */
+    struct mutex inode_table_lock; /* leaf: allocation of inode numbers */
+    uint64_t next_free_ino;
+    struct mutex rename_lock;
+    uint64_t files;
+    uint64_t directories;
+};
+
+static inline bool inode_is_dir(const struct inode *inode)
+{
+    return S_ISDIR(inode->attr.mode);
+}
+
+int64_t now_ns(void);
+
+/* Opens and recovers the pool. With check, problems are reported and counted; without, any refuses the open. */
+int fs_open(struct fs *fs, const char *path, struct fs_check *check);
+void fs_close(struct fs *fs);
+
+/* A reference keeps the DRAM inode alive; the last one frees an inode with no links left. */
+void inode_get(struct inode *inode);
+void inode_put(struct fs *fs, struct inode *inode);
+
+/* A free inode number with a fresh, unlinked object installed; NULL with errno ENOSPC or ENOMEM. */
+struct inode *inode_claim(struct fs *fs);
+/* Gives back a claimed number whose creation did not commit, or a freed inode's. */
+void inode_unclaim(struct fs *fs, struct inode *inode);
+struct inode *inode_object_new(uint64_t ino);
+void inode_object_free(struct inode *inode);
+
+/* Appends an ATTR snapshot; 0 or ENOSPC. */
+int inode_log_attr(struct fs *fs, struct log_txn *txn, const struct udax_attr *attr);
+/* Under ILOCK, after a commit: rewrites a log that has grown well past its live state. */
+void inode_maybe_compact(struct fs *fs, struct inode *inode);
+/* Frees an inode's log, blocks and number; the caller holds the last reference. */
+void inode_free(struct fs *fs, struct inode *inode);
+/* Returns released blocks to the allocator, as an extent_release_fn. */
+void inode_release_blocks(void *fs, uint64_t block, uint64_t count);
+
+void inode_to_stat(const struct fs *fs, const struct inode *inode, struct stat *st);
+
+
+
+/* Appends a DENTRY_ADD or DENTRY_DEL; 0 or ENOSPC. */
+int inode_log_dentry(struct fs *fs, struct log_txn *txn, uint8_t type, const char *name, size_t len, uint64_t ino,
+                     uint8_t file_type);
+#endif

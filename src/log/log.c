@@ -1,0 +1,214 @@
+/* log.c: appending to, committing and walking per-inode logs of 64-byte slots in chained 4 KiB pages. */
+#include "log.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "util/checksum.h"
+
+#define PAGE_MASK (UDAX_BLOCK_SIZE - 1)
+
+unsigned log_entry_slots(unsigned len)
+{
+    return (len + UDAX_SLOT_SIZE - 1) / UDAX_SLOT_SIZE;
+}
+
+static uint64_t page_of(uint64_t pos)
+{
+    return (pos - 1) & ~PAGE_MASK;
+}
+
+static uint32_t entry_checksum(const struct udax_entry_header *entry)
+{
+    unsigned len = entry->slots * UDAX_SLOT_SIZE;
+    unsigned char copy[UDAX_DENTRY_MAX_SLOTS * UDAX_SLOT_SIZE];
+    memcpy(copy, entry, len);
+    ((struct udax_entry_header *)copy)->checksum = 0;
+    return checksum32(copy, len);
+}
+
+void log_txn_begin(struct log_txn *txn, struct log *log)
+{
+    *txn = (struct log_txn){.log = log, .head = log->head, .pos = log->tail};
+}
+
+void log_txn_begin_fresh(struct log_txn *txn, struct log *log)
+{
+    *txn = (struct log_txn){.log = log, .fresh = true};
+}
+
+static int new_page(const struct log_env *env, struct log_txn *txn, uint64_t *page)
+{
+    uint64_t block, count;
+    int rc = alloc_extent(env->alloc, 1, false, &block, &count);
+    if (rc)
+        return rc;
+    *page = block << UDAX_BLOCK_SHIFT;
+    struct udax_log_page_header header = {.magic = UDAX_LOG_PAGE_MAGIC, .ino = txn->log->ino};
+    persist_copy(&env->pool->pm, pool_addr(env->pool, *page), &header, sizeof(header));
+    if (!txn->pages_added)
+        txn->first_new_page = *page;
+    txn->pages_added++;
+    return 0;
+}
+
+static void write_slots(const struct log_env *env, uint64_t pos, const void *entry, unsigned len)
+{
+    persist_copy(&env->pool->pm, pool_addr(env->pool, pos), entry, len);
+}
+
+int log_append(const struct log_env *env, struct log_txn *txn, void *entry, uint8_t type, uint16_t name_len,
+               unsigned len)
+{
+    unsigned slots = log_entry_slots(len);
+    unsigned char sealed[UDAX_DENTRY_MAX_SLOTS * UDAX_SLOT_SIZE] = {0};
+    memcpy(sealed, entry, len);
+    struct udax_entry_header *header = (struct udax_entry_header *)sealed;
+    *header = (struct udax_entry_header){.type = type, .slots = (uint8_t)slots, .name_len = name_len};
+
+    if (!txn->pos) {
+        uint64_t page;
+        int rc = new_page(env, txn, &page);
+        if (rc)
+            return rc;
+        txn->head = page;
+        txn->pos = page + UDAX_SLOT_SIZE;
+    } else {
+        uint64_t used = txn->pos & PAGE_MASK ? txn->pos & PAGE_MASK : UDAX_BLOCK_SIZE;
+        uint64_t room = UDAX_BLOCK_SIZE - used;
+        if (room < (uint64_t)slots * UDAX_SLOT_SIZE) {
+            uint64_t current = page_of(txn->pos);
+            uint64_t page;
+            int rc = new_page(env, txn, &page);
+            if (rc)
+                return rc;
+            if (room) {
+                union {
+                    struct udax_entry_header h;
+                    unsigned char slot[UDAX_SLOT_SIZE];
+                } pad = {.h = {.type = UDAX_ENTRY_PAD, .slots = 1}};
+                pad.h.checksum = entry_checksum(&pad.h);
+                write_slots(env, txn->pos, &pad, sizeof(pad));
+            }
+            struct udax_log_page_header *previous = pool_addr(env->pool, current);
+            persist_copy(&env->pool->pm, &previous->next, &page, sizeof(page));
+            txn->pos = page + UDAX_SLOT_SIZE;
+        }
+    }
+    header->checksum = entry_checksum(header);
+    write_slots(env, txn->pos, sealed, slots * UDAX_SLOT_SIZE);
+    txn->pos += slots * UDAX_SLOT_SIZE;
+    txn->entries_added++;
+    return 0;
+}
+
+static void free_pages(const struct log_env *env, uint64_t page, uint64_t count)
+{
+    while (count--) {
+        const struct udax_log_page_header *header = pool_addr(env->pool, page);
+        uint64_t next = header->next;
+        alloc_free(env->alloc, page >> UDAX_BLOCK_SHIFT, 1);
+        page = next;
+    }
+}
+
+void log_free_chain(const struct log_env *env, uint64_t head, uint64_t tail)
+{
+    uint64_t last = page_of(tail);
+    for (uint64_t page = head; page;) {
+        const struct udax_log_page_header *header = pool_addr(env->pool, page);
+        uint64_t next = header->next;
+        alloc_free(env->alloc, page >> UDAX_BLOCK_SHIFT, 1);
+        if (page == last)
+            break;
+        page = next;
+    }
+}
+
+void log_txn_applied(const struct log_env *env, struct log_txn *txn)
+{
+    struct log *log = txn->log;
+    if (txn->fresh) {
+        if (log->head)
+            log_free_chain(env, log->head, log->tail);
+        log->pages = 0;
+        log->entries = 0;
+    }
+    log->head = txn->head;
+    log->tail = txn->pos;
+    log->pages += txn->pages_added;
+    log->entries += txn->entries_added;
+}
+
+void log_commit(const struct log_env *env, struct log_txn *txn)
+{
+    persist_fence(&env->pool->pm);
+    persist_store_word(&env->pool->pm, log_tail_word(env->pool, txn->log->ino), txn->pos);
+    log_txn_applied(env, txn);
+}
+
+void log_abort(const struct log_env *env, struct log_txn *txn)
+{
+    if (txn->pages_added)
+        free_pages(env, txn->first_new_page, txn->pages_added);
+    txn->pages_added = 0;
+}
+
+static bool page_valid(struct pool *pool, uint64_t ino, uint64_t page)
+{
+    if (page & PAGE_MASK || !pool_is_data_block(pool, page >> UDAX_BLOCK_SHIFT))
+        return false;
+    const struct udax_log_page_header *header = pool_addr(pool, page);
+    return header->magic == UDAX_LOG_PAGE_MAGIC && header->ino == ino;
+}
+
+bool log_walk(struct pool *pool, uint64_t ino, uint64_t head, uint64_t tail, const struct log_walker *walker)
+{
+    if (!page_valid(pool, ino, head)) {
+        walker->problem(walker->arg, "log head is not a log page of this inode", head);
+        return false;
+    }
+    if (!tail || (tail & (UDAX_SLOT_SIZE - 1))) {
+        walker->problem(walker->arg, "log tail is not at a slot boundary", tail);
+        return false;
+    }
+    if (!walker->visit_page(walker->arg, head))
+        return false;
+    uint64_t page = head;
+    uint64_t pos = head + UDAX_SLOT_SIZE;
+    while (pos != tail) {
+        if (!(pos & PAGE_MASK)) {
+            const struct udax_log_page_header *header = pool_addr(pool, page);
+            uint64_t next = header->next;
+            if (!page_valid(pool, ino, next)) {
+                walker->problem(walker->arg, "log chain ends before its tail", page);
+                return false;
+            }
+            if (!walker->visit_page(walker->arg, next))
+                return false;
+            page = next;
+            pos = next + UDAX_SLOT_SIZE;
+            continue;
+        }
+        const struct udax_entry_header *entry = pool_addr(pool, pos);
+        uint64_t room = (page + UDAX_BLOCK_SIZE - pos) / UDAX_SLOT_SIZE;
+        if (entry->slots == 0 || entry->slots > UDAX_DENTRY_MAX_SLOTS || entry->slots > room ||
+            entry->checksum != entry_checksum(entry)) {
+            walker->problem(walker->arg, "log entry fails its checksum", pos);
+            return false;
+        }
+        if (entry->type == UDAX_ENTRY_PAD) {
+            pos = page + UDAX_BLOCK_SIZE;
+            continue;
+        }
+        if (page == page_of(tail) && pos + entry->slots * UDAX_SLOT_SIZE > tail) {
+            walker->problem(walker->arg, "log entry crosses the tail", pos);
+            return false;
+        }
+        if (!walker->visit_entry(walker->arg, entry, pos))
+            return false;
+        pos += entry->slots * UDAX_SLOT_SIZE;
+    }
+    return true;
+}

@@ -1,0 +1,75 @@
+/* log.h: per-inode logs: log pages, appending entries, committing by the 8-byte tail, walking. */
+#ifndef UDAX_LOG_H
+#define UDAX_LOG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "alloc/alloc.h"
+#include "pool/pool.h"
+
+/* The DRAM view of one inode's log. Mutated only under the inode's ILOCK. */
+struct log {
+    uint64_t ino;
+    uint64_t head;    /* committed, pool offset of the first page, 0 when none */
+    uint64_t tail;    /* committed */
+    uint64_t pages;
+    uint64_t entries;
+};
+
+/* Entries appended but not yet committed. */
+struct log_txn {
+    struct log *log;
+    uint64_t head;
+    uint64_t pos;
+    uint64_t pages_added;
+    uint64_t entries_added;
+    uint64_t first_new_page;   /* pages this txn chained, to free on abort */
+    bool fresh;                /* a new chain, not an extension of log->head */
+};
+
+struct log_env {
+    struct pool *pool;
+    struct allocator *alloc;
+};
+
+/* Starts appending after the committed tail. */
+void log_txn_begin(struct log_txn *txn, struct log *log);
+/* Starts a new chain that will replace the log (creation, compaction). */
+void log_txn_begin_fresh(struct log_txn *txn, struct log *log);
+/* Appends an entry of len bytes (a whole number of slots), sealing its header; 0 or ENOSPC. */
+int log_append(const struct log_env *env, struct log_txn *txn, void *entry, uint8_t type, uint16_t name_len,
+               unsigned len);
+/* Single-inode commit: one durable store of the tail. Frees the old chain of a fresh txn. */
+void log_commit(const struct log_env *env, struct log_txn *txn);
+/* Frees what the txn allocated; nothing reached the committed log. */
+void log_abort(const struct log_env *env, struct log_txn *txn);
+/* After a journaled commit of txn's words: updates the DRAM view and frees a replaced chain. */
+void log_txn_applied(const struct log_env *env, struct log_txn *txn);
+/* Frees every page of a log (when its inode is freed). */
+void log_free_chain(const struct log_env *env, uint64_t head, uint64_t tail);
+
+/* The inode record words a txn changes, for a journaled commit. */
+static inline uint64_t *log_head_word(struct pool *pool, uint64_t ino)
+{
+    return &pool->inode_table[ino].log_head;
+}
+static inline uint64_t *log_tail_word(struct pool *pool, uint64_t ino)
+{
+    return &pool->inode_table[ino].log_tail;
+}
+
+/* Walking a committed log. visit_page may refuse a page (a cycle, a block owned twice). */
+struct log_walker {
+    void *arg;
+    bool (*visit_page)(void *arg, uint64_t page_offset);
+    /* Returns false to stop the walk with an error already reported. */
+    bool (*visit_entry)(void *arg, const struct udax_entry_header *entry, uint64_t offset);
+    void (*problem)(void *arg, const char *what, uint64_t offset);
+};
+
+/* Validates every page and entry on the way; false on the first problem. */
+bool log_walk(struct pool *pool, uint64_t ino, uint64_t head, uint64_t tail, const struct log_walker *walker);
+unsigned log_entry_slots(unsigned len);
+
+#endif

@@ -1,0 +1,154 @@
+/* format.h: the on-media layout of a pool, every structure that is stored (see docs/format.md). */
+#ifndef UDAX_FORMAT_H
+#define UDAX_FORMAT_H
+
+#include <assert.h>
+#include <stdint.h>
+
+#define UDAX_BLOCK_SHIFT 12
+#define UDAX_BLOCK_SIZE (1ULL << UDAX_BLOCK_SHIFT)
+#define UDAX_HUGE_SHIFT 21
+#define UDAX_HUGE_SIZE (1ULL << UDAX_HUGE_SHIFT)
+#define UDAX_BLOCKS_PER_HUGE (UDAX_HUGE_SIZE / UDAX_BLOCK_SIZE)
+
+#define UDAX_MAGIC 0x4c4f4f5058414455ULL /* "UDAXPOOL" */
+#define UDAX_FORMAT_VERSION 1
+#define UDAX_SUPER_PRIMARY_BLOCK 0
+#define UDAX_SUPER_BACKUP_BLOCK 1
+#define UDAX_OWNER_OFFSET 2048 /* within the primary superblock's block */
+#define UDAX_ROOT_INO 1
+#define UDAX_NAME_MAX 255
+
+struct udax_super {
+    uint64_t magic;
+    uint32_t version;
+    uint32_t block_size;
+    uint8_t uuid[16];
+    uint64_t pool_size;
+    uint64_t block_count;
+    uint64_t inode_count;
+    uint64_t inode_table_block;
+    uint64_t inode_table_blocks;
+    uint64_t journal_block;
+    uint32_t journal_slots;
+    uint32_t data_mode;
+    uint64_t data_block;
+    uint64_t created_time;
+    uint64_t root_ino;
+    uint64_t checksum; /* XXH64 of every byte before it */
+};
+
+/* Which process holds the pool open; advisory, next to the OFD lock that enforces it. */
+struct udax_owner {
+    uint64_t pid;
+};
+
+/* One slot of the inode table. Both words are single 8-byte stores; head 0 means free. */
+struct udax_inode_rec {
+    uint64_t log_head; /* pool offset of the first log page */
+    uint64_t log_tail; /* pool offset one past the last committed entry */
+    uint64_t reserved[6];
+};
+static_assert(sizeof(struct udax_inode_rec) == 64, "inode record size");
+
+#define UDAX_LOG_PAGE_MAGIC 0x45474150474f4c55ULL /* "ULOGPAGE" */
+#define UDAX_SLOT_SIZE 64
+#define UDAX_SLOTS_PER_PAGE (UDAX_BLOCK_SIZE / UDAX_SLOT_SIZE)
+
+/* Slot 0 of every log page. */
+struct udax_log_page_header {
+    uint64_t magic;
+    uint64_t ino;
+    uint64_t next; /* pool offset of the next log page, meaningful only while the tail is past this page */
+    uint64_t reserved[5];
+};
+static_assert(sizeof(struct udax_log_page_header) == UDAX_SLOT_SIZE, "log page header size");
+
+enum udax_entry_type {
+    UDAX_ENTRY_PAD = 1,       /* the rest of this page is unused; go to the next page */
+    UDAX_ENTRY_ATTR = 2,      /* a full snapshot of the attributes; a smaller size drops blocks past it */
+    UDAX_ENTRY_EXTENT = 3,    /* file pages map to pool blocks */
+    UDAX_ENTRY_PUNCH = 4,     /* file pages become a hole */
+    UDAX_ENTRY_DENTRY_ADD = 5,
+    UDAX_ENTRY_DENTRY_DEL = 6,
+};
+
+struct udax_entry_header {
+    uint8_t type;
+    uint8_t slots;     /* how many 64-byte slots the entry spans */
+    uint16_t name_len; /* dentries only */
+    uint32_t checksum; /* XXH32 of the entry's slots with this field zero */
+};
+
+struct udax_attr {
+    uint32_t mode;
+    uint32_t uid;
+    uint32_t gid;
+    uint32_t nlink;
+    uint64_t size;
+    int64_t atime_ns;
+    int64_t mtime_ns;
+    int64_t ctime_ns;
+    uint64_t parent; /* directories: the inode holding its name */
+};
+
+struct udax_entry_attr {
+    struct udax_entry_header h;
+    struct udax_attr attr;
+};
+static_assert(sizeof(struct udax_entry_attr) == UDAX_SLOT_SIZE, "attr entry size");
+
+struct udax_entry_extent {
+    struct udax_entry_header h;
+    uint64_t page;   /* first file page */
+    uint64_t block;  /* first pool block */
+    uint64_t count;  /* pages */
+    uint64_t size;   /* file size after the entry */
+    int64_t mtime_ns;
+    uint64_t reserved[2];
+};
+static_assert(sizeof(struct udax_entry_extent) == UDAX_SLOT_SIZE, "extent entry size");
+
+struct udax_entry_punch {
+    struct udax_entry_header h;
+    uint64_t page;
+    uint64_t count;
+    int64_t mtime_ns;
+    uint64_t reserved[4];
+};
+static_assert(sizeof(struct udax_entry_punch) == UDAX_SLOT_SIZE, "punch entry size");
+
+/* The name continues into the following slots; slots = 1 + ceil((name_len - first) / 64). */
+struct udax_entry_dentry {
+    struct udax_entry_header h;
+    uint64_t ino;
+    uint8_t file_type; /* DT_REG, DT_DIR, ... */
+    char name[UDAX_SLOT_SIZE - 17];
+};
+static_assert(sizeof(struct udax_entry_dentry) == UDAX_SLOT_SIZE, "dentry entry size");
+#define UDAX_DENTRY_NAME_FIRST (UDAX_SLOT_SIZE - 17)
+#define UDAX_DENTRY_MAX_SLOTS (1 + (UDAX_NAME_MAX - UDAX_DENTRY_NAME_FIRST + UDAX_SLOT_SIZE - 1) / UDAX_SLOT_SIZE)
+
+/*
+ * A journal slot is one block: an undo record of every 8-byte word that a
+ * multi-inode operation is about to change. It is live while state is
+ * UDAX_JOURNAL_ACTIVE and its checksum matches; recovery writes the old
+ * values back.
+ */
+#define UDAX_JOURNAL_ACTIVE 0x45564954434120ULL
+#define UDAX_JOURNAL_MAX_RECORDS 250
+
+struct udax_journal_record {
+    uint64_t offset; /* pool offset of the word */
+    uint64_t old_value;
+};
+
+struct udax_journal_slot {
+    uint64_t state;
+    uint32_t count;
+    uint32_t checksum; /* XXH32 of count and the records */
+    struct udax_journal_record records[UDAX_JOURNAL_MAX_RECORDS];
+};
+static_assert(sizeof(struct udax_journal_slot) <= UDAX_BLOCK_SIZE, "journal slot fits a block");
+
+#endif

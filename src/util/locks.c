@@ -1,0 +1,142 @@
+/* locks.c: lock wrappers and, with -Dlockdep=true, the per-thread record of held lock classes. */
+#include "locks.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#ifdef UDAX_LOCKDEP
+struct held_lock {
+    const void *lock;
+    enum lock_class class;
+    uint64_t key;
+};
+
+static __thread struct held_lock held[32];
+static __thread int held_count;
+
+static const char *class_name(enum lock_class class)
+{
+    static const char *const names[LOCK_CLASS_COUNT] = {
+        "file position", "rename", "IOLOCK", "FAULTLOCK", "entry", "ILOCK", "leaf",
+    };
+    return names[class];
+}
+
+static void lockdep_acquire(const void *lock, enum lock_class class, uint64_t key)
+{
+    for (int i = 0; i < held_count; i++) {
+        const struct held_lock *h = &held[i];
+        if (h->class > class || h->class == LOCK_LEAF || (h->class == class && h->key >= key)) {
+            fprintf(stderr, "udax lockdep: taking %s (key %llu) while holding %s (key %llu)\n",
+                    class_name(class), (unsigned long long)key, class_name(h->class),
+                    (unsigned long long)h->key);
+            abort();
+        }
+    }
+    if (held_count == (int)(sizeof(held) / sizeof(held[0]))) {
+        fprintf(stderr, "udax lockdep: too many locks held\n");
+        abort();
+    }
+    held[held_count++] = (struct held_lock){lock, class, key};
+}
+
+static void lockdep_release(const void *lock)
+{
+    for (int i = held_count - 1; i >= 0; i--) {
+        if (held[i].lock == lock) {
+            held[i] = held[--held_count];
+            return;
+        }
+    }
+    fprintf(stderr, "udax lockdep: releasing a lock that is not held\n");
+    abort();
+}
+
+void lockdep_assert_none_held(void)
+{
+    if (held_count) {
+        fprintf(stderr, "udax lockdep: %d locks still held, first %s\n", held_count, class_name(held[0].class));
+        abort();
+    }
+}
+#else
+static inline void lockdep_acquire(const void *lock, enum lock_class class, uint64_t key)
+{
+    (void)lock;
+    (void)class;
+    (void)key;
+}
+
+static inline void lockdep_release(const void *lock)
+{
+    (void)lock;
+}
+
+void lockdep_assert_none_held(void)
+{
+}
+#endif
+
+static void check(int rc, const char *what)
+{
+    if (rc) {
+        fprintf(stderr, "udax: %s failed with error %d\n", what, rc);
+        abort();
+    }
+}
+
+void rwlock_init(struct rwlock *l, enum lock_class class)
+{
+    pthread_rwlockattr_t attr;
+    pthread_rwlockattr_init(&attr);
+    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    check(pthread_rwlock_init(&l->rw, &attr), "pthread_rwlock_init");
+    pthread_rwlockattr_destroy(&attr);
+    l->class = class;
+}
+
+void rwlock_destroy(struct rwlock *l)
+{
+    pthread_rwlock_destroy(&l->rw);
+}
+
+void rwlock_read(struct rwlock *l, uint64_t order_key)
+{
+    lockdep_acquire(l, l->class, order_key);
+    check(pthread_rwlock_rdlock(&l->rw), "pthread_rwlock_rdlock");
+}
+
+void rwlock_write(struct rwlock *l, uint64_t order_key)
+{
+    lockdep_acquire(l, l->class, order_key);
+    check(pthread_rwlock_wrlock(&l->rw), "pthread_rwlock_wrlock");
+}
+
+void rwlock_unlock(struct rwlock *l)
+{
+    check(pthread_rwlock_unlock(&l->rw), "pthread_rwlock_unlock");
+    lockdep_release(l);
+}
+
+void mutex_init(struct mutex *l, enum lock_class class)
+{
+    check(pthread_mutex_init(&l->m, NULL), "pthread_mutex_init");
+    l->class = class;
+}
+
+void mutex_destroy(struct mutex *l)
+{
+    pthread_mutex_destroy(&l->m);
+}
+
+void mutex_lock(struct mutex *l, uint64_t order_key)
+{
+    lockdep_acquire(l, l->class, order_key);
+    check(pthread_mutex_lock(&l->m), "pthread_mutex_lock");
+}
+
+void mutex_unlock(struct mutex *l)
+{
+    check(pthread_mutex_unlock(&l->m), "pthread_mutex_unlock");
+    lockdep_release(l);
+}
