@@ -12,10 +12,13 @@ static __thread char last_error[256];
 
 int udax_fail(int err, const char *fmt, ...)
 {
+    /* The arguments may include the previous message itself. */
+    char message[sizeof(last_error)];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(last_error, sizeof(last_error), fmt, ap);
+    vsnprintf(message, sizeof(message), fmt, ap);
     va_end(ap);
+    memcpy(last_error, message, sizeof(message));
     errno = err;
     return -1;
 }

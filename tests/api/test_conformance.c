@@ -1,0 +1,482 @@
+/* test_conformance.c: each call of udax.h, its results and its POSIX errors, which must change nothing. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "test_pool.h"
+
+#define POOL_SIZE (64ULL << 20)
+
+struct fixture {
+    char path[128];
+    struct udax_pool *pool;
+};
+
+static int setup_mode(void **state, enum udax_data_mode mode)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    f->pool = test_pool_new(f->path, sizeof(f->path), POOL_SIZE, mode);
+    *state = f;
+    return 0;
+}
+
+static int setup_strict(void **state)
+{
+    return setup_mode(state, UDAX_DATA_STRICT);
+}
+
+static int setup_fast(void **state)
+{
+    return setup_mode(state, UDAX_DATA_FAST);
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    test_pool_finish(f->pool, f->path);
+    free(f);
+    return 0;
+}
+
+#define EXPECT_ERRNO(call, err)                                                                                        \
+    do {                                                                                                               \
+        errno = 0;                                                                                                     \
+        assert_int_equal((long)(call), -1);                                                                            \
+        assert_int_equal(errno, (err));                                                                                \
+    } while (0)
+
+static void write_file(struct udax_pool *pool, const char *path, const char *text)
+{
+    int fd = udax_open(pool, path, O_CREAT | O_TRUNC | O_WRONLY, 0644);
+    assert_true(fd >= 0);
+    assert_int_equal(udax_write(pool, fd, text, strlen(text)), (ssize_t)strlen(text));
+    assert_int_equal(udax_close(pool, fd), 0);
+}
+
+static void expect_contents(struct udax_pool *pool, const char *path, const char *text)
+{
+    int fd = udax_open(pool, path, O_RDONLY);
+    assert_true(fd >= 0);
+    char buf[4096] = {0};
+    assert_int_equal(udax_read(pool, fd, buf, sizeof(buf)), (ssize_t)strlen(text));
+    assert_string_equal(buf, text);
+    assert_int_equal(udax_close(pool, fd), 0);
+}
+
+static void test_open_flags(void **state)
+{
+    struct udax_pool *pool = ((struct fixture *)*state)->pool;
+    EXPECT_ERRNO(udax_open(pool, "/missing", O_RDONLY), ENOENT);
+    EXPECT_ERRNO(udax_open(pool, "", O_RDONLY), ENOENT);
+    int fd = udax_open(pool, "/a", O_CREAT | O_EXCL | O_RDWR, 0600);
+    assert_true(fd >= 0);
+    EXPECT_ERRNO(udax_open(pool, "/a", O_CREAT | O_EXCL | O_RDWR, 0600), EEXIST);
+    EXPECT_ERRNO(udax_open(pool, "/a", O_RDONLY | O_DIRECTORY), ENOTDIR);
+    EXPECT_ERRNO(udax_open(pool, "/a/b", O_RDONLY), ENOTDIR);
+    EXPECT_ERRNO(udax_open(pool, "/a/", O_RDONLY), ENOTDIR);
+    EXPECT_ERRNO(udax_open(pool, "/", O_RDWR), EISDIR);
+    EXPECT_ERRNO(udax_open(pool, "/new/", O_CREAT | O_RDWR, 0644), EISDIR);
+    EXPECT_ERRNO(udax_open(pool, "/a", O_ACCMODE), EINVAL);
+    assert_int_equal(udax_write(pool, fd, "hello", 5), 5);
+    assert_int_equal(udax_close(pool, fd), 0);
+
+    fd = udax_open(pool, "a", O_RDONLY);
+    assert_true(fd >= 0);
+    EXPECT_ERRNO(udax_write(pool, fd, "x", 1), EBADF);
+    assert_int_equal(udax_close(pool, fd), 0);
+    fd = udax_open(pool, "/a", O_WRONLY);
+    char c;
+    EXPECT_ERRNO(udax_read(pool, fd, &c, 1), EBADF);
+    assert_int_equal(udax_close(pool, fd), 0);
+
+    fd = udax_open(pool, "/a", O_WRONLY | O_APPEND);
+    assert_int_equal(udax_write(pool, fd, " world", 6), 6);
+    assert_int_equal(udax_pwrite(pool, fd, "!", 1, 0), 1);
+    assert_int_equal(udax_close(pool, fd), 0);
+    expect_contents(pool, "/a", "hello world!");
+
+    fd = udax_open(pool, "/a", O_RDWR | O_TRUNC);
+    struct stat st;
+    assert_int_equal(udax_fstat(pool, fd, &st), 0);
+    assert_int_equal(st.st_size, 0);
+    assert_int_equal(udax_close(pool, fd), 0);
+
+    char long_name[300];
+    memset(long_name, 'n', sizeof(long_name) - 1);
+    long_name[0] = '/';
+    long_name[sizeof(long_name) - 1] = '\0';
+    EXPECT_ERRNO(udax_open(pool, long_name, O_CREAT | O_RDWR, 0644), ENAMETOOLONG);
+    char *long_path = malloc(5000);
+    memset(long_path, 'p', 4999);
+    long_path[4999] = '\0';
+    EXPECT_ERRNO(udax_open(pool, long_path, O_RDONLY), ENAMETOOLONG);
+    free(long_path);
+
+    char max_name[257];
+    max_name[0] = '/';
+    memset(max_name + 1, 'm', 255);
+    max_name[256] = '\0';
+    fd = udax_open(pool, max_name, O_CREAT | O_RDWR, 0644);
+    assert_true(fd >= 0);
+    assert_int_equal(udax_close(pool, fd), 0);
+    assert_int_equal(udax_stat(pool, max_name, &st), 0);
+}
+
+static void test_bad_descriptors(void **state)
+{
+    struct udax_pool *pool = ((struct fixture *)*state)->pool;
+    char buf[8];
+    struct stat st;
+    EXPECT_ERRNO(udax_close(pool, -1), EBADF);
+    EXPECT_ERRNO(udax_close(pool, 12345), EBADF);
+    EXPECT_ERRNO(udax_read(pool, 7, buf, 1), EBADF);
+    EXPECT_ERRNO(udax_write(pool, 7, buf, 1), EBADF);
+    EXPECT_ERRNO(udax_pread(pool, 7, buf, 1, 0), EBADF);
+    EXPECT_ERRNO(udax_pwrite(pool, 7, buf, 1, 0), EBADF);
+    EXPECT_ERRNO(udax_lseek(pool, 7, 0, SEEK_SET), EBADF);
+    EXPECT_ERRNO(udax_fstat(pool, 7, &st), EBADF);
+    EXPECT_ERRNO(udax_fsync(pool, 7), EBADF);
+    EXPECT_ERRNO(udax_ftruncate(pool, 7, 0), EBADF);
+    EXPECT_ERRNO(udax_fallocate(pool, 7, 0, 0, 1), EBADF);
+    int fd = udax_open(pool, "/f", O_CREAT | O_RDWR, 0644);
+    assert_int_equal(udax_close(pool, fd), 0);
+    EXPECT_ERRNO(udax_close(pool, fd), EBADF);
+    EXPECT_ERRNO(udax_read(pool, fd, buf, 1), EBADF);
+}
+
+static void test_read_write_seek(void **state)
+{
+    struct udax_pool *pool = ((struct fixture *)*state)->pool;
+    int fd = udax_open(pool, "/data", O_CREAT | O_RDWR, 0644);
+    size_t size = 3 * 1024 * 1024 + 123;
+    unsigned char *out = malloc(size), *in = malloc(size);
+    test_fill(out, size, 7, 0);
+    assert_int_equal(udax_write(pool, fd, out, size), (ssize_t)size);
+    assert_int_equal(udax_lseek(pool, fd, 0, SEEK_CUR), (off_t)size);
+    assert_int_equal(udax_lseek(pool, fd, 0, SEEK_SET), 0);
+    assert_int_equal(udax_read(pool, fd, in, size + 100), (ssize_t)size);
+    assert_memory_equal(in, out, size);
+    assert_int_equal(udax_read(pool, fd, in, 10), 0);
+
+    /* Unaligned overwrite across a block boundary. */
+    test_fill(out + 4000, 300, 99, 0);
+    assert_int_equal(udax_pwrite(pool, fd, out + 4000, 300, 4000), 300);
+    assert_int_equal(udax_pread(pool, fd, in, size, 0), (ssize_t)size);
+    assert_memory_equal(in, out, size);
+
+    /* Holes read as zeros; the size follows the last byte written. */
+    assert_int_equal(udax_pwrite(pool, fd, "z", 1, (off_t)size + 10000), 1);
+    memset(in, 0xff, 10001);
+    assert_int_equal(udax_pread(pool, fd, in, 10001, (off_t)size), 10001);
+    for (int i = 0; i < 10000; i++)
+        assert_int_equal(in[i], 0);
+    assert_int_equal(in[10000], 'z');
+    assert_int_equal(udax_lseek(pool, fd, 0, SEEK_END), (off_t)size + 10001);
+
+    EXPECT_ERRNO(udax_pread(pool, fd, in, 1, -1), EINVAL);
+    EXPECT_ERRNO(udax_pwrite(pool, fd, in, 1, -1), EINVAL);
+    EXPECT_ERRNO(udax_lseek(pool, fd, -1, SEEK_SET), EINVAL);
+    EXPECT_ERRNO(udax_lseek(pool, fd, 0, 42), EINVAL);
+    assert_int_equal(udax_lseek(pool, fd, 100, SEEK_END), (off_t)size + 10101);
+
+    struct iovec iov[3] = {{out, 10}, {out + 10, 0}, {out + 20, 30}};
+    assert_int_equal(udax_lseek(pool, fd, 0, SEEK_SET), 0);
+    assert_int_equal(udax_writev(pool, fd, iov, 3), 40);
+    unsigned char a[10], b[30];
+    struct iovec back[2] = {{a, 10}, {b, 30}};
+    assert_int_equal(udax_lseek(pool, fd, 0, SEEK_SET), 0);
+    assert_int_equal(udax_readv(pool, fd, back, 2), 40);
+    assert_memory_equal(a, out, 10);
+    assert_memory_equal(b, out + 20, 30);
+    EXPECT_ERRNO(udax_readv(pool, fd, back, -1), EINVAL);
+
+    assert_int_equal(udax_fsync(pool, fd), 0);
+    assert_int_equal(udax_fdatasync(pool, fd), 0);
+    assert_int_equal(udax_close(pool, fd), 0);
+    free(out);
+    free(in);
+
+    fd = udax_open(pool, "/", O_RDONLY);
+    assert_true(fd >= 0);
+    char c;
+    EXPECT_ERRNO(udax_read(pool, fd, &c, 1), EISDIR);
+    assert_int_equal(udax_close(pool, fd), 0);
+}
+
+static void test_seek_data_hole(void **state)
+{
+    struct udax_pool *pool = ((struct fixture *)*state)->pool;
+    int fd = udax_open(pool, "/sparse", O_CREAT | O_RDWR, 0644);
+    char block[4096];
+    memset(block, 1, sizeof(block));
+    assert_int_equal(udax_pwrite(pool, fd, block, 4096, 8192), 4096);
+    assert_int_equal(udax_ftruncate(pool, fd, 5 * 4096), 0);
+    assert_int_equal(udax_lseek(pool, fd, 0, SEEK_DATA), 8192);
+    assert_int_equal(udax_lseek(pool, fd, 0, SEEK_HOLE), 0);
+    assert_int_equal(udax_lseek(pool, fd, 8192, SEEK_HOLE), 12288);
+    assert_int_equal(udax_lseek(pool, fd, 9000, SEEK_DATA), 9000);
+    EXPECT_ERRNO(udax_lseek(pool, fd, 12288, SEEK_DATA), ENXIO);
+    EXPECT_ERRNO(udax_lseek(pool, fd, 5 * 4096, SEEK_HOLE), ENXIO);
+    assert_int_equal(udax_lseek(pool, fd, 16384, SEEK_HOLE), 16384);
+    assert_int_equal(udax_close(pool, fd), 0);
+}
+
+static void test_truncate(void **state)
+{
+    struct udax_pool *pool = ((struct fixture *)*state)->pool;
+    write_file(pool, "/t", "0123456789");
+    assert_int_equal(udax_truncate(pool, "/t", 4), 0);
+    expect_contents(pool, "/t", "0123");
+    assert_int_equal(udax_truncate(pool, "/t", 8), 0);
+    int fd = udax_open(pool, "/t", O_RDONLY);
+    char buf[16];
+    assert_int_equal(udax_read(pool, fd, buf, sizeof(buf)), 8);
+    assert_memory_equal(buf, "0123\0\0\0\0", 8);
+    EXPECT_ERRNO(udax_ftruncate(pool, fd, 0), EINVAL);
+    assert_int_equal(udax_close(pool, fd), 0);
+    EXPECT_ERRNO(udax_truncate(pool, "/t", -1), EINVAL);
+    EXPECT_ERRNO(udax_truncate(pool, "/missing", 0), ENOENT);
+    assert_int_equal(udax_mkdir(pool, "/d", 0755), 0);
+    EXPECT_ERRNO(udax_truncate(pool, "/d", 0), EISDIR);
+    fd = udax_open(pool, "/t", O_RDWR);
+    EXPECT_ERRNO(udax_ftruncate(pool, fd, -5), EINVAL);
+    assert_int_equal(udax_ftruncate(pool, fd, 0), 0);
+    struct stat st;
+    assert_int_equal(udax_fstat(pool, fd, &st), 0);
+    assert_int_equal(st.st_size, 0);
+    assert_int_equal(st.st_blocks, 0);
+    assert_int_equal(udax_close(pool, fd), 0);
+}
+
+static void test_fallocate(void **state)
+{
+    struct udax_pool *pool = ((struct fixture *)*state)->pool;
+    int fd = udax_open(pool, "/fa", O_CREAT | O_RDWR, 0644);
+    struct stat st;
+    assert_int_equal(udax_fallocate(pool, fd, 0, 100, 10000), 0);
+    assert_int_equal(udax_fstat(pool, fd, &st), 0);
+    assert_int_equal(st.st_size, 10100);
+    assert_int_equal(st.st_blocks, 3 * 8);
+    assert_int_equal(udax_fallocate(pool, fd, FALLOC_FL_KEEP_SIZE, 0, 65536), 0);
+    assert_int_equal(udax_fstat(pool, fd, &st), 0);
+    assert_int_equal(st.st_size, 10100);
+    assert_int_equal(st.st_blocks, 16 * 8);
+
+    char *data = malloc(20000), *back = malloc(20000);
+    memset(data, 'x', 20000);
+    assert_int_equal(udax_pwrite(pool, fd, data, 20000, 0), 20000);
+    assert_int_equal(udax_fallocate(pool, fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 1000, 10000), 0);
+    assert_int_equal(udax_pread(pool, fd, back, 20000, 0), 20000);
+    for (int i = 0; i < 20000; i++)
+        assert_int_equal(back[i], i >= 1000 && i < 11000 ? 0 : 'x');
+    assert_int_equal(udax_fstat(pool, fd, &st), 0);
+    assert_int_equal(st.st_size, 20000);
+    assert_int_equal(st.st_blocks, 15 * 8);
+    free(data);
+    free(back);
+
+    EXPECT_ERRNO(udax_fallocate(pool, fd, 0, -1, 10), EINVAL);
+    EXPECT_ERRNO(udax_fallocate(pool, fd, 0, 0, 0), EINVAL);
+    EXPECT_ERRNO(udax_fallocate(pool, fd, FALLOC_FL_PUNCH_HOLE, 0, 10), EOPNOTSUPP);
+    assert_int_equal(udax_close(pool, fd), 0);
+    fd = udax_open(pool, "/fa", O_RDONLY);
+    EXPECT_ERRNO(udax_fallocate(pool, fd, 0, 0, 10), EBADF);
+    assert_int_equal(udax_close(pool, fd), 0);
+}
+
+static void test_directories(void **state)
+{
+    struct udax_pool *pool = ((struct fixture *)*state)->pool;
+    assert_int_equal(udax_mkdir(pool, "/d", 0755), 0);
+    EXPECT_ERRNO(udax_mkdir(pool, "/d", 0755), EEXIST);
+    EXPECT_ERRNO(udax_mkdir(pool, "/", 0755), EEXIST);
+    EXPECT_ERRNO(udax_mkdir(pool, "/x/y", 0755), ENOENT);
+    assert_int_equal(udax_mkdir(pool, "/d/e/", 0755), 0);
+    write_file(pool, "/d/file", "f");
+    EXPECT_ERRNO(udax_mkdir(pool, "/d/file/sub", 0755), ENOTDIR);
+    struct stat st;
+    assert_int_equal(udax_stat(pool, "/d", &st), 0);
+    assert_true(S_ISDIR(st.st_mode));
+    assert_int_equal(st.st_nlink, 3);
+    assert_int_equal(udax_stat(pool, "/d/./e/..", &st), 0);
+    assert_true(S_ISDIR(st.st_mode));
+    assert_int_equal(udax_stat(pool, "/..", &st), 0);
+
+    EXPECT_ERRNO(udax_rmdir(pool, "/d"), ENOTEMPTY);
+    EXPECT_ERRNO(udax_rmdir(pool, "/d/file"), ENOTDIR);
+    EXPECT_ERRNO(udax_rmdir(pool, "/"), EBUSY);
+    EXPECT_ERRNO(udax_rmdir(pool, "/d/."), EINVAL);
+    EXPECT_ERRNO(udax_rmdir(pool, "/nothing"), ENOENT);
+    EXPECT_ERRNO(udax_unlink(pool, "/d"), EISDIR);
+    EXPECT_ERRNO(udax_unlink(pool, "/d/nothing"), ENOENT);
+    EXPECT_ERRNO(udax_unlink(pool, "/d/file/"), ENOTDIR);
+
+    UDAX_DIR *dir = udax_opendir(pool, "/d");
+    assert_non_null(dir);
+    int seen = 0;
+    struct dirent *e;
+    while ((e = udax_readdir(pool, dir))) {
+        if (!strcmp(e->d_name, "e"))
+            seen |= 1, assert_int_equal(e->d_type, DT_DIR);
+        else if (!strcmp(e->d_name, "file"))
+            seen |= 2, assert_int_equal(e->d_type, DT_REG);
+        else if (!strcmp(e->d_name, "."))
+            seen |= 4;
+        else if (!strcmp(e->d_name, ".."))
+            seen |= 8;
+        else
+            fail_msg("unexpected entry %s", e->d_name);
+    }
+    assert_int_equal(seen, 15);
+    assert_int_equal(udax_closedir(pool, dir), 0);
+    assert_null(udax_opendir(pool, "/d/file"));
+    assert_int_equal(errno, ENOTDIR);
+    assert_null(udax_opendir(pool, "/none"));
+    assert_int_equal(errno, ENOENT);
+
+    assert_int_equal(udax_unlink(pool, "/d/file"), 0);
+    assert_int_equal(udax_rmdir(pool, "/d/e"), 0);
+    assert_int_equal(udax_rmdir(pool, "/d"), 0);
+    EXPECT_ERRNO(udax_stat(pool, "/d", &st), ENOENT);
+}
+
+static void test_rename(void **state)
+{
+    struct udax_pool *pool = ((struct fixture *)*state)->pool;
+    assert_int_equal(udax_mkdir(pool, "/a", 0755), 0);
+    assert_int_equal(udax_mkdir(pool, "/b", 0755), 0);
+    write_file(pool, "/a/one", "1");
+    write_file(pool, "/b/two", "2");
+    assert_int_equal(udax_rename(pool, "/a/one", "/a/uno"), 0);
+    expect_contents(pool, "/a/uno", "1");
+    assert_int_equal(udax_rename(pool, "/a/uno", "/b/two"), 0);
+    expect_contents(pool, "/b/two", "1");
+    struct stat st;
+    EXPECT_ERRNO(udax_stat(pool, "/a/uno", &st), ENOENT);
+    assert_int_equal(udax_rename(pool, "/b/two", "/b/two"), 0);
+    EXPECT_ERRNO(udax_rename(pool, "/a/none", "/a/x"), ENOENT);
+    EXPECT_ERRNO(udax_rename(pool, "/a", "/a/inside"), EINVAL);
+    assert_int_equal(udax_mkdir(pool, "/a/sub", 0755), 0);
+    EXPECT_ERRNO(udax_rename(pool, "/a", "/a/sub/deeper"), EINVAL);
+    EXPECT_ERRNO(udax_rename(pool, "/b/two", "/a"), EISDIR);
+    EXPECT_ERRNO(udax_rename(pool, "/a", "/b/two"), ENOTDIR);
+    assert_int_equal(udax_mkdir(pool, "/b/full", 0755), 0);
+    write_file(pool, "/b/full/x", "x");
+    EXPECT_ERRNO(udax_rename(pool, "/a", "/b/full"), ENOTEMPTY);
+    EXPECT_ERRNO(udax_rename(pool, "/", "/b/root"), EBUSY);
+    EXPECT_ERRNO(udax_rename(pool, "/a/.", "/b/dot"), EINVAL);
+
+    assert_int_equal(udax_mkdir(pool, "/b/empty", 0755), 0);
+    assert_int_equal(udax_rename(pool, "/a", "/b/empty"), 0);
+    assert_int_equal(udax_stat(pool, "/b/empty/sub", &st), 0);
+    assert_int_equal(udax_stat(pool, "/b/empty/sub/..", &st), 0);
+    struct stat b;
+    assert_int_equal(udax_stat(pool, "/b/empty", &b), 0);
+    assert_int_equal(st.st_ino, b.st_ino);
+    assert_int_equal(udax_stat(pool, "/b/empty/..", &st), 0);
+    assert_int_equal(udax_stat(pool, "/b", &b), 0);
+    assert_int_equal(st.st_ino, b.st_ino);
+    assert_int_equal(b.st_nlink, 4);
+}
+
+static void test_unlink_open_file(void **state)
+{
+    struct udax_pool *pool = ((struct fixture *)*state)->pool;
+    write_file(pool, "/gone", "still readable");
+    int fd = udax_open(pool, "/gone", O_RDWR);
+    assert_int_equal(udax_unlink(pool, "/gone"), 0);
+    struct stat st;
+    EXPECT_ERRNO(udax_stat(pool, "/gone", &st), ENOENT);
+    char buf[32] = {0};
+    assert_int_equal(udax_pread(pool, fd, buf, sizeof(buf), 0), 14);
+    assert_string_equal(buf, "still readable");
+    assert_int_equal(udax_fstat(pool, fd, &st), 0);
+    assert_int_equal(st.st_nlink, 0);
+    assert_int_equal(udax_close(pool, fd), 0);
+}
+
+static void test_openat(void **state)
+{
+    struct udax_pool *pool = ((struct fixture *)*state)->pool;
+    assert_int_equal(udax_mkdir(pool, "/base", 0755), 0);
+    int dirfd = udax_open(pool, "/base", O_RDONLY | O_DIRECTORY);
+    assert_true(dirfd >= 0);
+    int fd = udax_openat(pool, dirfd, "child", O_CREAT | O_RDWR, 0644);
+    assert_true(fd >= 0);
+    assert_int_equal(udax_close(pool, fd), 0);
+    struct stat st;
+    assert_int_equal(udax_stat(pool, "/base/child", &st), 0);
+    fd = udax_openat(pool, AT_FDCWD, "base/child", O_RDONLY);
+    assert_true(fd >= 0);
+    EXPECT_ERRNO(udax_openat(pool, fd, "x", O_RDONLY), ENOTDIR);
+    EXPECT_ERRNO(udax_openat(pool, 999, "x", O_RDONLY), EBADF);
+    assert_int_equal(udax_close(pool, fd), 0);
+    assert_int_equal(udax_close(pool, dirfd), 0);
+}
+
+static void test_statvfs_and_info(void **state)
+{
+    struct udax_pool *pool = ((struct fixture *)*state)->pool;
+    struct statvfs before, after;
+    assert_int_equal(udax_statvfs(pool, &before), 0);
+    assert_int_equal(before.f_bsize, 4096);
+    assert_int_equal(before.f_namemax, 255);
+    int fd = udax_open(pool, "/grow", O_CREAT | O_RDWR, 0644);
+    char block[4096] = {1};
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(udax_write(pool, fd, block, sizeof(block)), 4096);
+    assert_int_equal(udax_close(pool, fd), 0);
+    assert_int_equal(udax_statvfs(pool, &after), 0);
+    assert_true(before.f_bfree - after.f_bfree >= 10);
+    assert_int_equal(before.f_ffree - after.f_ffree, 1);
+    struct udax_pool_info info;
+    assert_int_equal(udax_pool_info(pool, &info), 0);
+    assert_int_equal(info.files, 1);
+    assert_int_equal(info.directories, 1);
+    assert_int_equal(info.free_blocks, after.f_bfree);
+}
+
+static void test_pool_open_errors(void **state)
+{
+    struct fixture *f = *state;
+    assert_null(udax_pool_open(f->path, NULL));
+    assert_int_equal(errno, EBUSY);
+    assert_non_null(strstr(udax_last_error(), "pid"));
+    assert_null(udax_pool_open("/dev/shm/udax-no-such-pool", NULL));
+    assert_int_equal(errno, ENOENT);
+    struct udax_open_options bad = {.flags = 1};
+    char other[128];
+    test_pool_create(other, sizeof(other), 16 << 20, UDAX_DATA_STRICT);
+    assert_null(udax_pool_open(other, &bad));
+    assert_int_equal(errno, EINVAL);
+    test_pool_finish(NULL, other);
+    struct udax_mkfs_options tiny = {0};
+    EXPECT_ERRNO(udax_pool_create(other, 1 << 20, &tiny), EINVAL);
+    unlink(other);
+}
+
+#define BOTH_MODES(test)                                                                                               \
+    cmocka_unit_test_setup_teardown(test, setup_strict, teardown),                                                     \
+        cmocka_unit_test_setup_teardown(test, setup_fast, teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        BOTH_MODES(test_open_flags),        BOTH_MODES(test_bad_descriptors),
+        BOTH_MODES(test_read_write_seek),   BOTH_MODES(test_seek_data_hole),
+        BOTH_MODES(test_truncate),          BOTH_MODES(test_fallocate),
+        BOTH_MODES(test_directories),       BOTH_MODES(test_rename),
+        BOTH_MODES(test_unlink_open_file),  BOTH_MODES(test_openat),
+        BOTH_MODES(test_statvfs_and_info),  BOTH_MODES(test_pool_open_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

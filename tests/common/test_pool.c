@@ -1,0 +1,56 @@
+/* test_pool.c: pool set-up and tear-down for tests, with an fsck check at the end of each. */
+#include "test_pool.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+static void report_problem(void *arg, const char *problem)
+{
+    (void)arg;
+    print_error("fsck: %s\n", problem);
+}
+
+void test_pool_create(char *path, size_t len, uint64_t size, enum udax_data_mode mode)
+{
+    static int sequence;
+    snprintf(path, len, "/dev/shm/udax-test-%d-%d.pool", (int)getpid(), __atomic_fetch_add(&sequence, 1, __ATOMIC_RELAXED));
+    unlink(path);
+    struct udax_mkfs_options opts = {.data_mode = mode};
+    if (udax_pool_create(path, size, &opts) != 0)
+        fail_msg("mkfs %s: %s", path, udax_last_error());
+}
+
+struct udax_pool *test_pool_new(char *path, size_t len, uint64_t size, enum udax_data_mode mode)
+{
+    test_pool_create(path, len, size, mode);
+    struct udax_pool *pool = udax_pool_open(path, NULL);
+    if (!pool)
+        fail_msg("open %s: %s", path, udax_last_error());
+    return pool;
+}
+
+void test_pool_finish(struct udax_pool *pool, const char *path)
+{
+    if (pool)
+        assert_int_equal(udax_pool_close(pool), 0);
+    struct udax_fsck_options opts = {.report = report_problem};
+    struct udax_fsck_result result;
+    int status = udax_fsck(path, &opts, &result);
+    unlink(path);
+    assert_int_equal(status, UDAX_FSCK_CLEAN);
+}
+
+void test_fill(void *buf, size_t count, uint64_t seed, uint64_t offset)
+{
+    unsigned char *bytes = buf;
+    for (size_t i = 0; i < count; i++) {
+        uint64_t x = (seed + offset + i) * 0x9E3779B97F4A7C15ULL;
+        bytes[i] = (unsigned char)(x >> 56);
+    }
+}

@@ -1,0 +1,18 @@
+/* test_pool.h: helpers every test shares: fresh pools in /dev/shm, removed when the test ends. */
+#ifndef UDAX_TEST_POOL_H
+#define UDAX_TEST_POOL_H
+
+#include <stdint.h>
+
+#include "udax.h"
+
+/* Formats a new pool of size bytes at a unique path under /dev/shm; the path is written to path[len]. */
+void test_pool_create(char *path, size_t len, uint64_t size, enum udax_data_mode mode);
+/* Formats and opens a pool; aborts the test on failure. */
+struct udax_pool *test_pool_new(char *path, size_t len, uint64_t size, enum udax_data_mode mode);
+/* Closes pool (if not NULL), runs fsck on it, expects it clean, and removes the file. */
+void test_pool_finish(struct udax_pool *pool, const char *path);
+/* Writes count bytes of a pattern derived from seed and offset. */
+void test_fill(void *buf, size_t count, uint64_t seed, uint64_t offset);
+
+#endif
