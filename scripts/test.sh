@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Runs the whole test suite three times: plain, AddressSanitizer+UBSan, ThreadSanitizer; ends with "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+
+# ThreadSanitizer cannot map its shadow under the high ASLR entropy of recent kernels.
+tsan_runner=()
+if [ "$(cat /proc/sys/vm/mmap_rnd_bits 2>/dev/null || echo 28)" -gt 28 ]; then
+    tsan_runner=(setarch "$(uname -m)" -R)
+fi
+
+passed=0
+failed=0
+count_results() {
+    local log=$1/meson-logs/testlog.json
+    [ -f "$log" ] || { failed=$((failed + 1)); return; }
+    local p f
+    p=$(grep -c '"result": "OK"' "$log")
+    f=$(grep -vc '"result": "OK"' "$log")
+    passed=$((passed + p))
+    failed=$((failed + f))
+}
+
+run_variant() {
+    local dir=$1; shift
+    local sanitizer=$1; shift
+    echo "=== $dir (sanitizer: $sanitizer) ==="
+    if [ -d "$dir" ]; then
+        meson configure "$dir" -Dsanitizer="$sanitizer" >/dev/null
+    else
+        meson setup "$dir" -Dsanitizer="$sanitizer" >/dev/null
+    fi || { failed=$((failed + 1)); return; }
+    if ! ninja -C "$dir"; then
+        failed=$((failed + 1))
+        return
+    fi
+    rm -f "$dir/meson-logs/testlog.json"
+    "$@" meson test -C "$dir" --print-errorlogs --num-processes 2 --timeout-multiplier "${TIMEOUT_MULTIPLIER:-1}"
+    count_results "$dir"
+}
+
+run_variant build none
+ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    run_variant build-asan address env
+TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 run_variant build-tsan thread env "${tsan_runner[@]}"
+
+echo "${passed} passed, ${failed} failed"
+[ "$failed" -eq 0 ]
