@@ -41,7 +41,7 @@ run_variant() {
 }
 
 run_variant build none
-ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     run_variant build-asan address env
 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 run_variant build-tsan thread env "${tsan_runner[@]}"
 

@@ -71,6 +71,8 @@ static void insert_at(struct extent_index *index, size_t i, struct extent e)
 
 static void remove_range(struct extent_index *index, size_t first, size_t count)
 {
+    if (!count)
+        return;
     memmove(&index->extents[first], &index->extents[first + count],
             (index->count - first - count) * sizeof(index->extents[0]));
     index->count -= count;
