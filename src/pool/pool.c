@@ -88,6 +88,9 @@ static void fill_geometry(struct udax_super *sb, const struct pool_geometry *geo
 
 int pool_format(const char *path, const struct pool_geometry *geometry)
 {
+    if (geometry->pool_size && geometry->pool_size < UDAX_MIN_POOL_BYTES)
+        return udax_fail(EINVAL, "%s: a pool needs at least %llu bytes, got %llu", path,
+                         (unsigned long long)UDAX_MIN_POOL_BYTES, (unsigned long long)geometry->pool_size);
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0)
         return udax_fail(errno, "%s: %s", path, strerror(errno));
