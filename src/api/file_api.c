@@ -120,11 +120,12 @@ int udax_close(struct udax_pool *pool, int fd)
 static ssize_t transfer(struct udax_pool *pool, struct open_file *file, const struct iovec *iov, int iovcnt,
                         uint64_t offset, bool write, uint64_t *end)
 {
-    if (inode_is_dir(file->inode))
-        return udax_fail(EISDIR, "%s: is a directory", write ? "write" : "read");
+    /* The access mode first: a directory is open read-only, so writing to it is EBADF, as POSIX lists for write. */
     if (write ? !writable(file) : !readable(file))
         return udax_fail(EBADF, "%s: descriptor not open for %s", write ? "write" : "read",
                          write ? "writing" : "reading");
+    if (inode_is_dir(file->inode))
+        return udax_fail(EISDIR, "%s: is a directory", write ? "write" : "read");
     ssize_t rc = write ? file_write(&pool->fs, file->inode, iov, iovcnt, offset, file->flags & O_APPEND, end)
                        : file_read(&pool->fs, file->inode, iov, iovcnt, offset);
     if (rc < 0)

@@ -108,14 +108,7 @@ int udax_pool_info(struct udax_pool *pool, struct udax_pool_info *info)
     info->inodes_used = info->files + info->directories;
     info->journal_slots = sb->journal_slots;
     info->created_time = sb->created_time;
-    for (uint64_t ino = 1; ino < sb->inode_count; ino++) {
-        struct inode *inode = fs->inodes[ino];
-        if (!inode)
-            continue;
-        mutex_lock(&inode->ilock, ino);
-        info->log_pages += inode->log.pages;
-        mutex_unlock(&inode->ilock);
-    }
+    info->log_pages = __atomic_load_n(&fs->log_pages, __ATOMIC_RELAXED);
     return 0;
 }
 

@@ -184,13 +184,21 @@ static void plan_release(struct fs *fs, struct plan *plan)
     *plan = (struct plan){0};
 }
 
-/* Gives pages [page, page+count) new blocks, a whole 2 MiB chunk where the file's chunk is a hole. */
+/*
+ * Gives pages [page, page+count) new blocks. A file that has grown past its
+ * first 2 MiB into a chunk that is still a hole gets that whole chunk,
+ * 2 MiB-aligned, so that later appends land in it and mappings can use 2 MiB
+ * pages; a sparse write far past the end gets only its own pages.
+ */
 static int plan_fresh(struct fs *fs, struct inode *inode, struct plan *plan, uint64_t page, uint64_t count,
-                      bool mapped, uint64_t old_block)
+                      bool mapped, uint64_t old_block, uint64_t old_size)
 {
     while (count) {
         uint64_t chunk_start = page & ~(UDAX_BLOCKS_PER_HUGE - 1);
-        bool whole_chunk = !mapped && page >= UDAX_BLOCKS_PER_HUGE &&
+        /* Segments come in page order; the chunk's earlier pages may already be planned, yet not in the index. */
+        const struct segment *tail = plan->count ? &plan->segments[plan->count - 1] : NULL;
+        bool whole_chunk = !mapped && page >= UDAX_BLOCKS_PER_HUGE && (chunk_start << UDAX_BLOCK_SHIFT) <= old_size &&
+                           (!tail || tail->page + tail->count <= chunk_start) &&
                            !extent_mapped_pages(&inode->extents, chunk_start, UDAX_BLOCKS_PER_HUGE);
         uint64_t block, got;
         int rc;
@@ -244,11 +252,11 @@ static int plan_write(struct fs *fs, struct inode *inode, uint64_t offset, uint6
         int rc;
         if (mapped && strict && page < first_invisible) {
             count = min_u64(count, first_invisible - page);
-            rc = plan_fresh(fs, inode, plan, page, count, true, block);
+            rc = plan_fresh(fs, inode, plan, page, count, true, block, old_size);
         } else if (mapped) {
             rc = plan_add(plan, (struct segment){.page = page, .count = count, .block = block});
         } else {
-            rc = plan_fresh(fs, inode, plan, page, count, false, 0);
+            rc = plan_fresh(fs, inode, plan, page, count, false, 0, old_size);
         }
         if (rc)
             return rc;
@@ -423,7 +431,12 @@ ssize_t file_write(struct fs *fs, struct inode *inode, const struct iovec *iov, 
                    bool append, uint64_t *end)
 {
     size_t count = iov_total(iov, iovcnt);
-    if (!append && count && offset + count > offset && offset + count <= MAX_FILE_SIZE &&
+    /* POSIX: writing nothing to a regular file has no other result, so O_APPEND does not move the offset either. */
+    if (!count) {
+        *end = offset;
+        return 0;
+    }
+    if (!append && offset + count > offset && offset + count <= MAX_FILE_SIZE &&
         overwrite_in_place(fs, inode, offset, offset + count)) {
         rwlock_read(&inode->iolock, inode->ino);
         if (overwrite_in_place(fs, inode, offset, offset + count)) {
@@ -442,7 +455,7 @@ ssize_t file_write(struct fs *fs, struct inode *inode, const struct iovec *iov, 
     if (count > MAX_FILE_SIZE || offset > MAX_FILE_SIZE - count)
         rc = -EFBIG;
     else
-        rc = count ? write_locked(fs, inode, iov, iovcnt, offset, count) : 0;
+        rc = write_locked(fs, inode, iov, iovcnt, offset, count);
     rwlock_unlock(&inode->iolock);
     if (rc >= 0)
         *end = offset + (uint64_t)rc;
@@ -500,14 +513,15 @@ int file_truncate(struct fs *fs, struct inode *inode, uint64_t size)
 }
 
 /* Gives every hole page of [first, first+count) zeroed blocks. */
-static int plan_holes(struct fs *fs, struct inode *inode, uint64_t first, uint64_t count, struct plan *plan)
+static int plan_holes(struct fs *fs, struct inode *inode, uint64_t first, uint64_t count, uint64_t old_size,
+                      struct plan *plan)
 {
     for (uint64_t page = first; page < first + count;) {
         uint64_t block, run;
         bool mapped = lookup(inode, page, &block, &run);
         uint64_t n = min_u64(run, first + count - page);
         if (!mapped) {
-            int rc = plan_fresh(fs, inode, plan, page, n, false, 0);
+            int rc = plan_fresh(fs, inode, plan, page, n, false, 0, old_size);
             if (rc)
                 return rc;
         }
@@ -523,7 +537,7 @@ static int allocate_range(struct fs *fs, struct inode *inode, int mode, uint64_t
 {
     uint64_t old_size = current_size(inode);
     struct plan plan = {0};
-    int rc = plan_holes(fs, inode, page_of(offset), page_of(end - 1) - page_of(offset) + 1, &plan);
+    int rc = plan_holes(fs, inode, page_of(offset), page_of(end - 1) - page_of(offset) + 1, old_size, &plan);
     if (!rc) {
         mutex_lock(&inode->ilock, inode->ino);
         rc = reserve_index(inode, &plan);
@@ -537,8 +551,9 @@ static int allocate_range(struct fs *fs, struct inode *inode, int mode, uint64_t
         persist_zero(&fs->pool.pm, pool_block(&fs->pool, plan.segments[i].block),
                      plan.segments[i].count << UDAX_BLOCK_SHIFT);
     bool grows = !(mode & FALLOC_FL_KEEP_SIZE) && end > old_size;
+    /* Blocks the file already owned past its size may hold bytes of an earlier, longer life: all become visible. */
     if (grows)
-        zero_past_size(fs, inode, old_size, offset > old_size ? offset : old_size);
+        zero_past_size(fs, inode, old_size, end);
     persist_fence(&fs->pool.pm);
     mutex_lock(&inode->ilock, inode->ino);
     struct udax_attr attr = inode->attr;

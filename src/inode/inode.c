@@ -43,12 +43,19 @@ void inode_get(struct inode *inode)
     __atomic_fetch_add(&inode->refs, 1, __ATOMIC_ACQUIRE);
 }
 
+/*
+ * The last reference is dropped under ILOCK, where the link count is read.
+ * Dropping it first and locking after would let an unlink take a new
+ * reference, drop it, and free the inode while this thread still looks at it.
+ */
 void inode_put(struct fs *fs, struct inode *inode)
 {
-    if (__atomic_sub_fetch(&inode->refs, 1, __ATOMIC_ACQ_REL))
-        return;
+    uint32_t refs = __atomic_load_n(&inode->refs, __ATOMIC_RELAXED);
+    while (refs > 1)
+        if (__atomic_compare_exchange_n(&inode->refs, &refs, refs - 1, false, __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+            return;
     mutex_lock(&inode->ilock, inode->ino);
-    bool unlinked = inode->attr.nlink == 0;
+    bool unlinked = __atomic_sub_fetch(&inode->refs, 1, __ATOMIC_ACQ_REL) == 0 && inode->attr.nlink == 0;
     mutex_unlock(&inode->ilock);
     if (unlinked)
         inode_free(fs, inode);
@@ -175,7 +182,8 @@ void inode_to_stat(const struct fs *fs, const struct inode *inode, struct stat *
     memset(st, 0, sizeof(*st));
     st->st_ino = inode->ino;
     st->st_mode = inode->attr.mode;
-    st->st_nlink = inode_is_dir(inode) ? 2 + inode->names.subdirs : inode->attr.nlink;
+    /* A removed directory keeps no links, as on Linux; a live one has its own "." and each subdirectory's "..". */
+    st->st_nlink = inode_is_dir(inode) && inode->attr.nlink ? 2 + inode->names.subdirs : inode->attr.nlink;
     st->st_uid = inode->attr.uid;
     st->st_gid = inode->attr.gid;
     st->st_size = inode_is_dir(inode) ? (off_t)UDAX_BLOCK_SIZE : (off_t)inode->attr.size;

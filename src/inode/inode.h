@@ -26,6 +26,7 @@ struct inode {
     struct dir_index names;      /* directories */
     uint32_t refs;               /* open files and walkers; atomic */
     bool dead;                   /* a removed directory: nothing may be added */
+    bool is_dir;                 /* set with the first attr, before the inode is reachable; read without locks */
     bool times_unlogged;         /* in-place overwrites changed mtime since the last entry */
 };
 
@@ -50,11 +51,13 @@ struct fs {
     struct mutex rename_lock;
     uint64_t files;
     uint64_t directories;
+    uint64_t log_pages;
 };
 
+/* Not attr.mode: updates rewrite attr whole under ILOCK, while this is asked without it. */
 static inline bool inode_is_dir(const struct inode *inode)
 {
-    return S_ISDIR(inode->attr.mode);
+    return inode->is_dir;
 }
 
 int64_t now_ns(void);

@@ -160,6 +160,7 @@ static int create_child(struct fs *fs, struct inode *dir, const char *name, size
     bool is_dir = S_ISDIR(mode);
     inode->attr = (struct udax_attr){.mode = mode, .uid = geteuid(), .gid = getegid(), .nlink = is_dir ? 2 : 1,
                                      .atime_ns = now, .mtime_ns = now, .ctime_ns = now, .parent = dir->ino};
+    inode->is_dir = is_dir;
     uint8_t file_type = is_dir ? DT_DIR : DT_REG;
     struct log_txn child_txn, dir_txn;
     log_txn_begin_fresh(&child_txn, &inode->log);
@@ -210,6 +211,9 @@ int namei_open(struct fs *fs, struct inode *start, const char *path, int flags, 
             return rc;
         if (!last.len || is_dot(last.name, last.len) || is_dotdot(last.name, last.len)) {
             rc = flags & O_EXCL ? EEXIST : namei_lookup(fs, dir, last.len ? last.name : ".", &inode);
+        } else if (last.trailing_slash) {
+            /* As on Linux: open creates only regular files, so a name that must be a directory fails. */
+            rc = EISDIR;
         } else {
             rwlock_write(&dir->iolock, dir->ino);
             const struct dir_name *n = dir_index_find(&dir->names, last.name, last.len);
@@ -218,18 +222,17 @@ int namei_open(struct fs *fs, struct inode *start, const char *path, int flags, 
             } else if (n) {
                 inode = fs->inodes[n->ino];
                 inode_get(inode);
-            } else if (last.trailing_slash) {
-                rc = EISDIR;
             } else {
                 rc = create_child(fs, dir, last.name, last.len, S_IFREG | (mode & 07777), &inode);
                 if (!rc)
                     inode_get(inode);
             }
             rwlock_unlock(&dir->iolock);
-            if (!rc && last.trailing_slash && !inode_is_dir(inode))
-                rc = ENOTDIR;
         }
         inode_put(fs, dir);
+        /* POSIX: EISDIR for O_CREAT without O_DIRECTORY on a directory, whatever the access mode. */
+        if (!rc && inode_is_dir(inode) && !(flags & O_DIRECTORY))
+            rc = EISDIR;
     } else {
         rc = namei_lookup(fs, start, path, &inode);
     }

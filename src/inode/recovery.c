@@ -45,6 +45,7 @@ static bool visit_page(void *arg, uint64_t page)
     struct loader *l = arg;
     if (alloc_claim(&l->fs->alloc, page >> UDAX_BLOCK_SHIFT, 1)) {
         l->inode->log.pages++;
+        l->fs->log_pages++;
         if (l->check)
             l->check->blocks_checked++;
         return true;
@@ -121,6 +122,7 @@ static bool visit_entry(void *arg, const struct udax_entry_header *h, uint64_t o
             extent_unmap(&inode->extents, (attr->size + UDAX_BLOCK_SIZE - 1) >> UDAX_BLOCK_SHIFT, UINT64_MAX, NULL,
                          NULL);
         inode->attr = *attr;
+        inode->is_dir = S_ISDIR(attr->mode);
         l->have_attr = true;
         return true;
     }
@@ -210,6 +212,7 @@ static struct inode *create_root(struct fs *fs)
     int64_t now = now_ns();
     root->attr = (struct udax_attr){.mode = S_IFDIR | 0755, .uid = geteuid(), .gid = getegid(), .nlink = 2,
                                     .atime_ns = now, .mtime_ns = now, .ctime_ns = now, .parent = UDAX_ROOT_INO};
+    root->is_dir = true;
     struct log_txn txn;
     log_txn_begin_fresh(&txn, &root->log);
     if (inode_log_attr(fs, &txn, &root->attr)) {
@@ -295,7 +298,7 @@ int fs_open(struct fs *fs, const char *path, struct fs_check *check)
         return udax_fail(ENOMEM, "%s: out of memory", path);
     }
     journal_init(&fs->journal, pool);
-    fs->env = (struct log_env){pool, &fs->alloc};
+    fs->env = (struct log_env){pool, &fs->alloc, &fs->log_pages};
     mutex_init(&fs->inode_table_lock, LOCK_LEAF);
     mutex_init(&fs->rename_lock, LOCK_RENAME);
     fs->next_free_ino = UDAX_ROOT_INO + 1;

@@ -47,6 +47,7 @@ static int new_page(const struct log_env *env, struct log_txn *txn, uint64_t *pa
     *page = block << UDAX_BLOCK_SHIFT;
     struct udax_log_page_header header = {.magic = UDAX_LOG_PAGE_MAGIC, .ino = txn->log->ino};
     persist_copy(&env->pool->pm, pool_addr(env->pool, *page), &header, sizeof(header));
+    __atomic_fetch_add(env->pages_in_use, 1, __ATOMIC_RELAXED);
     if (!txn->pages_added)
         txn->first_new_page = *page;
     txn->pages_added++;
@@ -109,6 +110,7 @@ static void free_pages(const struct log_env *env, uint64_t page, uint64_t count)
         const struct udax_log_page_header *header = pool_addr(env->pool, page);
         uint64_t next = header->next;
         alloc_free(env->alloc, page >> UDAX_BLOCK_SHIFT, 1);
+        __atomic_fetch_sub(env->pages_in_use, 1, __ATOMIC_RELAXED);
         page = next;
     }
 }
@@ -120,6 +122,7 @@ void log_free_chain(const struct log_env *env, uint64_t head, uint64_t tail)
         const struct udax_log_page_header *header = pool_addr(env->pool, page);
         uint64_t next = header->next;
         alloc_free(env->alloc, page >> UDAX_BLOCK_SHIFT, 1);
+        __atomic_fetch_sub(env->pages_in_use, 1, __ATOMIC_RELAXED);
         if (page == last)
             break;
         page = next;

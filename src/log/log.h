@@ -31,6 +31,7 @@ struct log_txn {
 struct log_env {
     struct pool *pool;
     struct allocator *alloc;
+    uint64_t *pages_in_use; /* every inode's log pages, for udax info; atomic */
 };
 
 /* Starts appending after the committed tail. */
