@@ -20,6 +20,30 @@ struct persist {
     bool own_mapping; /* mapped here, not by pmem2_map_new: unmapped here too */
 };
 
+/*
+ * Trace mode, for the crash tester: while a tracer is installed, every range
+ * the layer writes and flushes, and every fence, is reported to it. Stores
+ * that bypass the layer are not reported; the tester finds them by comparing
+ * the pool image at each fence.
+ */
+struct persist_tracer {
+    /* [addr, addr+len) was written and flushed by the layer; caller is the code that asked. */
+    void (*written)(void *arg, const struct persist *p, const void *addr, size_t len, const void *caller);
+    void (*flushed)(void *arg, const struct persist *p, const void *addr, size_t len, const void *caller);
+    void (*fenced)(void *arg, const struct persist *p);
+    void *arg;
+};
+
+extern const struct persist_tracer *persist_tracer;
+
+/* Installs tracer (NULL removes it); not thread-safe against running operations. */
+void persist_trace(const struct persist_tracer *tracer);
+void persist_trace_written(const struct persist *p, const void *addr, size_t len);
+void persist_trace_flushed(const struct persist *p, const void *addr, size_t len);
+void persist_trace_fenced(const struct persist *p);
+
+#define PERSIST_TRACING() __builtin_expect(persist_tracer != NULL, 0)
+
 /* Maps size bytes of the pool behind fd; returns 0 or an errno. */
 int persist_map(struct persist *p, int fd, size_t size);
 void persist_unmap(struct persist *p);
@@ -27,30 +51,38 @@ void persist_unmap(struct persist *p);
 static inline void persist_flush(const struct persist *p, const void *addr, size_t len)
 {
     p->flush(addr, len);
+    if (PERSIST_TRACING())
+        persist_trace_flushed(p, addr, len);
 }
 
 static inline void persist_fence(const struct persist *p)
 {
     p->drain();
+    if (PERSIST_TRACING())
+        persist_trace_fenced(p);
 }
 
 /* Makes [addr, addr+len) durable now. */
 static inline void persist_range(const struct persist *p, const void *addr, size_t len)
 {
-    p->flush(addr, len);
-    p->drain();
+    persist_flush(p, addr, len);
+    persist_fence(p);
 }
 
 /* Copies into the pool with non-temporal stores; durable after the next fence. */
 static inline void persist_copy(const struct persist *p, void *dst, const void *src, size_t len)
 {
     p->memcpy(dst, src, len, PMEM2_F_MEM_NONTEMPORAL | PMEM2_F_MEM_NODRAIN);
+    if (PERSIST_TRACING())
+        persist_trace_written(p, dst, len);
 }
 
 /* Zeroes pool memory; durable after the next fence. */
 static inline void persist_zero(const struct persist *p, void *dst, size_t len)
 {
     p->memset(dst, 0, len, PMEM2_F_MEM_NONTEMPORAL | PMEM2_F_MEM_NODRAIN);
+    if (PERSIST_TRACING())
+        persist_trace_written(p, dst, len);
 }
 
 /* The commit point of the protocol: one aligned 8-byte store made durable. */
@@ -58,7 +90,9 @@ static inline void persist_store_word(const struct persist *p, uint64_t *word, u
 {
     __atomic_store_n(word, value, __ATOMIC_RELEASE);
     p->flush(word, sizeof(*word));
-    p->drain();
+    if (PERSIST_TRACING())
+        persist_trace_written(p, word, sizeof(*word));
+    persist_fence(p);
 }
 
 #endif

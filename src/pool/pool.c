@@ -137,11 +137,11 @@ void pool_write_superblocks(struct pool *pool)
 {
     superblock_seal(&pool->sb);
     void *backup = pool_block(pool, UDAX_SUPER_BACKUP_BLOCK);
-    pool->pm.memcpy(backup, &pool->sb, sizeof(pool->sb), PMEM2_F_MEM_NODRAIN);
-    persist_range(&pool->pm, backup, sizeof(pool->sb));
+    persist_copy(&pool->pm, backup, &pool->sb, sizeof(pool->sb));
+    persist_fence(&pool->pm);
     void *primary = pool_block(pool, UDAX_SUPER_PRIMARY_BLOCK);
-    pool->pm.memcpy(primary, &pool->sb, sizeof(pool->sb), PMEM2_F_MEM_NODRAIN);
-    persist_range(&pool->pm, primary, sizeof(pool->sb));
+    persist_copy(&pool->pm, primary, &pool->sb, sizeof(pool->sb));
+    persist_fence(&pool->pm);
     pool->primary_super_damaged = false;
 }
 
