@@ -353,6 +353,28 @@ static int reserve_index(struct inode *inode, const struct plan *plan)
     return 0;
 }
 
+/* After planning: reserves index room, or gives the planned blocks back when planning failed. */
+static int plan_ready(struct fs *fs, struct inode *inode, struct plan *plan, int rc)
+{
+    if (!rc) {
+        mutex_lock(&inode->ilock, inode->ino);
+        rc = reserve_index(inode, plan);
+        mutex_unlock(&inode->ilock);
+    }
+    if (rc)
+        plan_release(fs, plan);
+    return rc;
+}
+
+/* After the commit, or its failure: the blocks now belong to the file, or go back. */
+static void plan_done(struct fs *fs, struct plan *plan, int rc)
+{
+    if (rc)
+        plan_release(fs, plan);
+    else
+        free(plan->segments);
+}
+
 static bool overwrite_in_place(struct fs *fs, struct inode *inode, uint64_t offset, uint64_t end)
 {
     if (fs->pool.sb.data_mode != UDAX_DATA_FAST)
@@ -382,22 +404,46 @@ static void write_in_place(struct fs *fs, struct inode *inode, struct iov_cursor
     mutex_unlock(&inode->ilock);
 }
 
+/* Under IOLOCK exclusive and ILOCK: commits attr, with punched pages and new segments, in one tail store. */
+static int commit_layout(struct fs *fs, struct inode *inode, const struct udax_attr *attr, const struct plan *plan,
+                         uint64_t punch_page, uint64_t punch_count)
+{
+    struct log_txn txn;
+    log_txn_begin(&txn, &inode->log);
+    int rc = 0;
+    if (punch_count) {
+        struct udax_entry_punch entry = {.page = punch_page, .count = punch_count, .mtime_ns = attr->mtime_ns};
+        rc = log_append(&fs->env, &txn, &entry, UDAX_ENTRY_PUNCH, 0, sizeof(entry));
+    }
+    if (!rc)
+        rc = plan ? log_segments(fs, &txn, plan, attr) : inode_log_attr(fs, &txn, attr);
+    if (rc) {
+        log_abort(&fs->env, &txn);
+        return rc;
+    }
+    log_commit(&fs->env, &txn);
+    if (punch_count)
+        extent_unmap(&inode->extents, punch_page, punch_count, inode_release_blocks, fs);
+    if (attr->size < inode->attr.size)
+        extent_unmap(&inode->extents, page_of(attr->size + PAGE_SIZE_BYTES - 1), UINT64_MAX, inode_release_blocks,
+                     fs);
+    if (plan)
+        map_segments(fs, inode, plan);
+    inode->attr = *attr;
+    inode->times_unlogged = false;
+    inode_maybe_compact(fs, inode);
+    return 0;
+}
+
 static ssize_t write_locked(struct fs *fs, struct inode *inode, const struct iovec *iov, int iovcnt, uint64_t offset,
                             size_t count)
 {
     uint64_t old_size = current_size(inode);
     uint64_t end = offset + count;
     struct plan plan = {0};
-    int rc = plan_write(fs, inode, offset, end, old_size, &plan);
-    if (!rc) {
-        mutex_lock(&inode->ilock, inode->ino);
-        rc = reserve_index(inode, &plan);
-        mutex_unlock(&inode->ilock);
-    }
-    if (rc) {
-        plan_release(fs, &plan);
+    int rc = plan_ready(fs, inode, &plan, plan_write(fs, inode, offset, end, old_size, &plan));
+    if (rc)
         return -rc;
-    }
     if (offset > old_size)
         zero_past_size(fs, inode, old_size, offset);
     struct iov_cursor c = {iov, iovcnt, 0};
@@ -408,23 +454,10 @@ static ssize_t write_locked(struct fs *fs, struct inode *inode, const struct iov
     struct udax_attr attr = inode->attr;
     attr.size = end > old_size ? end : old_size;
     attr.mtime_ns = attr.ctime_ns = now_ns();
-    struct log_txn txn;
-    log_txn_begin(&txn, &inode->log);
-    rc = log_segments(fs, &txn, &plan, &attr);
-    if (rc) {
-        log_abort(&fs->env, &txn);
-        mutex_unlock(&inode->ilock);
-        plan_release(fs, &plan);
-        return -rc;
-    }
-    log_commit(&fs->env, &txn);
-    map_segments(fs, inode, &plan);
-    inode->attr = attr;
-    inode->times_unlogged = false;
-    inode_maybe_compact(fs, inode);
+    rc = commit_layout(fs, inode, &attr, &plan, 0, 0);
     mutex_unlock(&inode->ilock);
-    free(plan.segments);
-    return (ssize_t)count;
+    plan_done(fs, &plan, rc);
+    return rc ? -rc : (ssize_t)count;
 }
 
 ssize_t file_write(struct fs *fs, struct inode *inode, const struct iovec *iov, int iovcnt, uint64_t offset,
@@ -460,37 +493,6 @@ ssize_t file_write(struct fs *fs, struct inode *inode, const struct iovec *iov, 
     if (rc >= 0)
         *end = offset + (uint64_t)rc;
     return rc;
-}
-
-/* Under IOLOCK exclusive and ILOCK: commits attr, with punched pages and new segments, in one tail store. */
-static int commit_layout(struct fs *fs, struct inode *inode, const struct udax_attr *attr, const struct plan *plan,
-                         uint64_t punch_page, uint64_t punch_count)
-{
-    struct log_txn txn;
-    log_txn_begin(&txn, &inode->log);
-    int rc = 0;
-    if (punch_count) {
-        struct udax_entry_punch entry = {.page = punch_page, .count = punch_count, .mtime_ns = attr->mtime_ns};
-        rc = log_append(&fs->env, &txn, &entry, UDAX_ENTRY_PUNCH, 0, sizeof(entry));
-    }
-    if (!rc)
-        rc = plan ? log_segments(fs, &txn, plan, attr) : inode_log_attr(fs, &txn, attr);
-    if (rc) {
-        log_abort(&fs->env, &txn);
-        return rc;
-    }
-    log_commit(&fs->env, &txn);
-    if (punch_count)
-        extent_unmap(&inode->extents, punch_page, punch_count, inode_release_blocks, fs);
-    if (attr->size < inode->attr.size)
-        extent_unmap(&inode->extents, page_of(attr->size + PAGE_SIZE_BYTES - 1), UINT64_MAX, inode_release_blocks,
-                     fs);
-    if (plan)
-        map_segments(fs, inode, plan);
-    inode->attr = *attr;
-    inode->times_unlogged = false;
-    inode_maybe_compact(fs, inode);
-    return 0;
 }
 
 int file_truncate(struct fs *fs, struct inode *inode, uint64_t size)
@@ -537,16 +539,10 @@ static int allocate_range(struct fs *fs, struct inode *inode, int mode, uint64_t
 {
     uint64_t old_size = current_size(inode);
     struct plan plan = {0};
-    int rc = plan_holes(fs, inode, page_of(offset), page_of(end - 1) - page_of(offset) + 1, old_size, &plan);
-    if (!rc) {
-        mutex_lock(&inode->ilock, inode->ino);
-        rc = reserve_index(inode, &plan);
-        mutex_unlock(&inode->ilock);
-    }
-    if (rc) {
-        plan_release(fs, &plan);
+    int rc = plan_ready(fs, inode, &plan,
+                        plan_holes(fs, inode, page_of(offset), page_of(end - 1) - page_of(offset) + 1, old_size, &plan));
+    if (rc)
         return rc;
-    }
     for (size_t i = 0; i < plan.count; i++)
         persist_zero(&fs->pool.pm, pool_block(&fs->pool, plan.segments[i].block),
                      plan.segments[i].count << UDAX_BLOCK_SHIFT);
@@ -564,10 +560,7 @@ static int allocate_range(struct fs *fs, struct inode *inode, int mode, uint64_t
         attr.mtime_ns = attr.ctime_ns;
     rc = plan.count || grows ? commit_layout(fs, inode, &attr, &plan, 0, 0) : 0;
     mutex_unlock(&inode->ilock);
-    if (rc)
-        plan_release(fs, &plan);
-    else
-        free(plan.segments);
+    plan_done(fs, &plan, rc);
     return rc;
 }
 
@@ -610,15 +603,9 @@ static int punch_hole(struct fs *fs, struct inode *inode, uint64_t offset, uint6
         if (!rc && end_full > page_of(offset) && (end & (PAGE_SIZE_BYTES - 1)))
             rc = plan_partial_zero(fs, inode, end_full << UDAX_BLOCK_SHIFT, end, size, &plan);
     }
-    if (!rc) {
-        mutex_lock(&inode->ilock, inode->ino);
-        rc = reserve_index(inode, &plan);
-        mutex_unlock(&inode->ilock);
-    }
-    if (rc) {
-        plan_release(fs, &plan);
+    rc = plan_ready(fs, inode, &plan, rc);
+    if (rc)
         return rc;
-    }
     persist_fence(&fs->pool.pm);
     mutex_lock(&inode->ilock, inode->ino);
     struct udax_attr attr = inode->attr;
@@ -626,10 +613,7 @@ static int punch_hole(struct fs *fs, struct inode *inode, uint64_t offset, uint6
     uint64_t punch_count = end_full > first_full ? end_full - first_full : 0;
     rc = commit_layout(fs, inode, &attr, plan.count ? &plan : NULL, first_full, punch_count);
     mutex_unlock(&inode->ilock);
-    if (rc)
-        plan_release(fs, &plan);
-    else
-        free(plan.segments);
+    plan_done(fs, &plan, rc);
     return rc;
 }
 
