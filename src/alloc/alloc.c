@@ -146,8 +146,29 @@ static uint64_t take_run(struct allocator *a, struct alloc_arena *arena, uint64_
 static __thread unsigned preferred_arena = ~0U;
 static unsigned next_arena;
 
+void alloc_fail_nth(struct allocator *a, uint64_t nth)
+{
+    __atomic_store_n(&a->fail_countdown, nth, __ATOMIC_RELAXED);
+}
+
+bool alloc_failure_pending(struct allocator *a)
+{
+    return __atomic_load_n(&a->fail_countdown, __ATOMIC_RELAXED) != 0;
+}
+
+static bool injected_failure(struct allocator *a)
+{
+    uint64_t left = __atomic_load_n(&a->fail_countdown, __ATOMIC_RELAXED);
+    while (left && !__atomic_compare_exchange_n(&a->fail_countdown, &left, left - 1, false, __ATOMIC_RELAXED,
+                                                __ATOMIC_RELAXED))
+        ;
+    return left == 1;
+}
+
 int alloc_extent(struct allocator *a, uint64_t want, bool huge, uint64_t *block, uint64_t *count)
 {
+    if (__builtin_expect(__atomic_load_n(&a->fail_countdown, __ATOMIC_RELAXED) != 0, 0) && injected_failure(a))
+        return ENOSPC;
     if (preferred_arena == ~0U)
         preferred_arena = __atomic_fetch_add(&next_arena, 1, __ATOMIC_RELAXED);
     for (unsigned tries = 0; tries < a->arena_count; tries++) {

@@ -22,6 +22,7 @@ struct allocator {
     uint16_t *chunk_free;  /* free blocks in each 2 MiB chunk */
     struct alloc_arena *arenas;
     unsigned arena_count;
+    uint64_t fail_countdown; /* fault injection: the allocation that brings it to 0 fails; atomic */
 };
 
 /* Every data block starts free. Returns 0 or an errno. */
@@ -40,5 +41,10 @@ bool alloc_is_used(const struct allocator *a, uint64_t block);
 int alloc_extent(struct allocator *a, uint64_t want, bool huge, uint64_t *block, uint64_t *count);
 void alloc_free(struct allocator *a, uint64_t block, uint64_t count);
 uint64_t alloc_free_blocks(struct allocator *a);
+
+/* Fault injection for tests: the nth allocation from now fails with ENOSPC; 0 cancels. */
+void alloc_fail_nth(struct allocator *a, uint64_t nth);
+/* Whether an injected failure is still waiting for its allocation. */
+bool alloc_failure_pending(struct allocator *a);
 
 #endif

@@ -5,26 +5,23 @@
  * operation in flight. Lines left unflushed when an operation returns are
  * reported with the code that wrote them.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <execinfo.h>
 #include <fcntl.h>
-#include <linux/falloc.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
-#include <xxhash.h>
 
 #include "api/handle.h"
 #include "persist/persist.h"
 #include "udax.h"
+#include "workload.h"
 
 #define LINE 64
-#define POOL_SIZE (8ULL << 20)
+#define POOL_SIZE WORKLOAD_POOL_SIZE
 #define EXHAUSTIVE_LIMIT 10
 #define RANDOM_SUBSETS 1000
 
@@ -131,230 +128,6 @@ static void tracer_reset_fences(void)
         free(tracer.fences[i].persisted.items);
     }
     tracer.fence_count = 0;
-}
-
-/* ---------------------------------------------------------------- trees */
-
-struct tree {
-    char *text;
-    size_t len, capacity;
-};
-
-static void tree_append(struct tree *t, const char *s)
-{
-    size_t n = strlen(s);
-    if (t->len + n + 1 > t->capacity) {
-        t->capacity = (t->len + n + 1) * 2;
-        t->text = realloc(t->text, t->capacity);
-    }
-    memcpy(t->text + t->len, s, n + 1);
-    t->len += n;
-}
-
-static int compare_names(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/*
- * Fast mode overwrites in place, so a crash may leave any mix of old and new
- * cache lines in the file being overwritten: its hash is left out of the
- * listing and its bytes are checked one by one instead.
- */
-static const char *relaxed_path;
-
-/* A canonical listing: every path with its type, size, links and a hash of its contents. */
-static bool describe(struct udax_pool *pool, const char *dir_path, struct tree *t)
-{
-    UDAX_DIR *dir = udax_opendir(pool, dir_path);
-    if (!dir)
-        return false;
-    char *names[64];
-    size_t count = 0;
-    struct dirent *e;
-    while ((e = udax_readdir(pool, dir)) && count < 64)
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-            names[count++] = strdup(e->d_name);
-    udax_closedir(pool, dir);
-    qsort(names, count, sizeof(names[0]), compare_names);
-    bool ok = true;
-    for (size_t i = 0; i < count; i++) {
-        char path[512], line[700];
-        snprintf(path, sizeof(path), "%s/%s", strcmp(dir_path, "/") ? dir_path : "", names[i]);
-        struct stat st;
-        if (udax_stat(pool, path, &st)) {
-            ok = false;
-        } else if (S_ISDIR(st.st_mode)) {
-            snprintf(line, sizeof(line), "%s dir links=%lu\n", path, (unsigned long)st.st_nlink);
-            tree_append(t, line);
-            ok = ok && describe(pool, path, t);
-        } else {
-            int fd = udax_open(pool, path, O_RDONLY);
-            char *data = malloc((size_t)st.st_size + 1);
-            ssize_t got = fd >= 0 ? udax_pread(pool, fd, data, (size_t)st.st_size + 1, 0) : -1;
-            if (fd >= 0)
-                udax_close(pool, fd);
-            ok = ok && got == st.st_size;
-            unsigned long long hash = XXH64(data, got > 0 ? (size_t)got : 0, 0);
-            if (relaxed_path && !strcmp(path, relaxed_path))
-                hash = 0;
-            snprintf(line, sizeof(line), "%s file size=%lld links=%lu hash=%016llx\n", path, (long long)st.st_size,
-                     (unsigned long)st.st_nlink, hash);
-            free(data);
-            tree_append(t, line);
-        }
-        free(names[i]);
-    }
-    return ok;
-}
-
-static char *snapshot(struct udax_pool *pool)
-{
-    struct tree t = {0};
-    tree_append(&t, "");
-    if (!describe(pool, "/", &t))
-        tree_append(&t, "(unreadable)\n");
-    return t.text;
-}
-
-static char *contents(struct udax_pool *pool, const char *path, size_t *size)
-{
-    struct stat st;
-    *size = 0;
-    if (udax_stat(pool, path, &st))
-        return NULL;
-    char *data = malloc((size_t)st.st_size + 1);
-    int fd = udax_open(pool, path, O_RDONLY);
-    ssize_t got = fd >= 0 ? udax_pread(pool, fd, data, (size_t)st.st_size, 0) : -1;
-    if (fd >= 0)
-        udax_close(pool, fd);
-    *size = got > 0 ? (size_t)got : 0;
-    return data;
-}
-
-/* ---------------------------------------------------------------- workloads */
-
-enum op_kind {
-    OP_CREATE, OP_MKDIR, OP_APPEND, OP_OVERWRITE, OP_WRITE_PAST_END, OP_TRUNCATE, OP_FALLOCATE, OP_FALLOCATE_KEEP,
-    OP_PUNCH, OP_UNLINK, OP_RMDIR, OP_RENAME, OP_FSYNC_AFTER_WRITE, OP_CREATE_TRUNC,
-};
-
-struct op {
-    enum op_kind kind;
-    const char *path;
-    const char *other;
-    uint64_t offset;
-    uint64_t length;
-    const char *name;
-};
-
-/* Operations that write bytes in place in fast mode, where docs/guarantees.md promises no atomicity. */
-static bool in_place_in_fast_mode(const struct op *op)
-{
-    return op->kind == OP_OVERWRITE || op->kind == OP_FSYNC_AFTER_WRITE || op->kind == OP_PUNCH;
-}
-
-static const struct op single_ops[] = {
-    {OP_CREATE, "/A/new", NULL, 0, 0, "create"},
-    {OP_MKDIR, "/B/newdir", NULL, 0, 0, "mkdir"},
-    {OP_APPEND, "/A/foo", NULL, 0, 100, "append small"},
-    {OP_APPEND, "/A/bar", NULL, 0, 4200, "append spanning blocks"},
-    {OP_OVERWRITE, "/A/foo", NULL, 0, 4096, "overwrite aligned block"},
-    {OP_OVERWRITE, "/A/foo", NULL, 1000, 300, "overwrite unaligned"},
-    {OP_OVERWRITE, "/A/foo", NULL, 4000, 200, "overwrite spanning blocks"},
-    {OP_WRITE_PAST_END, "/B/bar", NULL, 20000, 10, "write past the end"},
-    {OP_TRUNCATE, "/A/bar", NULL, 10000, 0, "truncate grow"},
-    {OP_TRUNCATE, "/B/bar", NULL, 1000, 0, "truncate shrink"},
-    {OP_FALLOCATE, "/A/bar", NULL, 0, 8192, "fallocate"},
-    {OP_FALLOCATE_KEEP, "/B/foo", NULL, 0, 4096, "fallocate keep size"},
-    {OP_PUNCH, "/B/bar", NULL, 4096, 4096, "punch hole aligned"},
-    {OP_PUNCH, "/A/foo", NULL, 100, 5000, "punch hole unaligned"},
-    {OP_UNLINK, "/A/foo", NULL, 0, 0, "unlink"},
-    {OP_RMDIR, "/C", NULL, 0, 0, "rmdir"},
-    {OP_RENAME, "/A/foo", "/A/baz", 0, 0, "rename in a directory"},
-    {OP_RENAME, "/A/foo", "/B/qux", 0, 0, "rename across directories"},
-    {OP_RENAME, "/A/foo", "/B/foo", 0, 0, "rename over a file"},
-    {OP_RENAME, "/A", "/C", 0, 0, "rename a directory over an empty one"},
-    {OP_RENAME, "/A", "/B/A", 0, 0, "rename a directory across"},
-    {OP_FSYNC_AFTER_WRITE, "/A/foo", NULL, 10, 20, "overwrite then fsync"},
-    {OP_CREATE_TRUNC, "/A/foo", NULL, 0, 0, "open with O_TRUNC"},
-};
-#define SINGLE_OP_COUNT (sizeof(single_ops) / sizeof(single_ops[0]))
-
-static void fill(char *buf, size_t len, uint64_t seed)
-{
-    for (size_t i = 0; i < len; i++)
-        buf[i] = (char)('a' + (seed + i * 7) % 26);
-}
-
-static int write_at(struct udax_pool *pool, const char *path, uint64_t offset, uint64_t length, int flags)
-{
-    int fd = udax_open(pool, path, O_WRONLY | flags);
-    if (fd < 0)
-        return -1;
-    char *buf = malloc(length);
-    fill(buf, length, offset + length);
-    ssize_t rc = flags & O_APPEND ? udax_write(pool, fd, buf, length) : udax_pwrite(pool, fd, buf, length, (off_t)offset);
-    free(buf);
-    udax_close(pool, fd);
-    return rc == (ssize_t)length ? 0 : -1;
-}
-
-static int fallocate_at(struct udax_pool *pool, const struct op *op, int mode)
-{
-    int fd = udax_open(pool, op->path, O_WRONLY);
-    if (fd < 0)
-        return -1;
-    int rc = udax_fallocate(pool, fd, mode, (off_t)op->offset, (off_t)op->length);
-    udax_close(pool, fd);
-    return rc;
-}
-
-static int run_op(struct udax_pool *pool, const struct op *op)
-{
-    int fd;
-    switch (op->kind) {
-    case OP_CREATE:
-        fd = udax_open(pool, op->path, O_CREAT | O_EXCL | O_WRONLY, 0644);
-        return fd < 0 ? -1 : udax_close(pool, fd);
-    case OP_CREATE_TRUNC:
-        fd = udax_open(pool, op->path, O_CREAT | O_TRUNC | O_WRONLY, 0644);
-        return fd < 0 ? -1 : udax_close(pool, fd);
-    case OP_MKDIR:
-        return udax_mkdir(pool, op->path, 0755);
-    case OP_APPEND:
-        return write_at(pool, op->path, 0, op->length, O_APPEND);
-    case OP_OVERWRITE:
-    case OP_WRITE_PAST_END:
-        return write_at(pool, op->path, op->offset, op->length, 0);
-    case OP_TRUNCATE:
-        return udax_truncate(pool, op->path, (off_t)op->offset);
-    case OP_FALLOCATE:
-        return fallocate_at(pool, op, 0);
-    case OP_FALLOCATE_KEEP:
-        return fallocate_at(pool, op, FALLOC_FL_KEEP_SIZE);
-    case OP_PUNCH:
-        return fallocate_at(pool, op, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE);
-    case OP_UNLINK:
-        return udax_unlink(pool, op->path);
-    case OP_RMDIR:
-        return udax_rmdir(pool, op->path);
-    case OP_RENAME:
-        return udax_rename(pool, op->path, op->other);
-    case OP_FSYNC_AFTER_WRITE: {
-        fd = udax_open(pool, op->path, O_WRONLY);
-        if (fd < 0)
-            return -1;
-        char buf[64];
-        fill(buf, op->length, 3);
-        int rc = udax_pwrite(pool, fd, buf, op->length, (off_t)op->offset) == (ssize_t)op->length ? 0 : -1;
-        if (!rc)
-            rc = udax_fsync(pool, fd);
-        udax_close(pool, fd);
-        return rc;
-    }
-    }
-    return -1;
 }
 
 /* ---------------------------------------------------------------- checking */
@@ -509,47 +282,6 @@ static bool check_flushed(const struct persist *p, const char *label)
 
 /* ---------------------------------------------------------------- driver */
 
-static void make_template(const char *path, enum udax_data_mode mode)
-{
-    struct udax_mkfs_options opts = {.data_mode = mode, .inode_count = 256};
-    unlink(path);
-    if (udax_pool_create(path, POOL_SIZE, &opts)) {
-        fprintf(stderr, "mkfs: %s\n", udax_last_error());
-        exit(2);
-    }
-    struct udax_pool *pool = udax_pool_open(path, NULL);
-    udax_mkdir(pool, "/A", 0755);
-    udax_mkdir(pool, "/B", 0755);
-    udax_mkdir(pool, "/C", 0755);
-    const struct {
-        const char *path;
-        size_t size;
-    } files[] = {{"/A/foo", 5000}, {"/A/bar", 100}, {"/B/foo", 0}, {"/B/bar", 12288}};
-    for (size_t i = 0; i < 4; i++) {
-        int fd = udax_open(pool, files[i].path, O_CREAT | O_WRONLY, 0644);
-        char *buf = malloc(files[i].size + 1);
-        fill(buf, files[i].size, i);
-        if (files[i].size)
-            udax_write(pool, fd, buf, files[i].size);
-        free(buf);
-        udax_close(pool, fd);
-    }
-    udax_pool_close(pool);
-}
-
-static void copy_file(const char *from, const char *to)
-{
-    int in = open(from, O_RDONLY), out = open(to, O_RDWR | O_CREAT | O_TRUNC, 0644);
-    char *buf = malloc(1 << 20);
-    ssize_t n;
-    while ((n = read(in, buf, 1 << 20)) > 0)
-        if (write(out, buf, (size_t)n) != n)
-            exit(2);
-    free(buf);
-    close(in);
-    close(out);
-}
-
 /* Runs ops[0..count) on a copy of the template, checking the crash states of each. */
 static bool run_workload(struct checker *c, const char *template, const char *work, const struct op *const *ops,
                          size_t count, const char *mode_name)
@@ -613,7 +345,7 @@ int main(int argc, char **argv)
         c.metadata_bytes = probe->fs.pool.sb.data_block * UDAX_BLOCK_SIZE;
         udax_pool_close(probe);
         if (sequence_length == 1) {
-            for (size_t i = 0; i < SINGLE_OP_COUNT; i++) {
+            for (size_t i = 0; i < single_op_count; i++) {
                 const struct op *ops[] = {&single_ops[i]};
                 all_ok &= run_workload(&c, template, work, ops, 1, mode_name);
                 workloads++;
@@ -621,8 +353,8 @@ int main(int argc, char **argv)
         } else {
             unsigned seed = 7;
             for (size_t s = 0; s < pair_samples; s++) {
-                const struct op *ops[] = {&single_ops[(size_t)rand_r(&seed) % SINGLE_OP_COUNT],
-                                          &single_ops[(size_t)rand_r(&seed) % SINGLE_OP_COUNT]};
+                const struct op *ops[] = {&single_ops[(size_t)rand_r(&seed) % single_op_count],
+                                          &single_ops[(size_t)rand_r(&seed) % single_op_count]};
                 all_ok &= run_workload(&c, template, work, ops, 2, mode_name);
                 workloads++;
             }

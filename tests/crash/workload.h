@@ -1,0 +1,45 @@
+/* workload.h: the operations that crash and fault tests run on a small tree, and canonical listings of trees. */
+#ifndef UDAX_TEST_WORKLOAD_H
+#define UDAX_TEST_WORKLOAD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "udax.h"
+
+#define WORKLOAD_POOL_SIZE (8ULL << 20)
+
+enum op_kind {
+    OP_CREATE, OP_MKDIR, OP_APPEND, OP_OVERWRITE, OP_WRITE_PAST_END, OP_TRUNCATE, OP_FALLOCATE, OP_FALLOCATE_KEEP,
+    OP_PUNCH, OP_UNLINK, OP_RMDIR, OP_RENAME, OP_FSYNC_AFTER_WRITE, OP_CREATE_TRUNC,
+};
+
+struct op {
+    enum op_kind kind;
+    const char *path;
+    const char *other;
+    uint64_t offset;
+    uint64_t length;
+    const char *name;
+};
+
+extern const struct op single_ops[];
+extern const size_t single_op_count;
+
+/* While set, listings leave out the hash of this file, whose bytes a fast-mode crash may mix. */
+extern const char *relaxed_path;
+
+/* Operations that write bytes in place in fast mode, where docs/guarantees.md promises no atomicity. */
+bool in_place_in_fast_mode(const struct op *op);
+/* Runs one operation; 0 or -1 with errno. */
+int run_op(struct udax_pool *pool, const struct op *op);
+/* A canonical listing of the tree: every path with its type, size, links and a hash of its bytes. */
+char *snapshot(struct udax_pool *pool);
+/* The bytes of path, or NULL. */
+char *contents(struct udax_pool *pool, const char *path, size_t *size);
+/* Formats path with A/foo, A/bar, B/foo, B/bar and the directories A, B, C. */
+void make_template(const char *path, enum udax_data_mode mode);
+void copy_file(const char *from, const char *to);
+
+#endif
