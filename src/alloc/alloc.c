@@ -30,8 +30,7 @@ static void set_run(struct allocator *a, uint64_t first, uint64_t count, bool us
 
 int alloc_init(struct allocator *a, uint64_t base_block, uint64_t end_block)
 {
-    a->base_block = base_block;
-    a->block_count = end_block - base_block;
+    *a = (struct allocator){.base_block = base_block, .block_count = end_block - base_block};
     uint64_t chunks = (a->block_count + UDAX_BLOCKS_PER_HUGE - 1) / UDAX_BLOCKS_PER_HUGE;
     uint64_t words = chunks * (UDAX_BLOCKS_PER_HUGE / WORD_BITS);
     a->used = calloc(words, sizeof(uint64_t));
