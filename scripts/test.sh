@@ -48,5 +48,17 @@ ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:ha
 test_args=(--no-suite crash)
 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 run_variant build-tsan thread env "${tsan_runner[@]}"
 
+# A short libFuzzer run over pool open, recovery and fsck; scripts/fuzz.sh runs the long one.
+echo "=== build-fuzz (clang, libFuzzer, sanitizer: address) ==="
+if { [ -d build-fuzz ] || CC=clang meson setup build-fuzz -Dfuzz=true -Dsanitizer=address >/dev/null; } &&
+    meson configure build-fuzz -Dfuzz_seconds="${FUZZ_SECONDS:-30}" >/dev/null &&
+    ninja -C build-fuzz tests/fuzz/fuzz_pool tests/fuzz/make_seeds; then
+    rm -f build-fuzz/meson-logs/testlog.json
+    meson test -C build-fuzz --no-rebuild --suite fuzz --print-errorlogs
+    count_results build-fuzz
+else
+    failed=$((failed + 1))
+fi
+
 echo "${passed} passed, ${failed} failed"
 [ "$failed" -eq 0 ]
