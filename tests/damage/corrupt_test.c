@@ -140,13 +140,15 @@ static struct fields enumerate_fields(const uint8_t *image)
 static char *untouched_lines(const char *listing, const char *owner_path)
 {
     char *out = calloc(1, strlen(listing) + 1);
-    size_t prefix = owner_path ? strlen(owner_path) : 0;
+    size_t prefix = owner_path ? strlen(owner_path) : 0, used = 0;
     for (const char *line = listing; *line;) {
         const char *end = strchr(line, '\n');
         size_t len = end ? (size_t)(end - line + 1) : strlen(line);
         bool owned = owner_path && !strncmp(line, owner_path, prefix) && (line[prefix] == ' ' || line[prefix] == '/');
-        if (!owned)
-            strncat(out, line, len);
+        if (!owned) {
+            memcpy(out + used, line, len);
+            used += len;
+        }
         line += len;
     }
     return out;
