@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -464,6 +466,43 @@ static void test_pool_open_errors(void **state)
     unlink(other);
 }
 
+/* Another process holding the pool gets named; one that died without closing blocks nothing. */
+static void test_open_lock_across_processes(void **state)
+{
+    (void)state;
+    char path[128];
+    test_pool_create(path, sizeof(path), 16 << 20, UDAX_DATA_STRICT);
+    int opened[2], release[2];
+    assert_int_equal(pipe(opened), 0);
+    assert_int_equal(pipe(release), 0);
+    pid_t child = fork();
+    if (child == 0) {
+        char byte = udax_pool_open(path, NULL) ? 'y' : 'n';
+        if (write(opened[1], &byte, 1) != 1 || read(release[0], &byte, 1) != 1)
+            _exit(2);
+        _exit(0);
+    }
+    char byte;
+    assert_int_equal(read(opened[0], &byte, 1), 1);
+    assert_int_equal(byte, 'y');
+    assert_null(udax_pool_open(path, NULL));
+    assert_int_equal(errno, EBUSY);
+    char pid_text[32];
+    snprintf(pid_text, sizeof(pid_text), "pid %d", (int)child);
+    assert_non_null(strstr(udax_last_error(), pid_text));
+    assert_int_equal(write(release[1], "x", 1), 1);
+    int status;
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    struct udax_pool *pool = udax_pool_open(path, NULL);
+    assert_non_null(pool);
+    test_pool_finish(pool, path);
+    close(opened[0]);
+    close(opened[1]);
+    close(release[0]);
+    close(release[1]);
+}
+
 #define BOTH_MODES(test)                                                                                               \
     cmocka_unit_test_setup_teardown(test, setup_strict, teardown),                                                     \
         cmocka_unit_test_setup_teardown(test, setup_fast, teardown)
@@ -477,6 +516,7 @@ int main(void)
         BOTH_MODES(test_directories),       BOTH_MODES(test_rename),
         BOTH_MODES(test_unlink_open_file),  BOTH_MODES(test_openat),
         BOTH_MODES(test_statvfs_and_info),  BOTH_MODES(test_pool_open_errors),
+        cmocka_unit_test(test_open_lock_across_processes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
