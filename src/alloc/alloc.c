@@ -166,7 +166,7 @@ static bool injected_failure(struct allocator *a)
 
 int alloc_extent(struct allocator *a, uint64_t want, bool huge, uint64_t *block, uint64_t *count)
 {
-    if (__builtin_expect(__atomic_load_n(&a->fail_countdown, __ATOMIC_RELAXED) != 0, 0) && injected_failure(a))
+    if (__builtin_expect(injected_failure(a), 0))
         return ENOSPC;
     if (preferred_arena == ~0U)
         preferred_arena = __atomic_fetch_add(&next_arena, 1, __ATOMIC_RELAXED);

@@ -86,11 +86,19 @@ static void fill_geometry(struct udax_super *sb, const struct pool_geometry *geo
     superblock_seal(sb);
 }
 
+static int check_pool_size(const char *path, uint64_t size)
+{
+    if (size >= UDAX_MIN_POOL_BYTES)
+        return 0;
+    return udax_fail(EINVAL, "%s: a pool needs at least %llu bytes, got %llu", path,
+                     (unsigned long long)UDAX_MIN_POOL_BYTES, (unsigned long long)size);
+}
+
 int pool_format(const char *path, const struct pool_geometry *geometry)
 {
-    if (geometry->pool_size && geometry->pool_size < UDAX_MIN_POOL_BYTES)
-        return udax_fail(EINVAL, "%s: a pool needs at least %llu bytes, got %llu", path,
-                         (unsigned long long)UDAX_MIN_POOL_BYTES, (unsigned long long)geometry->pool_size);
+    /* A size given is checked before the file is touched; a device's own size once it is known. */
+    if (geometry->pool_size && check_pool_size(path, geometry->pool_size))
+        return -1;
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0)
         return udax_fail(errno, "%s: %s", path, strerror(errno));
@@ -102,11 +110,11 @@ int pool_format(const char *path, const struct pool_geometry *geometry)
             rc = udax_fail(errno, "%s: cannot size the pool to %llu bytes: %s", path, (unsigned long long)size,
                            strerror(errno));
     }
-    if (!rc && !size)
+    if (!rc && !size) {
         rc = device_size(fd, &size);
-    if (!rc && size < UDAX_MIN_POOL_BYTES)
-        rc = udax_fail(EINVAL, "%s: a pool needs at least %llu bytes, got %llu", path,
-                       (unsigned long long)UDAX_MIN_POOL_BYTES, (unsigned long long)size);
+        if (!rc)
+            rc = check_pool_size(path, size);
+    }
     struct udax_super sb;
     if (!rc) {
         fill_geometry(&sb, geometry, size);
