@@ -145,12 +145,6 @@ struct checker {
     unsigned random_seed;
 };
 
-static void report_problem(void *arg, const char *problem)
-{
-    (void)arg;
-    fprintf(stderr, "    fsck: %s\n", problem);
-}
-
 static bool check_image(struct checker *c, const char *before, const char *after, const char *label)
 {
     c->states_checked++;
@@ -182,7 +176,7 @@ static bool check_image(struct checker *c, const char *before, const char *after
         ok = false;
     }
     free(tree);
-    struct udax_fsck_options opts = {.report = report_problem};
+    struct udax_fsck_options opts = {.report = print_fsck_problem};
     int status = udax_fsck(c->crash_path, &opts, NULL);
     if (status != UDAX_FSCK_CLEAN) {
         fprintf(stderr, "FAIL %s: fsck status %d\n", label, status);

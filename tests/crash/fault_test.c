@@ -18,12 +18,6 @@
 #include "udax.h"
 #include "workload.h"
 
-static void report_problem(void *arg, const char *problem)
-{
-    (void)arg;
-    fprintf(stderr, "    fsck: %s\n", problem);
-}
-
 static uint64_t free_blocks(struct udax_pool *pool)
 {
     struct statvfs st;
@@ -117,7 +111,7 @@ static bool inject(const char *template, const char *work, const struct op *op, 
     }
     udax_pool_close(pool);
     if (reached) {
-        struct udax_fsck_options opts = {.report = report_problem};
+        struct udax_fsck_options opts = {.report = print_fsck_problem};
         if (udax_fsck(work, &opts, NULL) != UDAX_FSCK_CLEAN) {
             fprintf(stderr, "FAIL %s, allocation %llu failed: fsck is not clean\n", label, (unsigned long long)nth);
             *ok = false;

@@ -255,3 +255,9 @@ void copy_file(const char *from, const char *to)
     close(out);
 }
 
+
+void print_fsck_problem(void *arg, const char *problem)
+{
+    (void)arg;
+    fprintf(stderr, "    fsck: %s\n", problem);
+}

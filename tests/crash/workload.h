@@ -41,5 +41,7 @@ char *contents(struct udax_pool *pool, const char *path, size_t *size);
 /* Formats path with A/foo, A/bar, B/foo, B/bar and the directories A, B, C. */
 void make_template(const char *path, enum udax_data_mode mode);
 void copy_file(const char *from, const char *to);
+/* An fsck report callback that prints each problem to stderr. */
+void print_fsck_problem(void *arg, const char *problem);
 
 #endif
