@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dax/dax.h"
 #include "handle.h"
 #include "inode/fsck.h"
 #include "udax.h"
@@ -58,6 +59,7 @@ struct udax_pool *udax_pool_open(const char *path, const struct udax_open_option
         errno = saved;
         return NULL;
     }
+    pool->fs.mapping_ops = &dax_mapping_ops;
     fd_table_init(&pool->fds);
     return pool;
 }

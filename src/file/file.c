@@ -330,13 +330,74 @@ static int log_segments(struct fs *fs, struct log_txn *txn, const struct plan *p
     return any ? 0 : inode_log_attr(fs, txn, attr);
 }
 
-static void map_segments(struct fs *fs, struct inode *inode, const struct plan *plan)
+/*
+ * Blocks that a write replaced while DAX entries may still point at them:
+ * freed only after the entries are gone, or a new owner of the blocks would
+ * share them with a mapping of this file.
+ */
+struct deferred_release {
+    struct extent *runs;
+    size_t count;
+    size_t capacity;
+};
+
+static void defer_release(void *arg, uint64_t block, uint64_t count)
+{
+    struct deferred_release *d = arg;
+    d->runs[d->count++] = (struct extent){.block = block, .count = count};
+}
+
+/* The pages the fresh segments cover: the range whose entries must go. */
+static void fresh_range(const struct plan *plan, uint64_t *first, uint64_t *count)
+{
+    uint64_t lo = UINT64_MAX, hi = 0;
+    for (size_t i = 0; i < plan->count; i++) {
+        const struct segment *s = &plan->segments[i];
+        if (s->fresh) {
+            lo = s->page < lo ? s->page : lo;
+            hi = s->page + s->count > hi ? s->page + s->count : hi;
+        }
+    }
+    *first = lo;
+    *count = hi > lo ? hi - lo : 0;
+}
+
+/* Under ILOCK, before the commit: room for every run the commit can release, so that it cannot fail half way. */
+static int deferred_reserve(struct inode *inode, const struct plan *plan, struct deferred_release *d)
+{
+    uint64_t first, count;
+    fresh_range(plan, &first, &count);
+    d->capacity = extent_count_in(&inode->extents, first, count) + plan->count;
+    d->runs = malloc(d->capacity * sizeof(*d->runs));
+    return d->runs ? 0 : ENOMEM;
+}
+
+/* After the commit and outside ILOCK: drops the entries over the fresh pages, then frees what they replaced. */
+static void invalidate_fresh(struct fs *fs, struct inode *inode, const struct plan *plan, struct deferred_release *d)
+{
+    uint64_t first, count;
+    fresh_range(plan, &first, &count);
+    if (count)
+        fs->mapping_ops->invalidate(inode, first, count);
+    for (size_t i = 0; i < d->count; i++)
+        inode_release_blocks(fs, d->runs[i].block, d->runs[i].count);
+    free(d->runs);
+}
+
+static void map_segments(struct fs *fs, struct inode *inode, const struct plan *plan, struct deferred_release *d)
 {
     for (size_t i = 0; i < plan->count; i++) {
         const struct segment *s = &plan->segments[i];
         if (s->fresh)
-            extent_map(&inode->extents, s->page, s->block, s->count, inode_release_blocks, fs);
+            extent_map(&inode->extents, s->page, s->block, s->count, d ? defer_release : inode_release_blocks,
+                       d ? (void *)d : fs);
     }
+}
+
+/* Under ILOCK: whether a fault may have made entries over this file's blocks. */
+static bool has_mapping(struct fs *fs, struct inode *inode)
+{
+    return fs->mapping_ops && __atomic_load_n(&inode->mapping, __ATOMIC_ACQUIRE);
 }
 
 /* Reserves index room first so that the commit below cannot fail half way. */
@@ -404,9 +465,13 @@ static void write_in_place(struct fs *fs, struct inode *inode, struct iov_cursor
     mutex_unlock(&inode->ilock);
 }
 
-/* Under IOLOCK exclusive and ILOCK: commits attr, with punched pages and new segments, in one tail store. */
+/*
+ * Under IOLOCK exclusive and ILOCK: commits attr, with punched pages and new
+ * segments, in one tail store. Blocks the segments replace go to deferred
+ * when it is given, else straight back to the allocator.
+ */
 static int commit_layout(struct fs *fs, struct inode *inode, const struct udax_attr *attr, const struct plan *plan,
-                         uint64_t punch_page, uint64_t punch_count)
+                         uint64_t punch_page, uint64_t punch_count, struct deferred_release *deferred)
 {
     struct log_txn txn;
     log_txn_begin(&txn, &inode->log);
@@ -428,7 +493,7 @@ static int commit_layout(struct fs *fs, struct inode *inode, const struct udax_a
         extent_unmap(&inode->extents, page_of(attr->size + PAGE_SIZE_BYTES - 1), UINT64_MAX, inode_release_blocks,
                      fs);
     if (plan)
-        map_segments(fs, inode, plan);
+        map_segments(fs, inode, plan, deferred);
     inode->attr = *attr;
     inode->times_unlogged = false;
     inode_maybe_compact(fs, inode);
@@ -454,8 +519,17 @@ static ssize_t write_locked(struct fs *fs, struct inode *inode, const struct iov
     struct udax_attr attr = inode->attr;
     attr.size = end > old_size ? end : old_size;
     attr.mtime_ns = attr.ctime_ns = now_ns();
-    rc = commit_layout(fs, inode, &attr, &plan, 0, 0);
+    struct deferred_release deferred = {0};
+    bool mapped = has_mapping(fs, inode);
+    rc = mapped ? deferred_reserve(inode, &plan, &deferred) : 0;
+    if (!rc)
+        rc = commit_layout(fs, inode, &attr, &plan, 0, 0, mapped ? &deferred : NULL);
     mutex_unlock(&inode->ilock);
+    /* R1: this thread holds IOLOCK while it waits for faults on these entries, which never take IOLOCK. */
+    if (mapped && !rc)
+        invalidate_fresh(fs, inode, &plan, &deferred);
+    else
+        free(deferred.runs);
     plan_done(fs, &plan, rc);
     return rc ? -rc : (ssize_t)count;
 }
@@ -501,6 +575,10 @@ int file_truncate(struct fs *fs, struct inode *inode, uint64_t size)
         return EFBIG;
     rwlock_write(&inode->iolock, inode->ino);
     uint64_t old_size = current_size(inode);
+    bool shrinks = size < old_size && fs->mapping_ops;
+    /* The pages past the new size lose their blocks: nothing may map or pin them when they are freed. */
+    if (shrinks)
+        fs->mapping_ops->break_layouts(inode, page_of(size + PAGE_SIZE_BYTES - 1), UINT64_MAX);
     if (size > old_size)
         zero_past_size(fs, inode, old_size, size);
     persist_fence(&fs->pool.pm);
@@ -508,8 +586,10 @@ int file_truncate(struct fs *fs, struct inode *inode, uint64_t size)
     struct udax_attr attr = inode->attr;
     attr.size = size;
     attr.mtime_ns = attr.ctime_ns = now_ns();
-    int rc = commit_layout(fs, inode, &attr, NULL, 0, 0);
+    int rc = commit_layout(fs, inode, &attr, NULL, 0, 0, NULL);
     mutex_unlock(&inode->ilock);
+    if (shrinks)
+        fs->mapping_ops->end_break(inode);
     rwlock_unlock(&inode->iolock);
     return rc;
 }
@@ -558,8 +638,15 @@ static int allocate_range(struct fs *fs, struct inode *inode, int mode, uint64_t
     attr.ctime_ns = now_ns();
     if (grows)
         attr.mtime_ns = attr.ctime_ns;
-    rc = plan.count || grows ? commit_layout(fs, inode, &attr, &plan, 0, 0) : 0;
+    rc = plan.count || grows ? commit_layout(fs, inode, &attr, &plan, 0, 0, NULL) : 0;
+    bool mapped = has_mapping(fs, inode);
     mutex_unlock(&inode->ilock);
+    /* The new blocks filled holes only: entries there map the zero page, and must go so that faults see them. */
+    if (mapped && !rc && plan.count) {
+        uint64_t first, count;
+        fresh_range(&plan, &first, &count);
+        fs->mapping_ops->invalidate(inode, first, count);
+    }
     plan_done(fs, &plan, rc);
     return rc;
 }
@@ -590,7 +677,8 @@ static int plan_partial_zero(struct fs *fs, struct inode *inode, uint64_t from, 
     return rc;
 }
 
-static int punch_hole(struct fs *fs, struct inode *inode, uint64_t offset, uint64_t end)
+/* Under FAULTLOCK exclusive, with no entry left over the range. */
+static int punch_hole_unmapped(struct fs *fs, struct inode *inode, uint64_t offset, uint64_t end)
 {
     uint64_t size = current_size(inode);
     uint64_t first_full = page_of(offset + PAGE_SIZE_BYTES - 1), end_full = page_of(end);
@@ -611,9 +699,19 @@ static int punch_hole(struct fs *fs, struct inode *inode, uint64_t offset, uint6
     struct udax_attr attr = inode->attr;
     attr.mtime_ns = attr.ctime_ns = now_ns();
     uint64_t punch_count = end_full > first_full ? end_full - first_full : 0;
-    rc = commit_layout(fs, inode, &attr, plan.count ? &plan : NULL, first_full, punch_count);
+    rc = commit_layout(fs, inode, &attr, plan.count ? &plan : NULL, first_full, punch_count, NULL);
     mutex_unlock(&inode->ilock);
     plan_done(fs, &plan, rc);
+    return rc;
+}
+
+static int punch_hole(struct fs *fs, struct inode *inode, uint64_t offset, uint64_t end)
+{
+    if (fs->mapping_ops)
+        fs->mapping_ops->break_layouts(inode, page_of(offset), page_of(end - 1) - page_of(offset) + 1);
+    int rc = punch_hole_unmapped(fs, inode, offset, end);
+    if (fs->mapping_ops)
+        fs->mapping_ops->end_break(inode);
     return rc;
 }
 
@@ -632,6 +730,57 @@ int file_fallocate(struct fs *fs, struct inode *inode, int mode, uint64_t offset
     return rc;
 }
 
+/* Under ILOCK: gives the hole at page count zeroed blocks and commits them. */
+static int allocate_for_fault(struct fs *fs, struct inode *inode, uint64_t page, uint64_t count, struct iomap *map)
+{
+    bool huge = count == UDAX_BLOCKS_PER_HUGE;
+    if (extent_mapped_pages(&inode->extents, page, count))
+        return EAGAIN;
+    uint64_t block, got;
+    int rc = alloc_data(fs, count, huge, &block, &got);
+    if (rc)
+        return rc;
+    struct plan plan = {0};
+    if (got != count || (huge && (block & (UDAX_BLOCKS_PER_HUGE - 1))))
+        rc = EAGAIN;
+    if (!rc)
+        rc = plan_add(&plan, (struct segment){.page = page, .count = got, .block = block, .fresh = true});
+    if (!rc)
+        rc = reserve_index(inode, &plan);
+    if (rc) {
+        free(plan.segments);
+        alloc_free(&fs->alloc, block, got);
+        return rc;
+    }
+    persist_zero(&fs->pool.pm, pool_block(&fs->pool, block), got << UDAX_BLOCK_SHIFT);
+    persist_fence(&fs->pool.pm);
+    struct udax_attr attr = inode->attr;
+    attr.mtime_ns = attr.ctime_ns = now_ns();
+    rc = commit_layout(fs, inode, &attr, &plan, 0, 0, NULL);
+    plan_done(fs, &plan, rc);
+    if (!rc)
+        *map = (struct iomap){.page = page, .count = got, .block = block, .mapped = true, .fresh = true};
+    return rc;
+}
+
+int file_iomap_begin(struct fs *fs, struct inode *inode, uint64_t page, uint64_t count, unsigned flags,
+                     struct iomap *map)
+{
+    mutex_lock(&inode->ilock, inode->ino);
+    int rc = 0;
+    uint64_t block = 0, run;
+    if (page >= page_of(inode->attr.size + PAGE_SIZE_BYTES - 1))
+        rc = ENXIO;
+    else if (extent_lookup(&inode->extents, page, &block, &run))
+        *map = (struct iomap){.page = page, .count = min_u64(run, count), .block = block, .mapped = true};
+    else if (flags & IOMAP_ALLOCATE)
+        rc = allocate_for_fault(fs, inode, page, count, map);
+    else
+        *map = (struct iomap){.page = page, .count = min_u64(run, count)};
+    mutex_unlock(&inode->ilock);
+    return rc;
+}
+
 int file_sync(struct fs *fs, struct inode *inode)
 {
     rwlock_write(&inode->iolock, inode->ino);
@@ -639,9 +788,11 @@ int file_sync(struct fs *fs, struct inode *inode)
     int rc = 0;
     if (inode->times_unlogged) {
         struct udax_attr attr = inode->attr;
-        rc = commit_layout(fs, inode, &attr, NULL, 0, 0);
+        rc = commit_layout(fs, inode, &attr, NULL, 0, 0, NULL);
     }
     mutex_unlock(&inode->ilock);
+    if (fs->mapping_ops && __atomic_load_n(&inode->mapping, __ATOMIC_ACQUIRE))
+        fs->mapping_ops->writeback(fs, inode);
     rwlock_unlock(&inode->iolock);
     return rc;
 }

@@ -18,6 +18,28 @@ ssize_t file_write(struct fs *fs, struct inode *inode, const struct iovec *iov, 
 int file_truncate(struct fs *fs, struct inode *inode, uint64_t size);
 int file_fallocate(struct fs *fs, struct inode *inode, int mode, uint64_t offset, uint64_t len);
 int file_sync(struct fs *fs, struct inode *inode);
+/* What iomap_begin found: a run of pages mapped to consecutive blocks, or a hole. */
+struct iomap {
+    uint64_t page;
+    uint64_t count;
+    uint64_t block;
+    bool mapped;
+    bool fresh; /* allocated for this call, zeroed */
+};
+
+#define IOMAP_ALLOCATE 0x1 /* a write fault: give a hole zeroed blocks */
+
+/*
+ * The one interface through which the DAX layer asks for blocks: the run
+ * that starts at page, at most count pages. With IOMAP_ALLOCATE a hole gets
+ * count new blocks, 2 MiB-aligned when count is 2 MiB, committed to the log
+ * before the call returns; the file's size does not change. Takes ILOCK only.
+ * 0; ENXIO at or past the end of the file; EAGAIN when a 2 MiB run cannot be
+ * had (the caller falls back to 4 KiB); ENOSPC; ENOMEM.
+ */
+int file_iomap_begin(struct fs *fs, struct inode *inode, uint64_t page, uint64_t count, unsigned flags,
+                     struct iomap *map);
+
 /* SEEK_DATA or SEEK_HOLE from offset; the result, or -errno. */
 int64_t file_seek_data(struct fs *fs, struct inode *inode, uint64_t offset, int whence);
 

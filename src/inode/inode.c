@@ -95,8 +95,16 @@ void inode_unclaim(struct fs *fs, struct inode *inode)
     inode_object_free(inode);
 }
 
+void inode_release_mapping(struct fs *fs, struct inode *inode)
+{
+    if (inode->mapping && fs->mapping_ops)
+        fs->mapping_ops->release(inode);
+    inode->mapping = NULL;
+}
+
 void inode_free(struct fs *fs, struct inode *inode)
 {
+    inode_release_mapping(fs, inode);
     persist_store_word(&fs->pool.pm, log_head_word(&fs->pool, inode->ino), 0);
     log_free_chain(&fs->env, inode->log.head, inode->log.tail);
     extent_unmap(&inode->extents, 0, UINT64_MAX, inode_release_blocks, fs);

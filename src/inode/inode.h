@@ -15,6 +15,9 @@
 #include "pool/pool.h"
 #include "util/locks.h"
 
+struct dax_mapping;
+struct fs;
+
 struct inode {
     uint64_t ino;
     struct rwlock iolock;    /* directories: guards the name index; files: I/O against layout changes */
@@ -24,6 +27,7 @@ struct inode {
     struct log log;
     struct extent_index extents; /* regular files */
     struct dir_index names;      /* directories */
+    struct dax_mapping *mapping; /* DAX entries, created by the first fault; set atomically, read under ILOCK */
     uint32_t refs;               /* open files and walkers; atomic */
     bool dead;                   /* a removed directory: nothing may be added */
     bool is_dir;                 /* set with the first attr, before the inode is reachable; read without locks */
@@ -40,8 +44,25 @@ struct fs_check {
     uint64_t blocks_checked;
 };
 
+/*
+ * What the file layer asks of the DAX layer above it: an interface, so that
+ * the lower layer never calls the higher one by name (DESIGN.md section 2).
+ * Each takes the inode; the DAX layer installs its table when a pool opens.
+ */
+struct mapping_ops {
+    /* New blocks replaced [first, first+count), or filled holes there: drops the entries over the old ones. */
+    void (*invalidate)(struct inode *inode, uint64_t first, uint64_t count);
+    /* Truncate and punch hole, under IOLOCK exclusive: returns holding FAULTLOCK exclusive, no entry left. */
+    void (*break_layouts)(struct inode *inode, uint64_t first, uint64_t count);
+    void (*end_break)(struct inode *inode);
+    /* fsync: makes the stores through mappings durable. */
+    void (*writeback)(struct fs *fs, struct inode *inode);
+    void (*release)(struct inode *inode);
+};
+
 struct fs {
     struct pool pool;
+    const struct mapping_ops *mapping_ops; /* NULL until the DAX layer installs its table */
     struct allocator alloc;
     struct journal journal;
     struct log_env env;
@@ -81,6 +102,8 @@ void inode_object_free(struct inode *inode);
 int inode_log_attr(struct fs *fs, struct log_txn *txn, const struct udax_attr *attr);
 /* Under ILOCK, after a commit: rewrites a log that has grown well past its live state. */
 void inode_maybe_compact(struct fs *fs, struct inode *inode);
+/* Frees the DAX entries of an inode that nobody maps any more. */
+void inode_release_mapping(struct fs *fs, struct inode *inode);
 /* Frees an inode's log, blocks and number; the caller holds the last reference. */
 void inode_free(struct fs *fs, struct inode *inode);
 /* Returns released blocks to the allocator, as an extent_release_fn. */

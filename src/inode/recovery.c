@@ -328,8 +328,10 @@ int fs_open(struct fs *fs, const char *path, struct fs_check *check)
 void fs_close(struct fs *fs)
 {
     for (uint64_t ino = 0; fs->inodes && ino < fs->pool.sb.inode_count; ino++)
-        if (fs->inodes[ino])
+        if (fs->inodes[ino]) {
+            inode_release_mapping(fs, fs->inodes[ino]);
             inode_object_free(fs->inodes[ino]);
+        }
     free(fs->inodes);
     fs->inodes = NULL;
     journal_destroy(&fs->journal);

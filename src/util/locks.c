@@ -17,7 +17,7 @@ static __thread int held_count;
 static const char *class_name(enum lock_class class)
 {
     static const char *const names[LOCK_CLASS_COUNT] = {
-        "file position", "rename", "IOLOCK", "FAULTLOCK", "entry", "ILOCK", "leaf",
+        "file position", "rename", "IOLOCK", "FAULTLOCK", "entry", "ILOCK", "mapping index", "leaf",
     };
     return names[class];
 }
@@ -40,16 +40,47 @@ static void lockdep_acquire(const void *lock, enum lock_class class, uint64_t ke
     held[held_count++] = (struct held_lock){lock, class, key};
 }
 
-static void lockdep_release(const void *lock)
+static void lockdep_release_key(const void *lock, enum lock_class class, uint64_t key)
 {
     for (int i = held_count - 1; i >= 0; i--) {
-        if (held[i].lock == lock) {
+        if (held[i].lock == lock && held[i].class == class && held[i].key == key) {
             held[i] = held[--held_count];
             return;
         }
     }
     fprintf(stderr, "udax lockdep: releasing a lock that is not held\n");
     abort();
+}
+
+static void lockdep_release(const void *lock)
+{
+    int i = held_count - 1;
+    while (i >= 0 && held[i].lock != lock)
+        i--;
+    if (i < 0)
+        lockdep_release_key(lock, LOCK_CLASS_COUNT, 0);
+    else
+        lockdep_release_key(lock, held[i].class, held[i].key);
+}
+
+void lockdep_assert_may_sleep_on_entry(void)
+{
+    for (int i = 0; i < held_count; i++) {
+        if (held[i].class >= LOCK_ENTRY) {
+            fprintf(stderr, "udax lockdep: waiting for an entry while holding %s\n", class_name(held[i].class));
+            abort();
+        }
+    }
+}
+
+void lockdep_entry_acquired(const void *mapping, uint64_t key)
+{
+    lockdep_acquire(mapping, LOCK_ENTRY, key);
+}
+
+void lockdep_entry_released(const void *mapping, uint64_t key)
+{
+    lockdep_release_key(mapping, LOCK_ENTRY, key);
 }
 
 void lockdep_assert_none_held(void)
@@ -74,6 +105,22 @@ static inline void lockdep_release(const void *lock)
 
 void lockdep_assert_none_held(void)
 {
+}
+
+void lockdep_assert_may_sleep_on_entry(void)
+{
+}
+
+void lockdep_entry_acquired(const void *mapping, uint64_t key)
+{
+    (void)mapping;
+    (void)key;
+}
+
+void lockdep_entry_released(const void *mapping, uint64_t key)
+{
+    (void)mapping;
+    (void)key;
 }
 #endif
 

@@ -13,7 +13,8 @@ enum lock_class {
     LOCK_FAULTLOCK = 3,
     LOCK_ENTRY = 4,
     LOCK_ILOCK = 5,
-    LOCK_LEAF = 6,
+    LOCK_MAPPING_INDEX = 6, /* a file's DAX entry index, like the kernel's xa_lock; only a bucket nests inside */
+    LOCK_LEAF = 7,
     LOCK_CLASS_COUNT
 };
 
@@ -42,5 +43,10 @@ void mutex_unlock(struct mutex *l);
 
 /* Aborts unless the calling thread holds no lock (tests call it between operations). */
 void lockdep_assert_none_held(void);
+/* R2: aborts when the caller holds ILOCK or anything after it, and so may not sleep on an entry. */
+void lockdep_assert_may_sleep_on_entry(void);
+/* The entry lock is a bit, not a pthread lock: the DAX layer reports taking and dropping it. */
+void lockdep_entry_acquired(const void *mapping, uint64_t key);
+void lockdep_entry_released(const void *mapping, uint64_t key);
 
 #endif

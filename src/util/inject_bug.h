@@ -1,0 +1,27 @@
+/*
+ * inject_bug.h: the build option -Dinject_bug=SN puts back the historical bug
+ * that scenario SN of DESIGN.md section 6 guards against, so that the
+ * scenario suite can show it fails without the rule. Production builds have
+ * UDAX_INJECTED_BUG 0 and every check below folds away.
+ */
+#ifndef UDAX_INJECT_BUG_H
+#define UDAX_INJECT_BUG_H
+
+#ifndef UDAX_INJECTED_BUG
+#define UDAX_INJECTED_BUG 0
+#endif
+
+/* S1: removing an entry wakes one waiter, and a waiter that finds no entry passes nothing on (Linux DAX, 2021). */
+#define BUG_S1 1
+/* S2: a 2 MiB grab that meets a 4 KiB entry waits under the 2 MiB key (Linux DAX, 2019). */
+#define BUG_S2 2
+/* S4: the fault path takes IOLOCK (NOVA). */
+#define BUG_S4 4
+/* S5: breaking layouts drops IOLOCK too while it waits for a pin (XFS DAX, 2018). */
+#define BUG_S5 5
+/* S6: the busy scan steps over a locked entry. */
+#define BUG_S6 6
+
+#define BUG_INJECTED(bug) (UDAX_INJECTED_BUG == (bug))
+
+#endif

@@ -1,0 +1,334 @@
+/*
+ * scenarios.c: the scenario tests S1, S2, S4, S5 and S6 of DESIGN.md section
+ * 6, one per run, named on the command line. Threads meet at the engine's hook
+ * points; the watchdog turns a hang into a failure with a thread dump. Built
+ * with -Dinject_bug=SN, scenario SN must fail.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dax/dax.h"
+#include "file/file.h"
+#include "harness.h"
+#include "inode/namei.h"
+#include "udax.h"
+#include "util/hooks.h"
+
+struct scenario {
+    char path[128];
+    struct fs fs;
+    struct inode *file;
+};
+
+static struct scenario sc;
+
+static void check_fsck_clean(void)
+{
+    struct udax_fsck_result result;
+    int status = udax_fsck(sc.path, &(struct udax_fsck_options){0}, &result);
+    HARNESS_CHECK(status == UDAX_FSCK_CLEAN, "fsck after the scenario: status %d", status);
+}
+
+/* A file of size bytes; with data, every page has a block of its own. */
+static void setup(uint64_t size, bool data)
+{
+    snprintf(sc.path, sizeof(sc.path), "/dev/shm/udax-scenario-%d.pool", (int)getpid());
+    unlink(sc.path);
+    struct udax_mkfs_options opts = {.data_mode = UDAX_DATA_FAST};
+    HARNESS_CHECK(udax_pool_create(sc.path, 64ULL << 20, &opts) == 0, "mkfs: %s", udax_last_error());
+    HARNESS_CHECK(fs_open(&sc.fs, sc.path, NULL) == 0, "open failed");
+    sc.fs.mapping_ops = &dax_mapping_ops;
+    HARNESS_CHECK(namei_open(&sc.fs, NULL, "/file", O_CREAT | O_RDWR, 0644, &sc.file) == 0, "create failed");
+    if (data) {
+        char *buf = malloc(size);
+        memset(buf, 0xab, size);
+        struct iovec iov = {buf, size};
+        uint64_t end;
+        HARNESS_CHECK(file_write(&sc.fs, sc.file, &iov, 1, 0, false, &end) == (ssize_t)size, "write failed");
+        free(buf);
+    } else {
+        HARNESS_CHECK(file_truncate(&sc.fs, sc.file, size) == 0, "truncate failed");
+    }
+}
+
+static void teardown(void)
+{
+    inode_put(&sc.fs, sc.file);
+    fs_close(&sc.fs);
+    check_fsck_clean();
+    unlink(sc.path);
+}
+
+struct fault_call {
+    uint64_t page;
+    unsigned flags;
+    int rc;
+};
+
+static void *fault_thread(void *arg)
+{
+    struct fault_call *f = arg;
+    struct dax_fault_result r;
+    f->rc = dax_fault(&sc.fs, sc.file, f->page << UDAX_BLOCK_SHIFT, f->flags, &r);
+    return NULL;
+}
+
+static void *invalidate_thread(void *arg)
+{
+    uint64_t *page = arg;
+    dax_mapping_ops.invalidate(sc.file, *page, 1);
+    return NULL;
+}
+
+/* S1: a fault holds entry 0x1c; invalidations A, B and C wait on it; released, all three return. */
+static void scenario_s1(void)
+{
+    setup(1 << 20, false);
+    struct fault_call fault = {.page = 0x1c};
+    struct harness_thread *f = harness_start("fault", fault_thread, &fault, "fault_before_iomap");
+    harness_wait_parked(f);
+    uint64_t page = 0x1c;
+    struct harness_thread *inv[3];
+    const char *names[3] = {"invalidate-A", "invalidate-B", "invalidate-C"};
+    for (int i = 0; i < 3; i++) {
+        inv[i] = harness_start(names[i], invalidate_thread, &page, NULL);
+        harness_wait_hits(inv[i], "entry_wait", 1);
+    }
+    harness_unpark(f);
+    harness_join(f);
+    for (int i = 0; i < 3; i++)
+        harness_join(inv[i]);
+    HARNESS_CHECK(fault.rc == 0, "the fault failed: %d", fault.rc);
+    HARNESS_CHECK(dax_mapping_entries(sc.file->mapping) == 0, "an entry survived three invalidations");
+    teardown();
+}
+
+/* S2: a 2 MiB fault over a held 4 KiB entry falls back without sleeping; the reverse wakes on unlock. */
+static void scenario_s2(void)
+{
+    setup(4 << 20, false);
+    struct fault_call small = {.page = 0x205};
+    struct harness_thread *t1 = harness_start("T1-4KiB", fault_thread, &small, "fault_before_iomap");
+    harness_wait_parked(t1);
+    struct fault_call huge = {.page = 0x200, .flags = DAX_FAULT_HUGE};
+    struct harness_thread *t2 = harness_start("T2-2MiB", fault_thread, &huge, NULL);
+    HARNESS_CHECK(harness_wait_done_or_hit(t2, "entry_wait"), "the 2 MiB fault slept on a 4 KiB entry");
+    harness_join(t2);
+    HARNESS_CHECK(huge.rc == EAGAIN, "the 2 MiB fault returned %d, not a fallback", huge.rc);
+    harness_unpark(t1);
+    harness_join(t1);
+    HARNESS_CHECK(small.rc == 0, "the 4 KiB fault failed: %d", small.rc);
+    dax_mapping_ops.invalidate(sc.file, 0, UINT64_MAX);
+
+    struct fault_call huge_first = {.page = 0x200, .flags = DAX_FAULT_HUGE};
+    struct harness_thread *t3 = harness_start("T3-2MiB", fault_thread, &huge_first, "fault_before_iomap");
+    harness_wait_parked(t3);
+    struct fault_call small_after = {.page = 0x205};
+    struct harness_thread *t4 = harness_start("T4-4KiB", fault_thread, &small_after, NULL);
+    harness_wait_hits(t4, "entry_wait", 1);
+    harness_unpark(t3);
+    harness_join(t3);
+    harness_join(t4);
+    HARNESS_CHECK(huge_first.rc == 0 && small_after.rc == 0, "faults returned %d and %d", huge_first.rc,
+                  small_after.rc);
+    teardown();
+}
+
+struct write_call {
+    uint64_t offset;
+    ssize_t rc;
+};
+
+static void *write_thread(void *arg)
+{
+    struct write_call *w = arg;
+    char buf[4096];
+    memset(buf, 0x5a, sizeof(buf));
+    struct iovec iov = {buf, sizeof(buf)};
+    uint64_t end;
+    w->rc = file_write(&sc.fs, sc.file, &iov, 1, w->offset, false, &end);
+    return NULL;
+}
+
+/* S4: a fault holds entry X before asking for blocks; a write holding IOLOCK allocates at X and waits on it. */
+static void scenario_s4(void)
+{
+    setup(1 << 20, false);
+    struct fault_call fault = {.page = 3};
+    struct harness_thread *f = harness_start("fault", fault_thread, &fault, "fault_before_iomap");
+    harness_wait_parked(f);
+    struct write_call write = {.offset = 3 << UDAX_BLOCK_SHIFT};
+    struct harness_thread *w = harness_start("write", write_thread, &write, NULL);
+    harness_wait_hits(w, "entry_wait", 1);
+    harness_unpark(f);
+    harness_join(f);
+    harness_join(w);
+    HARNESS_CHECK(fault.rc == 0, "the fault failed: %d", fault.rc);
+    HARNESS_CHECK(write.rc == 4096, "the write returned %zd", write.rc);
+    char buf[4096];
+    struct iovec iov = {buf, sizeof(buf)};
+    HARNESS_CHECK(file_read(&sc.fs, sc.file, &iov, 1, 3 << UDAX_BLOCK_SHIFT) == 4096 && buf[0] == 0x5a &&
+                      buf[4095] == 0x5a,
+                  "the write's bytes are not in the file");
+    teardown();
+}
+
+struct pinner {
+    uint64_t page;
+    uint64_t fault_page; /* faulted while the pin is held, when nonzero */
+    int rc;
+};
+
+static void *pin_thread(void *arg)
+{
+    struct pinner *p = arg;
+    p->rc = dax_pin_range(&sc.fs, sc.file, p->page << UDAX_BLOCK_SHIFT, 4096, false);
+    if (p->rc)
+        return NULL;
+    hook_point("pinner_hold", sc.file, p->page);
+    if (p->fault_page) {
+        struct dax_fault_result r;
+        p->rc = dax_fault(&sc.fs, sc.file, p->fault_page << UDAX_BLOCK_SHIFT, 0, &r);
+    }
+    dax_unpin_range(sc.file, p->page << UDAX_BLOCK_SHIFT, 4096);
+    return NULL;
+}
+
+static void *truncate_thread(void *arg)
+{
+    uint64_t *size = arg;
+    *size = (uint64_t)file_truncate(&sc.fs, sc.file, *size);
+    return NULL;
+}
+
+static bool iolock_free(void)
+{
+    if (pthread_rwlock_tryrdlock(&sc.file->iolock.rw))
+        return false;
+    pthread_rwlock_unlock(&sc.file->iolock.rw);
+    return true;
+}
+
+#define S5_INITIAL_PINS 2
+
+/* S5: pinners keep coming while truncate breaks layouts; it finishes within (pins at start + 1) rounds. */
+static void scenario_s5_rounds(void)
+{
+    setup(64 << 12, true);
+    struct pinner pinners[16] = {{0}};
+    struct harness_thread *threads[16];
+    unsigned count = 0;
+    for (; count < S5_INITIAL_PINS; count++) {
+        pinners[count].page = 8 + count;
+        threads[count] = harness_start("pinner", pin_thread, &pinners[count], "pinner_hold");
+        harness_wait_parked(threads[count]);
+    }
+    uint64_t size = 4 << 12;
+    struct harness_thread *t = harness_start("truncate", truncate_thread, &size, "break_layouts_wait");
+    unsigned waits = 0;
+    while (!harness_wait_parked_or_done(t)) {
+        HARNESS_CHECK(++waits <= S5_INITIAL_PINS, "truncate waited %u times for pins, with %d outstanding at start",
+                      waits, S5_INITIAL_PINS);
+        /* A new pin tries to start; it can only while truncate does not hold IOLOCK. */
+        HARNESS_CHECK(count < 16, "too many pinners");
+        pinners[count].page = 8 + count;
+        threads[count] = harness_start("pinner", pin_thread, &pinners[count], "pinner_hold");
+        if (iolock_free())
+            harness_wait_parked(threads[count]);
+        count++;
+        for (unsigned i = 0; i < count; i++)
+            if (pinners[i].page == 8 + waits - 1)
+                harness_unpark(threads[i]);
+        harness_release(t);
+    }
+    harness_join(t);
+    HARNESS_CHECK(size == 0, "truncate failed: %llu", (unsigned long long)size);
+    unsigned rounds = harness_hits(t, "break_layouts_round");
+    HARNESS_CHECK(rounds <= S5_INITIAL_PINS + 1, "truncate took %u rounds", rounds);
+    for (unsigned i = 0; i < count; i++) {
+        harness_unpark(threads[i]);
+        harness_join(threads[i]);
+    }
+    teardown();
+}
+
+/* S5: a thread that pins A, then faults on B before unpinning A, does not deadlock against truncate. */
+static void scenario_s5_fault_while_pinned(void)
+{
+    setup(64 << 12, true);
+    struct pinner p = {.page = 8, .fault_page = 1};
+    struct harness_thread *pt = harness_start("pinner", pin_thread, &p, "pinner_hold");
+    harness_wait_parked(pt);
+    uint64_t size = 4 << 12;
+    struct harness_thread *t = harness_start("truncate", truncate_thread, &size, "break_layouts_wait");
+    harness_wait_parked(t);
+    harness_unpark(t);
+    harness_unpark(pt);
+    harness_join(pt);
+    harness_join(t);
+    HARNESS_CHECK(p.rc == 0, "the fault on B failed: %d", p.rc);
+    HARNESS_CHECK(size == 0, "truncate failed");
+    teardown();
+}
+
+struct scan_call {
+    uint64_t key;
+    bool busy;
+};
+
+static void *scan_thread(void *arg)
+{
+    struct scan_call *s = arg;
+    s->busy = entry_busy_scan(sc.file->mapping, 4, 2, &s->key);
+    return NULL;
+}
+
+/* S6: entry i is locked, with a pinned page; i+1 is free; the busy scan reports i's page. */
+static void scenario_s6(void)
+{
+    setup(16 << 12, true);
+    HARNESS_CHECK(dax_pin_range(&sc.fs, sc.file, 4 << UDAX_BLOCK_SHIFT, 4096, false) == 0, "pin failed");
+    struct fault_call fault = {.page = 4};
+    struct harness_thread *f = harness_start("fault", fault_thread, &fault, "fault_before_iomap");
+    harness_wait_parked(f);
+    struct scan_call scan = {0};
+    struct harness_thread *s = harness_start("scan", scan_thread, &scan, NULL);
+    bool finished = harness_wait_done_or_hit(s, "entry_wait");
+    harness_unpark(f);
+    harness_join(f);
+    harness_join(s);
+    HARNESS_CHECK(!finished || scan.busy, "the scan stepped over the locked entry");
+    HARNESS_CHECK(scan.busy && scan.key == 4, "the scan reported %s", scan.busy ? "another page" : "no page");
+    dax_unpin_range(sc.file, 4 << UDAX_BLOCK_SHIFT, 4096);
+    teardown();
+}
+
+static const struct {
+    const char *name;
+    void (*run)(void);
+} scenarios[] = {
+    {"S1", scenario_s1},
+    {"S2", scenario_s2},
+    {"S4", scenario_s4},
+    {"S5-rounds", scenario_s5_rounds},
+    {"S5-fault-while-pinned", scenario_s5_fault_while_pinned},
+    {"S6", scenario_s6},
+};
+
+int main(int argc, char **argv)
+{
+    for (size_t i = 0; argc == 2 && i < sizeof(scenarios) / sizeof(scenarios[0]); i++) {
+        if (!strcmp(argv[1], scenarios[i].name)) {
+            harness_init(30);
+            scenarios[i].run();
+            printf("scenario %s passed\n", argv[1]);
+            return 0;
+        }
+    }
+    fprintf(stderr, "usage: %s SCENARIO (S1, S2, S4, S5-rounds, S5-fault-while-pinned, S6)\n", argv[0]);
+    return 2;
+}
