@@ -60,5 +60,26 @@ else
     failed=$((failed + 1))
 fi
 
+# Each -Dinject_bug build puts back one historical bug; its scenario suite must fail, or the scenario proves nothing.
+# Without lockdep, so that the bug shows as the hang or wrong result it caused, not as an order report.
+for bug in S1 S2 S4 S5 S6; do
+    dir=build-bug-$bug
+    echo "=== $dir (the scenario suite must fail) ==="
+    if { [ -d "$dir" ] || meson setup "$dir" >/dev/null; } &&
+        meson configure "$dir" -Dinject_bug="$bug" -Dlockdep=false >/dev/null &&
+        ninja -C "$dir" tests/scenarios/scenarios >/dev/null; then
+        if UDAX_WATCHDOG_SECONDS=5 meson test -C "$dir" --no-rebuild --suite scenarios --num-processes 2 >/dev/null; then
+            echo "bug $bug: every scenario passed with the bug put back"
+            failed=$((failed + 1))
+        else
+            grep -h '"name"' "$dir/meson-logs/testlog.json" | grep -v '"result": "OK"' |
+                sed -n 's/.*"name": "\([^"]*\)".*/  caught by \1/p'
+            passed=$((passed + 1))
+        fi
+    else
+        failed=$((failed + 1))
+    fi
+done
+
 echo "${passed} passed, ${failed} failed"
 [ "$failed" -eq 0 ]

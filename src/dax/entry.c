@@ -211,7 +211,11 @@ int entry_pin(struct dax_mapping *m, struct entry_ref *e)
 {
     if (entry_pins(e->word) == ENTRY_PINS_MAX)
         return EOVERFLOW;
-    update(m, e, 0, 1ull << ENTRY_PINS_SHIFT);
+    mutex_lock(&m->lock, 0);
+    Word_t *slot = slot_at(m, e->key);
+    *slot += 1ull << ENTRY_PINS_SHIFT;
+    e->word = *slot;
+    mutex_unlock(&m->lock);
     return 0;
 }
 

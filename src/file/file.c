@@ -769,8 +769,11 @@ int file_iomap_begin(struct fs *fs, struct inode *inode, uint64_t page, uint64_t
     mutex_lock(&inode->ilock, inode->ino);
     int rc = 0;
     uint64_t block = 0, run;
-    if (page >= page_of(inode->attr.size + PAGE_SIZE_BYTES - 1))
+    uint64_t pages_in_file = page_of(inode->attr.size + PAGE_SIZE_BYTES - 1);
+    if (page >= pages_in_file)
         rc = ENXIO;
+    else if (page + count > pages_in_file)
+        rc = EAGAIN; /* a 2 MiB mapping would reach past the end of the file */
     else if (extent_lookup(&inode->extents, page, &block, &run))
         *map = (struct iomap){.page = page, .count = min_u64(run, count), .block = block, .mapped = true};
     else if (flags & IOMAP_ALLOCATE)

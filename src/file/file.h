@@ -35,7 +35,8 @@ struct iomap {
  * count new blocks, 2 MiB-aligned when count is 2 MiB, committed to the log
  * before the call returns; the file's size does not change. Takes ILOCK only.
  * 0; ENXIO at or past the end of the file; EAGAIN when a 2 MiB run cannot be
- * had (the caller falls back to 4 KiB); ENOSPC; ENOMEM.
+ * had, or would reach past the end of the file (the caller falls back to
+ * 4 KiB); ENOSPC; ENOMEM.
  */
 int file_iomap_begin(struct fs *fs, struct inode *inode, uint64_t page, uint64_t count, unsigned flags,
                      struct iomap *map);
