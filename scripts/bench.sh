@@ -12,3 +12,10 @@ set datafile separator ','; set style data histogram; set style fill solid; set 
 set ylabel 'seconds'; set title 'opening a pool of small files'; \
 plot 'bench/results/open.csv' using 2:xtic(1) skip 1 title ''"
 echo "plot: bench/results/open.png"
+build-release/bench/dax_bench "${DAX_BENCH_MIB:-1024}" bench/results/dax.csv
+gnuplot -e "set terminal pngcairo noenhanced size 1000,640; set yrange [0:*]; set offsets 0,0,graph 0.15,0; set output 'bench/results/dax.png'; \
+set datafile separator ','; set style data histogram; set style fill solid; set boxwidth 0.6; \
+set xtics rotate by 30 right; set lmargin 34; set rmargin 4; set bmargin 14; set ylabel 'udax / baseline (time)'; set title 'DAX entry engine against its baselines'; \
+plot 'bench/results/dax.csv' using 5:xtic(strcol(1).' / '.strcol(3)) skip 1 title '', \
+'' using 0:5:(sprintf('%.3g', \$5)) skip 1 with labels rotate by 90 left offset 0,0.5 title ''"
+echo "plot: bench/results/dax.png"

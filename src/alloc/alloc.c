@@ -164,32 +164,48 @@ static bool injected_failure(struct allocator *a)
     return left == 1;
 }
 
+/* From one arena: a whole 2 MiB chunk when whole_chunk is set, else the next free run of at most want; 0 when none. */
+static uint64_t take_from_arena(struct allocator *a, struct alloc_arena *arena, uint64_t want, bool whole_chunk,
+                                uint64_t *rel)
+{
+    mutex_lock(&arena->lock, 0);
+    uint64_t got = 0;
+    if (arena->free_blocks) {
+        if (whole_chunk)
+            got = take_whole_chunk(a, arena, rel) ? UDAX_BLOCKS_PER_HUGE : 0;
+        else
+            got = take_run(a, arena, want, rel);
+    }
+    if (got) {
+        set_run(a, *rel, got, true);
+        __atomic_fetch_sub(&arena->free_blocks, got, __ATOMIC_RELAXED);
+        arena->cursor = *rel + got < arena->end ? *rel + got : arena->first;
+    }
+    mutex_unlock(&arena->lock);
+    return got;
+}
+
 int alloc_extent(struct allocator *a, uint64_t want, bool huge, uint64_t *block, uint64_t *count)
 {
     if (__builtin_expect(injected_failure(a), 0))
         return ENOSPC;
     if (preferred_arena == ~0U)
         preferred_arena = __atomic_fetch_add(&next_arena, 1, __ATOMIC_RELAXED);
-    for (unsigned tries = 0; tries < a->arena_count; tries++) {
-        struct alloc_arena *arena = &a->arenas[(preferred_arena + tries) % a->arena_count];
-        mutex_lock(&arena->lock, 0);
-        uint64_t rel = 0, got = 0;
-        if (arena->free_blocks) {
-            if (huge && want >= UDAX_BLOCKS_PER_HUGE && take_whole_chunk(a, arena, &rel))
-                got = UDAX_BLOCKS_PER_HUGE;
-            else
-                got = take_run(a, arena, want, &rel);
-        }
-        if (got) {
-            set_run(a, rel, got, true);
-            __atomic_fetch_sub(&arena->free_blocks, got, __ATOMIC_RELAXED);
-            arena->cursor = rel + got < arena->end ? rel + got : arena->first;
-        }
-        mutex_unlock(&arena->lock);
-        if (got) {
-            *block = a->base_block + rel;
-            *count = got;
-            return 0;
+    /*
+     * A 2 MiB request asks every arena for a whole chunk before it settles for
+     * a shorter run: the thread's own arena runs out of whole chunks long
+     * before the pool does, and a run that is not a whole chunk can never be
+     * mapped 2 MiB (DESIGN.md section 7).
+     */
+    for (int whole_chunk = huge && want >= UDAX_BLOCKS_PER_HUGE; whole_chunk >= 0; whole_chunk--) {
+        for (unsigned tries = 0; tries < a->arena_count; tries++) {
+            struct alloc_arena *arena = &a->arenas[(preferred_arena + tries) % a->arena_count];
+            uint64_t rel = 0, got = take_from_arena(a, arena, want, whole_chunk, &rel);
+            if (got) {
+                *block = a->base_block + rel;
+                *count = got;
+                return 0;
+            }
         }
     }
     return ENOSPC;

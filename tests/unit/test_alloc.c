@@ -182,6 +182,30 @@ static void test_huge_without_a_whole_chunk_still_allocates(void **state)
     alloc_destroy(&a);
 }
 
+/* A 2 MiB request takes a whole chunk from any arena before it settles for a partial run in its own. */
+static void test_huge_prefers_a_whole_chunk_in_another_arena(void **state)
+{
+    (void)state;
+    /* The whole chunk goes first in the first arena, then last in the last: one of them is not the thread's own. */
+    for (int whole_in_last = 0; whole_in_last < 2; whole_in_last++) {
+        struct allocator a;
+        init_or_fail(&a, 32 * UDAX_BLOCKS_PER_HUGE);
+        assert_true(a.arena_count >= 2);
+        uint64_t chunks = a.block_count / UDAX_BLOCKS_PER_HUGE;
+        uint64_t whole = whole_in_last ? chunks - 1 : 0;
+        for (uint64_t c = 0; c < chunks; c++)
+            if (c != whole)
+                assert_true(alloc_claim(&a, a.base_block + c * UDAX_BLOCKS_PER_HUGE, 1));
+        uint64_t block = 0, count = 0;
+
+        assert_int_equal(alloc_extent(&a, UDAX_BLOCKS_PER_HUGE, true, &block, &count), 0);
+
+        assert_int_equal(count, UDAX_BLOCKS_PER_HUGE);
+        assert_int_equal(block, a.base_block + whole * UDAX_BLOCKS_PER_HUGE);
+        alloc_destroy(&a);
+    }
+}
+
 static void test_enospc_when_full_and_allocation_resumes_after_free(void **state)
 {
     (void)state;
@@ -461,6 +485,7 @@ int main(void)
         cmocka_unit_test(test_huge_on_an_empty_allocator_takes_an_aligned_chunk),
         cmocka_unit_test(test_huge_skips_a_partly_used_chunk),
         cmocka_unit_test(test_huge_without_a_whole_chunk_still_allocates),
+        cmocka_unit_test(test_huge_prefers_a_whole_chunk_in_another_arena),
         cmocka_unit_test(test_enospc_when_full_and_allocation_resumes_after_free),
         cmocka_unit_test(test_claim_refuses_double_claims_and_out_of_range),
         cmocka_unit_test(test_allocation_never_returns_claimed_blocks),
