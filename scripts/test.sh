@@ -60,16 +60,21 @@ else
     failed=$((failed + 1))
 fi
 
-# Each -Dinject_bug build puts back one historical bug; its scenario suite must fail, or the scenario proves nothing.
-# Without lockdep, so that the bug shows as the hang or wrong result it caused, not as an order report.
-for bug in S1 S2 S4 S5 S6; do
+# Each -Dinject_bug build puts back one bug; the suite meant to catch it must fail, or that suite proves nothing.
+# Without lockdep, so that a scenario's bug shows as the hang or wrong result it caused, not as an order report.
+for bug_suite in S1:scenarios S2:scenarios S4:scenarios S5:scenarios S6:scenarios \
+    crash-fence:crash crash-flush:crash fault-leak:crash; do
+    bug=${bug_suite%%:*}
+    suite=${bug_suite#*:}
     dir=build-bug-$bug
-    echo "=== $dir (the scenario suite must fail) ==="
+    targets=(tests/scenarios/scenarios)
+    [ "$suite" = crash ] && targets=(tests/crash/crash_test tests/crash/fault_test)
+    echo "=== $dir (suite $suite must fail) ==="
     if { [ -d "$dir" ] || meson setup "$dir" >/dev/null; } &&
         meson configure "$dir" -Dinject_bug="$bug" -Dlockdep=false >/dev/null &&
-        ninja -C "$dir" tests/scenarios/scenarios >/dev/null; then
-        if UDAX_WATCHDOG_SECONDS=5 meson test -C "$dir" --no-rebuild --suite scenarios --num-processes 2 >/dev/null; then
-            echo "bug $bug: every scenario passed with the bug put back"
+        ninja -C "$dir" "${targets[@]}" >/dev/null; then
+        if UDAX_WATCHDOG_SECONDS=5 meson test -C "$dir" --no-rebuild --suite "$suite" --num-processes 2 >/dev/null; then
+            echo "bug $bug: every test of suite $suite passed with the bug put back"
             failed=$((failed + 1))
         else
             grep -h '"name"' "$dir/meson-logs/testlog.json" | grep -v '"result": "OK"' |

@@ -1,5 +1,6 @@
 /* journal.c: claiming journal slots, the undo-record commit protocol, and rollback at open. */
 #include "journal.h"
+#include "util/inject_bug.h"
 
 #include <stddef.h>
 
@@ -67,7 +68,8 @@ void journal_commit(struct journal *journal, const struct journal_word *words, u
 
     for (unsigned i = 0; i < count; i++) {
         __atomic_store_n(words[i].word, words[i].value, __ATOMIC_RELEASE);
-        persist_flush(pm, words[i].word, sizeof(uint64_t));
+        if (!BUG_INJECTED(BUG_CRASH_FLUSH))
+            persist_flush(pm, words[i].word, sizeof(uint64_t));
     }
     persist_fence(pm);
     persist_store_word(pm, &slot->state, 0);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "util/checksum.h"
+#include "util/inject_bug.h"
 
 #define PAGE_MASK (UDAX_BLOCK_SIZE - 1)
 
@@ -146,7 +147,8 @@ void log_txn_applied(const struct log_env *env, struct log_txn *txn)
 
 void log_commit(const struct log_env *env, struct log_txn *txn)
 {
-    persist_fence(&env->pool->pm);
+    if (!BUG_INJECTED(BUG_CRASH_FENCE))
+        persist_fence(&env->pool->pm);
     persist_store_word(&env->pool->pm, log_tail_word(env->pool, txn->log->ino), txn->pos);
     log_txn_applied(env, txn);
 }

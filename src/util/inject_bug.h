@@ -1,8 +1,10 @@
 /*
- * inject_bug.h: the build option -Dinject_bug=SN puts back the historical bug
- * that scenario SN of DESIGN.md section 6 guards against, so that the
- * scenario suite can show it fails without the rule. Production builds have
- * UDAX_INJECTED_BUG 0 and every check below folds away.
+ * inject_bug.h: the build option -Dinject_bug=NAME puts back one bug, so that
+ * the test meant to catch it can show that it fails: SN is the historical bug
+ * that scenario SN of DESIGN.md section 6 guards against; the others break
+ * the persistence protocol or leak on a failure path, for the crash and fault
+ * injection tests. Production builds have UDAX_INJECTED_BUG 0 and every check
+ * below folds away.
  */
 #ifndef UDAX_INJECT_BUG_H
 #define UDAX_INJECT_BUG_H
@@ -21,6 +23,13 @@
 #define BUG_S5 5
 /* S6: the busy scan steps over a locked entry. */
 #define BUG_S6 6
+
+/* crash-fence: a log commit stores its tail without fencing the entries first. */
+#define BUG_CRASH_FENCE 7
+/* crash-flush: a journal commit does not flush the words it applies. */
+#define BUG_CRASH_FLUSH 8
+/* fault-leak: an unlink that fails does not give back the log page its directory took. */
+#define BUG_FAULT_LEAK 9
 
 #define BUG_INJECTED(bug) (UDAX_INJECTED_BUG == (bug))
 
