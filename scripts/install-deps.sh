@@ -5,7 +5,7 @@ set -euo pipefail
 packages=(
     build-essential meson ninja-build pkgconf clang
     libpmem2-dev libxxhash-dev libcmocka-dev libjudy-dev
-    python3 gnuplot-nox
+    python3 gnuplot-nox spin
 )
 
 missing=()

@@ -42,10 +42,12 @@ run_variant() {
 }
 
 run_variant build none
+# The SPIN model does not depend on how udax is built: the plain variant runs it once.
+test_args=(--no-suite model)
 ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     run_variant build-asan address env
 # The crash enumerator is single-threaded, so ThreadSanitizer would only slow it down.
-test_args=(--no-suite crash)
+test_args=(--no-suite model --no-suite crash)
 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 run_variant build-tsan thread env "${tsan_runner[@]}"
 
 # A short libFuzzer run over pool open, recovery and fsck; scripts/fuzz.sh runs the long one.
