@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_clock.h"
 #include "dax/dax.h"
 #include "file/file.h"
 #include "inode/namei.h"
@@ -31,18 +32,6 @@
 #define GIB (1ull << 30)
 #define WRITE_PIECE (2ull << 20)
 
-static double seconds_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int compare_doubles(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 /* A workload times only the part it measures and returns seconds; set-up between runs stays out of the figure. */
 struct workload {
@@ -62,8 +51,7 @@ static void measure_in_rounds(struct workload *workloads, unsigned count)
         for (unsigned i = 0; i < count; i++)
             samples[i][round] = workloads[i].run(workloads[i].arg);
     for (unsigned i = 0; i < count; i++) {
-        qsort(samples[i], ROUNDS, sizeof(double), compare_doubles);
-        workloads[i].median_s = samples[i][ROUNDS / 2];
+        workloads[i].median_s = median(samples[i], ROUNDS);
     }
 }
 

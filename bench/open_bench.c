@@ -9,29 +9,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_clock.h"
 #include "udax.h"
 
 #define DIRECTORIES 100
 #define RUNS 5
 
-static double seconds_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int compare_doubles(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *samples, int count)
-{
-    qsort(samples, (size_t)count, sizeof(*samples), compare_doubles);
-    return samples[count / 2];
-}
 
 static void die(const char *what)
 {

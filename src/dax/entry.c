@@ -259,22 +259,42 @@ void entry_wait_unpinned(struct dax_mapping *m, uint64_t key)
         mutex_unlock(&m->lock);
 }
 
+static uint64_t range_end(uint64_t first, uint64_t count)
+{
+    return count > UINT64_MAX - first ? UINT64_MAX : first + count;
+}
+
+/*
+ * The first entry meeting [pos, end), returned with the index lock held;
+ * NULL, with the lock released, when there is none. A locked entry is waited
+ * for and read again (R7), unless step_over_locked; *waited tells whether
+ * this call slept for the entry it returns.
+ */
+static Word_t *lock_next(struct dax_mapping *m, uint64_t pos, uint64_t end, bool step_over_locked, uint64_t *key,
+                         bool *waited)
+{
+    *waited = false;
+    for (;;) {
+        mutex_lock(&m->lock, 0);
+        Word_t *slot = next_entry(m, pos, end, key);
+        if (!slot)
+            mutex_unlock(&m->lock);
+        if (!slot || !(*slot & ENTRY_LOCKED) || step_over_locked)
+            return slot;
+        wait_for(m, *key, "entry_wait");
+        *waited = true;
+    }
+}
+
 void entry_delete_range(struct dax_mapping *m, uint64_t first, uint64_t count, bool wait_pins)
 {
-    uint64_t pos = first, end = count > UINT64_MAX - first ? UINT64_MAX : first + count;
+    uint64_t key, end = range_end(first, count);
+    bool waited;
     lockdep_assert_may_sleep_on_entry();
-    while (pos < end) {
-        uint64_t key;
-        mutex_lock(&m->lock, 0);
-        Word_t *slot = next_entry(m, pos, end, &key);
-        if (!slot) {
-            mutex_unlock(&m->lock);
+    for (uint64_t pos = first; pos < end;) {
+        Word_t *slot = lock_next(m, pos, end, false, &key, &waited);
+        if (!slot)
             return;
-        }
-        if (*slot & ENTRY_LOCKED) {
-            wait_for(m, key, "entry_wait");
-            continue;
-        }
         if (wait_pins && entry_pins(*slot)) {
             wait_for(m, pin_key(key), "pin_wait");
             continue;
@@ -283,42 +303,28 @@ void entry_delete_range(struct dax_mapping *m, uint64_t first, uint64_t count, b
         remove_slot(m, key);
         mutex_unlock(&m->lock);
         wake_removed(m, key);
-        if (key + pages <= pos)
-            return;
         pos = key + pages;
     }
 }
 
 bool entry_busy_scan(struct dax_mapping *m, uint64_t first, uint64_t count, uint64_t *busy)
 {
-    uint64_t pos = first, end = count > UINT64_MAX - first ? UINT64_MAX : first + count;
-    bool waited = false;
+    uint64_t key, end = range_end(first, count);
+    bool waited;
     lockdep_assert_may_sleep_on_entry();
-    while (pos < end) {
-        uint64_t key;
-        mutex_lock(&m->lock, 0);
-        Word_t *slot = next_entry(m, pos, end, &key);
-        if (!slot) {
-            mutex_unlock(&m->lock);
-            break;
-        }
+    for (uint64_t pos = first; pos < end;) {
+        Word_t *slot = lock_next(m, pos, end, BUG_INJECTED(BUG_S6), &key, &waited);
+        if (!slot)
+            return false;
         uint64_t word = *slot;
-        if ((word & ENTRY_LOCKED) && !BUG_INJECTED(BUG_S6)) {
-            wait_for(m, key, "entry_wait");
-            waited = true;
-            continue;
-        }
         mutex_unlock(&m->lock);
         /* R6: the scan woke for this entry and leaves it unlocked, so the next waiter gets the wake-up. */
         if (waited)
             wait_table_wake_one(m, key);
-        waited = false;
         if (!(word & ENTRY_LOCKED) && entry_pins(word)) {
             *busy = key;
             return true;
         }
-        if (key + entry_pages(word) <= pos)
-            break;
         pos = key + entry_pages(word);
     }
     return false;
@@ -326,22 +332,19 @@ bool entry_busy_scan(struct dax_mapping *m, uint64_t first, uint64_t count, uint
 
 void entry_writeback_range(struct dax_mapping *m, uint64_t first, uint64_t count, entry_flush_fn flush, void *arg)
 {
-    uint64_t pos = first, end = count > UINT64_MAX - first ? UINT64_MAX : first + count;
+    uint64_t key, end = range_end(first, count);
+    bool waited;
     lockdep_assert_may_sleep_on_entry();
-    while (pos < end) {
-        uint64_t key;
-        mutex_lock(&m->lock, 0);
-        Word_t *slot = next_entry(m, pos, end, &key);
-        if (!slot) {
-            mutex_unlock(&m->lock);
+    for (uint64_t pos = first; pos < end;) {
+        Word_t *slot = lock_next(m, pos, end, false, &key, &waited);
+        if (!slot)
             return;
-        }
-        if (*slot & ENTRY_LOCKED) {
-            wait_for(m, key, "entry_wait");
-            continue;
-        }
         uint64_t pages = entry_pages(*slot);
-        if (*slot & ENTRY_DIRTY) {
+        if (!(*slot & ENTRY_DIRTY)) {
+            mutex_unlock(&m->lock);
+            if (waited)
+                wait_table_wake_one(m, key);
+        } else {
             *slot |= ENTRY_LOCKED;
             struct entry_ref e = {key, *slot};
             mutex_unlock(&m->lock);
@@ -349,11 +352,7 @@ void entry_writeback_range(struct dax_mapping *m, uint64_t first, uint64_t count
             flush(arg, entry_block(e.word), pages);
             update(m, &e, ENTRY_DIRTY, 0);
             entry_unlock(m, &e);
-        } else {
-            mutex_unlock(&m->lock);
         }
-        if (key + pages <= pos)
-            return;
         pos = key + pages;
     }
 }
