@@ -130,7 +130,7 @@ int inode_log_dentry(struct fs *fs, struct log_txn *txn, uint8_t type, const cha
     entry->file_type = file_type;
     memcpy(entry->name, name, len);
     unsigned bytes = (unsigned)(offsetof(struct udax_entry_dentry, name) + len);
-    return log_append(&fs->env, txn, buffer, type, (uint16_t)len, bytes);
+    return log_append(&fs->env, txn, buffer, type, (uint8_t)len, bytes);
 }
 
 struct compaction {

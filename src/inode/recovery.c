@@ -64,7 +64,7 @@ static void walk_problem(void *arg, const char *what, uint64_t offset)
 
 static bool valid_name(const char *name, size_t len)
 {
-    if (len == 0 || len > UDAX_NAME_MAX || memchr(name, '/', len) || memchr(name, '\0', len))
+    if (len == 0 || memchr(name, '/', len) || memchr(name, '\0', len))
         return false;
     return !(len == 1 && name[0] == '.') && !(len == 2 && name[0] == '.' && name[1] == '.');
 }
@@ -74,7 +74,7 @@ static bool replay_dentry(struct loader *l, const struct udax_entry_header *h)
     const struct udax_entry_dentry *d = (const void *)h;
     struct inode *inode = l->inode;
     size_t len = h->name_len;
-    if (!inode_is_dir(inode) || len > UDAX_NAME_MAX ||
+    if (!inode_is_dir(inode) ||
         h->slots != log_entry_slots((unsigned)(offsetof(struct udax_entry_dentry, name) + len)) ||
         !valid_name(d->name, len)) {
         problem(l, "inode %llu: malformed directory entry", (unsigned long long)inode->ino);

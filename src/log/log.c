@@ -60,14 +60,27 @@ static void write_slots(const struct log_env *env, uint64_t pos, const void *ent
     persist_copy(&env->pool->pm, pool_addr(env->pool, pos), entry, len);
 }
 
-int log_append(const struct log_env *env, struct log_txn *txn, void *entry, uint8_t type, uint16_t name_len,
+/* The txn's previous entry is no longer its last: not yet committed, so its header may be sealed again. */
+static void unmark_last(const struct log_env *env, uint64_t pos)
+{
+    const struct udax_entry_header *entry = pool_addr(env->pool, pos);
+    unsigned char copy[UDAX_DENTRY_MAX_SLOTS * UDAX_SLOT_SIZE];
+    memcpy(copy, entry, entry->slots * UDAX_SLOT_SIZE);
+    struct udax_entry_header *header = (struct udax_entry_header *)copy;
+    header->flags &= (uint8_t)~UDAX_ENTRY_LAST;
+    header->checksum = entry_checksum(header);
+    persist_copy(&env->pool->pm, pool_addr(env->pool, pos), header, sizeof(*header));
+}
+
+int log_append(const struct log_env *env, struct log_txn *txn, void *entry, uint8_t type, uint8_t name_len,
                unsigned len)
 {
     unsigned slots = log_entry_slots(len);
     unsigned char sealed[UDAX_DENTRY_MAX_SLOTS * UDAX_SLOT_SIZE] = {0};
     memcpy(sealed, entry, len);
     struct udax_entry_header *header = (struct udax_entry_header *)sealed;
-    *header = (struct udax_entry_header){.type = type, .slots = (uint8_t)slots, .name_len = name_len};
+    *header = (struct udax_entry_header){
+        .type = type, .slots = (uint8_t)slots, .name_len = name_len, .flags = UDAX_ENTRY_LAST};
 
     if (!txn->pos) {
         uint64_t page;
@@ -98,8 +111,11 @@ int log_append(const struct log_env *env, struct log_txn *txn, void *entry, uint
             txn->pos = page + UDAX_SLOT_SIZE;
         }
     }
+    if (txn->entries_added)
+        unmark_last(env, txn->last_entry);
     header->checksum = entry_checksum(header);
     write_slots(env, txn->pos, sealed, slots * UDAX_SLOT_SIZE);
+    txn->last_entry = txn->pos;
     txn->pos += slots * UDAX_SLOT_SIZE;
     txn->entries_added++;
     return 0;

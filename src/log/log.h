@@ -25,6 +25,7 @@ struct log_txn {
     uint64_t pages_added;
     uint64_t entries_added;
     uint64_t first_new_page;   /* pages this txn chained, to free on abort */
+    uint64_t last_entry;       /* pool offset of the entry that carries UDAX_ENTRY_LAST for now */
     bool fresh;                /* a new chain, not an extension of log->head */
 };
 
@@ -38,8 +39,8 @@ struct log_env {
 void log_txn_begin(struct log_txn *txn, struct log *log);
 /* Starts a new chain that will replace the log (creation, compaction). */
 void log_txn_begin_fresh(struct log_txn *txn, struct log *log);
-/* Appends an entry of len bytes (a whole number of slots), sealing its header; 0 or ENOSPC. */
-int log_append(const struct log_env *env, struct log_txn *txn, void *entry, uint8_t type, uint16_t name_len,
+/* Appends an entry of len bytes (a whole number of slots), sealed and marked the txn's last; 0 or ENOSPC. */
+int log_append(const struct log_env *env, struct log_txn *txn, void *entry, uint8_t type, uint8_t name_len,
                unsigned len);
 /* Single-inode commit: one durable store of the tail. Frees the old chain of a fresh txn. */
 void log_commit(const struct log_env *env, struct log_txn *txn);

@@ -73,12 +73,17 @@ enum udax_entry_type {
     UDAX_ENTRY_DENTRY_DEL = 6,
 };
 
+/* Set on the last entry of each commit, so that fsck can cut a damaged log back to a state it really had. */
+#define UDAX_ENTRY_LAST 0x01
+
 struct udax_entry_header {
     uint8_t type;
     uint8_t slots;     /* how many 64-byte slots the entry spans */
-    uint16_t name_len; /* dentries only */
+    uint8_t name_len;  /* dentries only */
+    uint8_t flags;     /* UDAX_ENTRY_LAST; zero in pools written before it existed */
     uint32_t checksum; /* XXH32 of the entry's slots with this field zero */
 };
+static_assert(UDAX_NAME_MAX <= UINT8_MAX, "a name length fits its byte");
 
 struct udax_attr {
     uint32_t mode;

@@ -79,6 +79,7 @@ struct expected_entry {
     uint16_t name_len;
     char first_char;
     uint64_t ino;
+    bool last; /* ends its commit */
 };
 
 struct walk_record {
@@ -102,7 +103,8 @@ static bool record_entry(void *arg, const struct udax_entry_header *h, uint64_t 
 {
     struct walk_record *w = arg;
     assert_true(w->entry_count < sizeof(w->entries) / sizeof(w->entries[0]));
-    struct expected_entry seen = {.type = h->type, .slots = h->slots, .name_len = h->name_len};
+    struct expected_entry seen = {
+        .type = h->type, .slots = h->slots, .name_len = h->name_len, .last = h->flags & UDAX_ENTRY_LAST};
     if (h->type == UDAX_ENTRY_DENTRY_ADD || h->type == UDAX_ENTRY_DENTRY_DEL) {
         const struct udax_entry_dentry *d = (const void *)h;
         seen.first_char = d->name[0];
@@ -150,12 +152,13 @@ static void append_dentry(struct fs *fs, struct log_txn *txn, uint8_t type, unsi
     size_t len = name_for(i, name);
     uint64_t ino = 2 + i % 50;
     assert_int_equal(inode_log_dentry(fs, txn, type, name, len, ino, DT_REG), 0);
-    *out = (struct expected_entry){type, (uint8_t)dentry_slots(len), (uint16_t)len, name[0], ino};
+    *out = (struct expected_entry){type, (uint8_t)dentry_slots(len), (uint16_t)len, name[0], ino, false};
 }
 
 /*
- * Appends to the root directory's log in committed batches. Each name is added
- * and then deleted, so the directory replays to empty and the pool stays valid.
+ * Appends to the root directory's log in committed batches, whose last entries
+ * alone carry UDAX_ENTRY_LAST. Each name is added and then deleted, so the
+ * directory replays to empty and the pool stays valid.
  */
 static unsigned append_batches(struct fixture *f, struct expected_entry *expected, unsigned count, unsigned steps)
 {
@@ -174,6 +177,7 @@ static unsigned append_batches(struct fixture *f, struct expected_entry *expecte
             append_dentry(fs, &txn, UDAX_ENTRY_DENTRY_ADD, step, &expected[count++]);
             append_dentry(fs, &txn, UDAX_ENTRY_DENTRY_DEL, step, &expected[count++]);
         }
+        expected[count - 1].last = true;
         assert_int_equal(*log_tail_word(&fs->pool, UDAX_ROOT_INO), tail_before);
 
         log_commit(&fs->env, &txn);
@@ -223,6 +227,7 @@ static void assert_walk_matches(const struct walk_record *w, const struct expect
         assert_int_equal(w->entries[i].name_len, expected[i].name_len);
         assert_int_equal(w->entries[i].first_char, expected[i].first_char);
         assert_int_equal(w->entries[i].ino, expected[i].ino);
+        assert_int_equal(w->entries[i].last, expected[i].last);
     }
 }
 
@@ -234,7 +239,7 @@ static void test_committed_entries_are_walked_in_order_across_pages(void **state
     struct fs *fs = &f->fs;
     struct expected_entry *expected = calloc(2048, sizeof(*expected));
     assert_non_null(expected);
-    expected[0] = (struct expected_entry){.type = UDAX_ENTRY_ATTR, .slots = 1};
+    expected[0] = (struct expected_entry){.type = UDAX_ENTRY_ATTR, .slots = 1, .last = true};
 
     unsigned count = append_batches(f, expected, 1, STEPS);
 
@@ -264,7 +269,7 @@ static void test_an_uncommitted_append_is_not_walked(void **state)
     struct fs *fs = &f->fs;
     struct expected_entry *expected = calloc(2048, sizeof(*expected));
     assert_non_null(expected);
-    expected[0] = (struct expected_entry){.type = UDAX_ENTRY_ATTR, .slots = 1};
+    expected[0] = (struct expected_entry){.type = UDAX_ENTRY_ATTR, .slots = 1, .last = true};
     unsigned count = append_batches(f, expected, 1, 20);
     struct inode *root = root_of(f);
     uint64_t tail = root->log.tail;
