@@ -159,6 +159,12 @@ static void reconnect(struct checker *c, struct inode *inode)
         if (namei_mkdir(fs, NULL, "/lost+found", 0700) || namei_lookup(fs, NULL, "/lost+found", &lost))
             return;
     }
+    if (!inode_is_dir(lost)) {
+        found(c, false, "/lost+found is not a directory, so inode %llu stays disconnected",
+              (unsigned long long)inode->ino);
+        inode_put(fs, lost);
+        return;
+    }
     char name[32];
     int len = snprintf(name, sizeof(name), "#%llu", (unsigned long long)inode->ino);
     struct repair_txn r = {.inodes = {lost, inode}, .count = inode_is_dir(inode) ? 2 : 1};
@@ -186,21 +192,12 @@ static void reconnect(struct checker *c, struct inode *inode)
     inode_put(fs, lost);
 }
 
-static void check_connectivity(struct checker *c)
+/* Marks what can be reached from ino through names; queue has room for every inode. */
+static void mark_reachable(struct fs *fs, uint8_t *seen, uint64_t *queue, uint64_t ino)
 {
-    struct fs *fs = &c->fs;
-    uint64_t count = fs->pool.sb.inode_count;
-    uint8_t *seen = calloc(count, 1);
-    uint64_t *queue = calloc(count, sizeof(*queue));
-    if (!seen || !queue) {
-        free(seen);
-        free(queue);
-        found(c, false, "out of memory for the connectivity check");
-        return;
-    }
     size_t head = 0, tail = 0;
-    queue[tail++] = UDAX_ROOT_INO;
-    seen[UDAX_ROOT_INO] = 1;
+    queue[tail++] = ino;
+    seen[ino] = 1;
     while (head < tail) {
         struct inode *dir = fs->inodes[queue[head++]];
         if (!dir || !inode_is_dir(dir))
@@ -212,15 +209,76 @@ static void check_connectivity(struct checker *c)
                     queue[tail++] = n->ino;
                 }
     }
-    for (uint64_t ino = UDAX_ROOT_INO + 1; ino < count; ino++) {
-        struct inode *inode = fs->inodes[ino];
-        if (!inode || seen[ino])
+}
+
+/* Drops the names of ino that detached directories hold, before ino is given one in /lost+found. */
+static void drop_detached_names(struct checker *c, const uint8_t *seen, uint64_t ino)
+{
+    struct fs *fs = &c->fs;
+    for (uint64_t d = UDAX_ROOT_INO + 1; d < fs->pool.sb.inode_count; d++) {
+        struct inode *dir = fs->inodes[d];
+        if (!dir || seen[d] || !inode_is_dir(dir))
             continue;
-        found(c, true, "inode %llu is not connected to the directory tree", (unsigned long long)ino);
-        if (repairing(c))
-            reconnect(c, inode);
+        for (size_t b = 0; b < dir->names.bucket_count; b++)
+            for (struct dir_name *n = dir->names.buckets[b], *next; n; n = next) {
+                next = n->next;
+                if (n->ino == ino)
+                    drop_name(c, dir, n);
+            }
+    }
+}
+
+/*
+ * Only the top of a detached subtree goes to /lost+found: what lies below
+ * keeps its place in it. Directories that name each other in a cycle have no
+ * top; one of them loses the names the others hold and goes there instead,
+ * and its subtree comes along. What is detached is decided before the first
+ * repair, which may create /lost+found itself.
+ */
+static void check_connectivity(struct checker *c)
+{
+    enum { DETACHED = 1, NAMED = 2 };
+    struct fs *fs = &c->fs;
+    uint64_t count = fs->pool.sb.inode_count;
+    uint8_t *seen = calloc(count, 1);
+    uint8_t *state = calloc(count, 1);
+    uint64_t *queue = calloc(count, sizeof(*queue));
+    if (!seen || !state || !queue) {
+        free(seen);
+        free(state);
+        free(queue);
+        found(c, false, "out of memory for the connectivity check");
+        return;
+    }
+    mark_reachable(fs, seen, queue, UDAX_ROOT_INO);
+    for (uint64_t ino = UDAX_ROOT_INO + 1; ino < count; ino++) {
+        struct inode *dir = fs->inodes[ino];
+        if (!dir || seen[ino])
+            continue;
+        state[ino] |= DETACHED;
+        if (!inode_is_dir(dir))
+            continue;
+        for (size_t b = 0; b < dir->names.bucket_count; b++)
+            for (const struct dir_name *n = dir->names.buckets[b]; n; n = n->next)
+                state[n->ino] |= NAMED;
+    }
+    for (int in_cycle = 0; in_cycle < 2; in_cycle++) {
+        for (uint64_t ino = UDAX_ROOT_INO + 1; ino < count; ino++) {
+            if (!(state[ino] & DETACHED) || seen[ino])
+                continue;
+            if (in_cycle ? !inode_is_dir(fs->inodes[ino]) : state[ino] & NAMED)
+                continue;
+            found(c, true, "inode %llu is not connected to the directory tree", (unsigned long long)ino);
+            if (repairing(c)) {
+                if (in_cycle)
+                    drop_detached_names(c, seen, ino);
+                reconnect(c, fs->inodes[ino]);
+            }
+            mark_reachable(fs, seen, queue, ino);
+        }
     }
     free(seen);
+    free(state);
     free(queue);
 }
 

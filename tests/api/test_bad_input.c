@@ -135,6 +135,188 @@ static struct udax_inode_rec *inode_record(unsigned char *base, uint64_t ino)
     return (struct udax_inode_rec *)(base + sb->inode_table_block * UDAX_BLOCK_SIZE) + ino;
 }
 
+static void write_file(struct udax_pool *pool, const char *path, const char *text)
+{
+    int fd = udax_open(pool, path, O_CREAT | O_WRONLY, 0644);
+    assert_true(fd >= 0);
+    assert_int_equal(udax_write(pool, fd, text, strlen(text)), (ssize_t)strlen(text));
+    assert_int_equal(udax_close(pool, fd), 0);
+}
+
+static void expect_file(struct udax_pool *pool, const char *path, const char *text)
+{
+    struct stat st;
+    if (udax_stat(pool, path, &st))
+        fail_msg("%s: %s", path, strerror(errno));
+    assert_int_equal(st.st_size, strlen(text));
+    assert_int_equal(st.st_nlink, 1);
+    char *buf = calloc(1, strlen(text) + 2);
+    int fd = udax_open(pool, path, O_RDONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(udax_pread(pool, fd, buf, strlen(text) + 1, 0), (ssize_t)strlen(text));
+    assert_int_equal(udax_close(pool, fd), 0);
+    assert_string_equal(buf, text);
+    free(buf);
+}
+
+static uint64_t ino_of(struct udax_pool *pool, const char *path)
+{
+    struct stat st;
+    assert_int_equal(udax_stat(pool, path, &st), 0);
+    return st.st_ino;
+}
+
+/* The committed tail of inode ino, read with the pool closed. */
+static uint64_t tail_of(const char *path, uint64_t ino)
+{
+    size_t size;
+    unsigned char *base = map_pool(path, &size);
+    uint64_t tail = inode_record(base, ino)->log_tail;
+    munmap(base, size);
+    return tail;
+}
+
+static void set_tail(const char *path, uint64_t ino, uint64_t tail)
+{
+    size_t size;
+    unsigned char *base = map_pool(path, &size);
+    inode_record(base, ino)->log_tail = tail;
+    munmap(base, size);
+}
+
+/* Every problem fsck reports, one per line. */
+struct reports {
+    char text[8192];
+    int count;
+};
+
+static void collect(void *arg, const char *problem)
+{
+    struct reports *r = arg;
+    size_t used = strlen(r->text);
+    snprintf(r->text + used, sizeof(r->text) - used, "%s\n", problem);
+    r->count++;
+}
+
+static int fsck_reports(const char *path, int repair, struct reports *r)
+{
+    memset(r, 0, sizeof(*r));
+    struct udax_fsck_options opts = {.repair = repair, .report = collect, .report_arg = r};
+    return udax_fsck(path, &opts, NULL);
+}
+
+static void expect_reported(const struct reports *r, const char *words)
+{
+    if (!strstr(r->text, words))
+        fail_msg("fsck did not report '%s'; it reported:\n%s", words, r->text);
+}
+
+/*
+ * A directory that lost its name keeps its subtree: only it goes to
+ * /lost+found. Rolling the root's tail back to an earlier commit detaches /d
+ * without damaging anything. fsck once reconnected every detached inode, so
+ * /d/sub had two names, and it reconnected /lost+found into itself when
+ * /lost+found got a higher number than an inode it reconnected before.
+ */
+static void test_detached_subtree_keeps_its_shape(void **state)
+{
+    (void)state;
+    char path[128];
+    struct udax_pool *pool = test_pool_new(path, sizeof(path), POOL_SIZE, UDAX_DATA_STRICT);
+    write_file(pool, "/keep", "kept");
+    assert_int_equal(udax_pool_close(pool), 0);
+    uint64_t before_d = tail_of(path, UDAX_ROOT_INO);
+    pool = udax_pool_open(path, NULL);
+    assert_int_equal(udax_mkdir(pool, "/d", 0755), 0);
+    assert_int_equal(udax_mkdir(pool, "/d/sub", 0755), 0);
+    write_file(pool, "/d/sub/f", "deep");
+    uint64_t d = ino_of(pool, "/d");
+    assert_int_equal(udax_pool_close(pool), 0);
+    set_tail(path, UDAX_ROOT_INO, before_d);
+
+    struct reports r;
+    assert_int_equal(fsck_reports(path, 0, &r), UDAX_FSCK_UNCORRECTED);
+    assert_int_equal(r.count, 1);
+    assert_int_equal(fsck_reports(path, 1, &r), UDAX_FSCK_CORRECTED);
+    assert_int_equal(fsck_reports(path, 0, &r), UDAX_FSCK_CLEAN);
+    pool = udax_pool_open(path, NULL);
+    assert_non_null(pool);
+    char moved[64];
+    snprintf(moved, sizeof(moved), "/lost+found/#%llu/sub/f", (unsigned long long)d);
+    expect_file(pool, moved, "deep");
+    expect_file(pool, "/keep", "kept");
+    test_pool_finish(pool, path);
+}
+
+/*
+ * Two directories that name each other, detached: /a holds b, and b gets a
+ * valid copy of the root's entry for a. One of them loses the name the other
+ * holds and goes to /lost+found with the other below it.
+ */
+static void test_detached_cycle(void **state)
+{
+    (void)state;
+    char path[128];
+    struct udax_pool *pool = test_pool_new(path, sizeof(path), POOL_SIZE, UDAX_DATA_STRICT);
+    assert_int_equal(udax_pool_close(pool), 0);
+    uint64_t before_a = tail_of(path, UDAX_ROOT_INO);
+    pool = udax_pool_open(path, NULL);
+    assert_int_equal(udax_mkdir(pool, "/a", 0755), 0);
+    assert_int_equal(udax_mkdir(pool, "/a/b", 0755), 0);
+    write_file(pool, "/a/b/f", "f");
+    uint64_t a = ino_of(pool, "/a"), b = ino_of(pool, "/a/b");
+    assert_int_equal(udax_pool_close(pool), 0);
+    size_t size;
+    unsigned char *base = map_pool(path, &size);
+    struct udax_inode_rec *rec = inode_record(base, b);
+    const struct udax_entry_header *name_a = (const void *)(base + before_a);
+    assert_int_equal(name_a->type, UDAX_ENTRY_DENTRY_ADD);
+    memcpy(base + rec->log_tail, name_a, name_a->slots * UDAX_SLOT_SIZE);
+    rec->log_tail += name_a->slots * UDAX_SLOT_SIZE;
+    inode_record(base, UDAX_ROOT_INO)->log_tail = before_a;
+    munmap(base, size);
+
+    struct reports r;
+    assert_int_equal(fsck_reports(path, 1, &r), UDAX_FSCK_CORRECTED);
+    assert_int_equal(fsck_reports(path, 0, &r), UDAX_FSCK_CLEAN);
+    pool = udax_pool_open(path, NULL);
+    assert_non_null(pool);
+    char moved[64];
+    snprintf(moved, sizeof(moved), "/lost+found/#%llu/b/f", (unsigned long long)a);
+    expect_file(pool, moved, "f");
+    snprintf(moved, sizeof(moved), "/lost+found/#%llu/b/a", (unsigned long long)a);
+    struct stat st;
+    assert_int_equal(udax_stat(pool, moved, &st), -1);
+    snprintf(moved, sizeof(moved), "/lost+found/#%llu/b", (unsigned long long)a);
+    assert_int_equal(ino_of(pool, moved), b);
+    test_pool_finish(pool, path);
+}
+
+/* A regular file named /lost+found is left alone: fsck once wrote a directory entry into its log. */
+static void test_lost_found_that_is_a_file(void **state)
+{
+    (void)state;
+    char path[128];
+    struct udax_pool *pool = test_pool_new(path, sizeof(path), POOL_SIZE, UDAX_DATA_STRICT);
+    write_file(pool, "/lost+found", "not a directory");
+    assert_int_equal(udax_pool_close(pool), 0);
+    uint64_t before_d = tail_of(path, UDAX_ROOT_INO);
+    pool = udax_pool_open(path, NULL);
+    assert_int_equal(udax_mkdir(pool, "/d", 0755), 0);
+    assert_int_equal(udax_pool_close(pool), 0);
+    set_tail(path, UDAX_ROOT_INO, before_d);
+
+    struct reports r;
+    assert_int_equal(fsck_reports(path, 1, &r), UDAX_FSCK_UNCORRECTED);
+    expect_reported(&r, "/lost+found is not a directory");
+    pool = udax_pool_open(path, NULL);
+    if (!pool)
+        fail_msg("refused after fsck --repair: %s", udax_last_error());
+    expect_file(pool, "/lost+found", "not a directory");
+    assert_int_equal(udax_pool_close(pool), 0);
+    unlink(path);
+}
+
 static void test_damaged_log(void **state)
 {
     (void)state;
@@ -279,6 +461,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_foreign_files),  cmocka_unit_test(test_truncated_pool),
         cmocka_unit_test(test_damaged_superblocks), cmocka_unit_test(test_damaged_log),
+        cmocka_unit_test(test_detached_subtree_keeps_its_shape), cmocka_unit_test(test_detached_cycle),
+        cmocka_unit_test(test_lost_found_that_is_a_file),
         cmocka_unit_test(test_random_damage), cmocka_unit_test(test_full_pool),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
