@@ -26,8 +26,11 @@ static const char usage_text[] =
     "  fsck POOL [--repair]\n"
     "      Check every invariant of the pool, which must not be open. Exit codes\n"
     "      follow fsck(8): 0 clean, 1 errors corrected, 4 errors left\n"
-    "      uncorrected, 8 operational error. --repair fixes what can be fixed\n"
-    "      without losing committed data.\n"
+    "      uncorrected, 8 operational error. --repair fixes names, link counts\n"
+    "      and connectivity (what lost its name goes to /lost+found), and\n"
+    "      salvages an inode whose log is damaged: it keeps the commits before\n"
+    "      the damage, or frees the inode when not even its first commit is\n"
+    "      valid. Inodes whose own log is intact keep their data.\n"
     "  help\n"
     "      Print this text.\n";
 

@@ -87,55 +87,118 @@ static void check_superblocks(struct checker *c)
     }
 }
 
-/* Drops a name that leads nowhere: the inode it names is free. */
-static void drop_name(struct checker *c, struct inode *dir, const struct dir_name *n)
+/*
+ * Drops names of dir in one commit. For a directory that salvage cut back,
+ * that commit is also the first to store its new tail: the cut and the loss
+ * of its stale names become durable together.
+ */
+static void drop_names(struct checker *c, struct inode *dir, struct dir_name *const *names, size_t count)
 {
     struct repair_txn r = {.inodes = {dir}, .count = 1};
     log_txn_begin(&r.txns[0], &dir->log);
-    char name[UDAX_NAME_MAX];
-    size_t len = n->len;
-    memcpy(name, n->name, len);
-    if (inode_log_dentry(&c->fs, &r.txns[0], UDAX_ENTRY_DENTRY_DEL, name, len, n->ino, 0)) {
-        abort_repair(c, &r);
-        return;
+    for (size_t i = 0; i < count; i++) {
+        if (inode_log_dentry(&c->fs, &r.txns[0], UDAX_ENTRY_DENTRY_DEL, names[i]->name, names[i]->len, names[i]->ino,
+                             0)) {
+            abort_repair(c, &r);
+            return;
+        }
     }
     commit_repair(c, &r);
-    dir_index_remove(&dir->names, name, len);
+    c->repaired += count - 1;
+    for (size_t i = 0; i < count; i++)
+        dir_index_remove(&dir->names, names[i]->name, names[i]->len);
+}
+
+static void drop_name(struct checker *c, struct inode *dir, struct dir_name *n)
+{
+    drop_names(c, dir, &n, 1);
+}
+
+/*
+ * A directory whose log salvage cut back holds names from its past. Such a
+ * name yields to the rest of the pool: it is stale when its inode has become
+ * another type since, or already has every name it counts (one for a
+ * directory, its link count for a file). Names in the other directories are
+ * therefore counted first. doomed has room for every name of dir.
+ */
+static void check_dir_names(struct checker *c, struct inode *dir, bool salvaged, struct dir_name **doomed)
+{
+    struct fs *fs = &c->fs;
+    unsigned long long ino = dir->ino;
+    size_t drops = 0;
+    for (size_t b = 0; b < dir->names.bucket_count; b++) {
+        for (struct dir_name *n = dir->names.buckets[b]; n; n = n->next) {
+            struct inode *target = fs->inodes[n->ino];
+            bool broken = !target && fs->pool.inode_table[n->ino].log_head;
+            if (broken)
+                continue;
+            if (!target) {
+                found(c, true, "directory %llu: entry '%.*s' names free inode %llu", ino, n->len, n->name,
+                      (unsigned long long)n->ino);
+                doomed[drops++] = n;
+                continue;
+            }
+            bool wrong_type = (n->file_type == DT_DIR) != inode_is_dir(target);
+            uint32_t names_due = inode_is_dir(target) ? 1 : target->attr.nlink;
+            if (salvaged && (wrong_type || c->links[n->ino] >= names_due)) {
+                found(c, true, "directory %llu: salvaged entry '%.*s' is stale: inode %llu %s", ino, n->len,
+                      n->name, (unsigned long long)n->ino,
+                      wrong_type ? "is of another type now" : "has all its names elsewhere");
+                doomed[drops++] = n;
+                continue;
+            }
+            if (wrong_type) {
+                found(c, false, "directory %llu: entry '%.*s' has the wrong file type", ino, n->len, n->name);
+                continue;
+            }
+            c->links[n->ino]++;
+            if (inode_is_dir(target))
+                c->named_in[n->ino] = dir->ino;
+        }
+    }
+    if (drops && repairing(c))
+        drop_names(c, dir, doomed, drops);
 }
 
 static void check_names(struct checker *c)
 {
     struct fs *fs = &c->fs;
-    uint64_t count = fs->pool.sb.inode_count;
-    for (uint64_t ino = 1; ino < count; ino++) {
-        struct inode *dir = fs->inodes[ino];
-        if (!dir || !inode_is_dir(dir))
-            continue;
-        for (size_t b = 0; b < dir->names.bucket_count; b++) {
-            for (struct dir_name *n = dir->names.buckets[b], *next; n; n = next) {
-                next = n->next;
-                struct inode *target = fs->inodes[n->ino];
-                bool broken = !target && fs->pool.inode_table[n->ino].log_head;
-                if (broken)
-                    continue;
-                if (!target) {
-                    found(c, true, "directory %llu: entry '%.*s' names free inode %llu", (unsigned long long)ino,
-                          n->len, n->name, (unsigned long long)n->ino);
-                    if (repairing(c))
-                        drop_name(c, dir, n);
-                    continue;
-                }
-                if ((n->file_type == DT_DIR) != inode_is_dir(target)) {
-                    found(c, false, "directory %llu: entry '%.*s' has the wrong file type", (unsigned long long)ino,
-                          n->len, n->name);
-                    continue;
-                }
-                c->links[n->ino]++;
-                if (inode_is_dir(target))
-                    c->named_in[n->ino] = ino;
+    for (uint8_t salvaged = 0; salvaged < 2; salvaged++) {
+        for (uint64_t ino = 1; ino < fs->pool.sb.inode_count; ino++) {
+            struct inode *dir = fs->inodes[ino];
+            if (!dir || !inode_is_dir(dir) || c->check.salvaged[ino] != salvaged)
+                continue;
+            struct dir_name **doomed = malloc((dir->names.count + 1) * sizeof(*doomed));
+            if (!doomed) {
+                found(c, false, "out of memory for the names of directory %llu", (unsigned long long)ino);
+                continue;
             }
+            check_dir_names(c, dir, salvaged, doomed);
+            free(doomed);
         }
     }
+}
+
+/*
+ * Stores the new tail of every log salvage cut back that no repair has
+ * committed to since. Last, and only when the repairs ran: a crash before
+ * leaves those logs damaged, to be salvaged again by the next fsck.
+ */
+static void store_salvaged_tails(struct checker *c)
+{
+    struct fs *fs = &c->fs;
+    bool any = false;
+    for (uint64_t ino = 1; ino < fs->pool.sb.inode_count; ino++) {
+        struct inode *inode = fs->inodes[ino];
+        uint64_t *tail = log_tail_word(&fs->pool, ino);
+        if (!c->check.salvaged[ino] || !inode || *tail == inode->log.tail)
+            continue;
+        any = true;
+        if (repairing(c))
+            persist_store_word(&fs->pool.pm, tail, inode->log.tail);
+    }
+    if (any && !repairing(c))
+        found(c, false, "salvaged logs left as they were, since other problems cannot be repaired");
 }
 
 static void set_attr(struct checker *c, struct inode *inode, const struct udax_attr *attr)
@@ -320,7 +383,7 @@ int fs_fsck(const char *path, const struct udax_fsck_options *opts, struct udax_
     if (!c)
         return udax_fail(ENOMEM, "fsck: out of memory"), UDAX_FSCK_FAILED;
     c->opts = opts ? opts : &defaults;
-    c->check = (struct fs_check){.report = report, .arg = (void *)c->opts};
+    c->check = (struct fs_check){.report = report, .arg = (void *)c->opts, .repair = c->opts->repair};
     if (fs_open(&c->fs, path, &c->check)) {
         free(c);
         return UDAX_FSCK_FAILED;
@@ -333,6 +396,7 @@ int fs_fsck(const char *path, const struct udax_fsck_options *opts, struct udax_
         check_names(c);
         check_connectivity(c);
         check_links(c);
+        store_salvaged_tails(c);
     } else {
         found(c, false, "out of memory");
     }
@@ -344,6 +408,7 @@ int fs_fsck(const char *path, const struct udax_fsck_options *opts, struct udax_
                                                                          : UDAX_FSCK_UNCORRECTED;
     free(c->links);
     free(c->named_in);
+    free(c->check.salvaged);
     fs_close(&c->fs);
     free(c);
     return status;

@@ -38,6 +38,8 @@ struct inode {
 struct fs_check {
     void (*report)(void *arg, const char *problem);
     void *arg;
+    bool repair;        /* salvage damaged logs, not only report what salvage would do */
+    uint8_t *salvaged;  /* logs salvage cut back, new tail not yet stored; fs_open allocates, the caller frees */
     uint64_t problems;
     uint64_t unrepairable;
     uint64_t inodes_checked;

@@ -11,55 +11,127 @@
 #include "inode.h"
 #include "util/error.h"
 
+/* A run of blocks claimed for the inode being loaded, given back if it turns out broken. */
+struct run {
+    uint64_t block, count;
+};
+
+/* An EXTENT entry walked, with the end of the last commit before it: where to cut when its blocks are owned twice. */
+struct mapping {
+    uint64_t block, count;
+    uint64_t cut;
+};
+
+enum { BROKEN_DAMAGED = 1, BROKEN_NO_MEMORY = 2 };
+
 struct loader {
     struct fs *fs;
     struct fs_check *check;
+    char first_problem[320];
+    uint64_t problems;
+    uint8_t *broken; /* inodes whose log could not be loaded, and why */
+    bool out_of_memory;
+
+    /* The inode being loaded. */
+    uint64_t ino;
     struct inode *inode;
     bool have_attr;
-    char first_problem[200];
-    uint64_t problems;
-    uint8_t *broken; /* inodes whose log could not be loaded */
+    char why[200];       /* the first problem of its walk */
+    uint64_t commit_end; /* end of the last whole commit walked, 0 before the first */
+    uint64_t commits;
+    uint64_t cut;        /* after a failure: the end of the last commit that can be kept, 0 if none */
+    struct run *claims;
+    size_t claim_count, claim_capacity;
+    struct mapping *mappings;
+    size_t mapping_count, mapping_capacity;
 };
 
-static void problem(struct loader *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void problem(struct loader *l, const char *fmt, ...)
+static void report_problem(struct loader *l, bool repairable, const char *message)
 {
-    char message[200];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(message, sizeof(message), fmt, ap);
-    va_end(ap);
     if (!l->problems++)
-        memcpy(l->first_problem, message, sizeof(message));
+        snprintf(l->first_problem, sizeof(l->first_problem), "%s", message);
     if (l->check) {
         l->check->problems++;
-        l->check->unrepairable++;
+        l->check->unrepairable += !repairable;
         if (l->check->report)
             l->check->report(l->check->arg, message);
     }
 }
 
+static void problem(struct loader *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void problem(struct loader *l, const char *fmt, ...)
+{
+    char message[320];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(message, sizeof(message), fmt, ap);
+    va_end(ap);
+    report_problem(l, false, message);
+}
+
+/* A problem of the inode being loaded: kept until it is known what salvage makes of it. */
+static void inode_problem(struct loader *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void inode_problem(struct loader *l, const char *fmt, ...)
+{
+    if (l->why[0])
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(l->why, sizeof(l->why), fmt, ap);
+    va_end(ap);
+}
+
+static bool out_of_memory(struct loader *l)
+{
+    l->out_of_memory = true;
+    l->why[0] = '\0';
+    inode_problem(l, "inode %llu: out of memory", (unsigned long long)l->ino);
+    return false;
+}
+
+static bool grow(struct loader *l, void **items, size_t *capacity, size_t count, size_t size)
+{
+    if (count < *capacity)
+        return true;
+    size_t grown = *capacity ? *capacity * 2 : 64;
+    void *bigger = realloc(*items, grown * size);
+    if (!bigger)
+        return out_of_memory(l);
+    *items = bigger;
+    *capacity = grown;
+    return true;
+}
+
+static bool claim(struct loader *l, uint64_t block, uint64_t count)
+{
+    if (!grow(l, (void **)&l->claims, &l->claim_capacity, l->claim_count, sizeof(*l->claims)))
+        return false;
+    if (!alloc_claim(&l->fs->alloc, block, count))
+        return false;
+    l->claims[l->claim_count++] = (struct run){block, count};
+    return true;
+}
+
 static bool visit_page(void *arg, uint64_t page)
 {
     struct loader *l = arg;
-    if (alloc_claim(&l->fs->alloc, page >> UDAX_BLOCK_SHIFT, 1)) {
+    if (claim(l, page >> UDAX_BLOCK_SHIFT, 1)) {
         l->inode->log.pages++;
-        l->fs->log_pages++;
-        if (l->check)
-            l->check->blocks_checked++;
         return true;
     }
-    problem(l, "inode %llu: log page at block %llu is owned twice", (unsigned long long)l->inode->ino,
-            (unsigned long long)(page >> UDAX_BLOCK_SHIFT));
+    if (!l->out_of_memory)
+        inode_problem(l, "inode %llu: log page at block %llu is owned twice", (unsigned long long)l->inode->ino,
+                      (unsigned long long)(page >> UDAX_BLOCK_SHIFT));
     return false;
 }
 
 static void walk_problem(void *arg, const char *what, uint64_t offset)
 {
     struct loader *l = arg;
-    problem(l, "inode %llu: %s (pool offset %llu)", (unsigned long long)l->inode->ino, what,
-            (unsigned long long)offset);
+    inode_problem(l, "inode %llu: %s (pool offset %llu)", (unsigned long long)l->inode->ino, what,
+                  (unsigned long long)offset);
 }
 
 static bool valid_name(const char *name, size_t len)
@@ -77,7 +149,7 @@ static bool replay_dentry(struct loader *l, const struct udax_entry_header *h)
     if (!inode_is_dir(inode) ||
         h->slots != log_entry_slots((unsigned)(offsetof(struct udax_entry_dentry, name) + len)) ||
         !valid_name(d->name, len)) {
-        problem(l, "inode %llu: malformed directory entry", (unsigned long long)inode->ino);
+        inode_problem(l, "inode %llu: malformed directory entry", (unsigned long long)inode->ino);
         return false;
     }
     if (h->type == UDAX_ENTRY_DENTRY_DEL) {
@@ -86,41 +158,38 @@ static bool replay_dentry(struct loader *l, const struct udax_entry_header *h)
     }
     if (d->ino <= UDAX_ROOT_INO || d->ino >= l->fs->pool.sb.inode_count ||
         (d->file_type != DT_REG && d->file_type != DT_DIR)) {
-        problem(l, "inode %llu: entry '%.*s' names an impossible inode", (unsigned long long)inode->ino, (int)len,
-                d->name);
+        inode_problem(l, "inode %llu: entry '%.*s' names an impossible inode", (unsigned long long)inode->ino,
+                      (int)len, d->name);
         return false;
     }
-    if (dir_index_put(&inode->names, d->name, len, d->ino, d->file_type)) {
-        problem(l, "out of memory");
-        return false;
-    }
+    if (dir_index_put(&inode->names, d->name, len, d->ino, d->file_type))
+        return out_of_memory(l);
     return true;
 }
 
-static bool visit_entry(void *arg, const struct udax_entry_header *h, uint64_t offset)
+static bool replay(struct loader *l, const struct udax_entry_header *h)
 {
-    struct loader *l = arg;
     struct inode *inode = l->inode;
-    (void)offset;
     if (!l->have_attr && h->type != UDAX_ENTRY_ATTR) {
-        problem(l, "inode %llu: log does not start with attributes", (unsigned long long)inode->ino);
+        inode_problem(l, "inode %llu: log does not start with attributes", (unsigned long long)inode->ino);
         return false;
     }
-    inode->log.entries++;
     switch (h->type) {
     case UDAX_ENTRY_ATTR: {
         const struct udax_attr *attr = &((const struct udax_entry_attr *)h)->attr;
         if (!S_ISREG(attr->mode) && !S_ISDIR(attr->mode)) {
-            problem(l, "inode %llu: unknown file type %o", (unsigned long long)inode->ino, attr->mode & S_IFMT);
+            inode_problem(l, "inode %llu: unknown file type %o", (unsigned long long)inode->ino,
+                          attr->mode & S_IFMT);
             return false;
         }
         if (l->have_attr && (attr->mode & S_IFMT) != (inode->attr.mode & S_IFMT)) {
-            problem(l, "inode %llu: file type changes within the log", (unsigned long long)inode->ino);
+            inode_problem(l, "inode %llu: file type changes within the log", (unsigned long long)inode->ino);
             return false;
         }
-        if (attr->size < inode->attr.size)
+        if (attr->size < inode->attr.size &&
             extent_unmap(&inode->extents, (attr->size + UDAX_BLOCK_SIZE - 1) >> UDAX_BLOCK_SHIFT, UINT64_MAX, NULL,
-                         NULL);
+                         NULL))
+            return out_of_memory(l);
         inode->attr = *attr;
         inode->is_dir = S_ISDIR(attr->mode);
         l->have_attr = true;
@@ -132,13 +201,13 @@ static bool visit_entry(void *arg, const struct udax_entry_header *h, uint64_t o
         if (inode_is_dir(inode) || !e->count || e->count > pool->sb.block_count ||
             !pool_is_data_block(pool, e->block) || e->block + e->count > pool->sb.block_count ||
             e->page > (UINT64_MAX >> UDAX_BLOCK_SHIFT) - e->count) {
-            problem(l, "inode %llu: extent outside the data area", (unsigned long long)inode->ino);
+            inode_problem(l, "inode %llu: extent outside the data area", (unsigned long long)inode->ino);
             return false;
         }
-        if (extent_map(&inode->extents, e->page, e->block, e->count, NULL, NULL)) {
-            problem(l, "out of memory");
+        if (!grow(l, (void **)&l->mappings, &l->mapping_capacity, l->mapping_count, sizeof(*l->mappings)) ||
+            (extent_map(&inode->extents, e->page, e->block, e->count, NULL, NULL) && !out_of_memory(l)))
             return false;
-        }
+        l->mappings[l->mapping_count++] = (struct mapping){e->block, e->count, l->commit_end};
         inode->attr.size = e->size;
         inode->attr.mtime_ns = e->mtime_ns;
         inode->attr.ctime_ns = e->mtime_ns;
@@ -146,7 +215,8 @@ static bool visit_entry(void *arg, const struct udax_entry_header *h, uint64_t o
     }
     case UDAX_ENTRY_PUNCH: {
         const struct udax_entry_punch *p = (const void *)h;
-        extent_unmap(&inode->extents, p->page, p->count, NULL, NULL);
+        if (extent_unmap(&inode->extents, p->page, p->count, NULL, NULL))
+            return out_of_memory(l);
         inode->attr.mtime_ns = p->mtime_ns;
         inode->attr.ctime_ns = p->mtime_ns;
         return true;
@@ -155,53 +225,202 @@ static bool visit_entry(void *arg, const struct udax_entry_header *h, uint64_t o
     case UDAX_ENTRY_DENTRY_DEL:
         return replay_dentry(l, h);
     default:
-        problem(l, "inode %llu: unknown log entry type %u", (unsigned long long)inode->ino, h->type);
+        inode_problem(l, "inode %llu: unknown log entry type %u", (unsigned long long)inode->ino, h->type);
         return false;
     }
 }
 
-static bool load_inode(struct loader *l, uint64_t ino)
+static bool visit_entry(void *arg, const struct udax_entry_header *h, uint64_t offset)
 {
-    struct fs *fs = l->fs;
-    const struct udax_inode_rec *rec = &fs->pool.inode_table[ino];
-    struct inode *inode = inode_object_new(ino);
-    if (!inode) {
-        problem(l, "out of memory");
+    struct loader *l = arg;
+    if (!replay(l, h))
+        return false;
+    l->inode->log.entries++;
+    if (h->flags & UDAX_ENTRY_LAST) {
+        l->commit_end = offset + h->slots * UDAX_SLOT_SIZE;
+        l->commits++;
+    }
+    return true;
+}
+
+/* Claims the blocks the replayed extents map; on a block owned twice, cuts before the last entry that mapped it. */
+static bool claim_extents(struct loader *l)
+{
+    struct allocator *alloc = &l->fs->alloc;
+    const struct extent_index *extents = &l->inode->extents;
+    for (size_t i = 0; i < extents->count; i++) {
+        const struct extent *e = &extents->extents[i];
+        if (claim(l, e->block, e->count))
+            continue;
+        if (l->out_of_memory)
+            return false;
+        uint64_t taken = e->block;
+        while (taken < e->block + e->count - 1 && !alloc_is_used(alloc, taken))
+            taken++;
+        for (size_t m = l->mapping_count; m-- > 0;) {
+            if (l->mappings[m].block <= taken && taken - l->mappings[m].block < l->mappings[m].count) {
+                l->cut = l->mappings[m].cut;
+                break;
+            }
+        }
+        inode_problem(l, "inode %llu: data block %llu is owned twice", (unsigned long long)l->inode->ino,
+                      (unsigned long long)taken);
         return false;
     }
-    l->inode = inode;
+    return true;
+}
+
+/* Gives back what a failed load claimed. */
+static void release(struct loader *l)
+{
+    for (size_t i = 0; i < l->claim_count; i++)
+        alloc_free(&l->fs->alloc, l->claims[i].block, l->claims[i].count);
+    l->claim_count = 0;
+    inode_object_free(l->inode);
+    l->inode = NULL;
+}
+
+/*
+ * Replays ino's log up to tail, or only its first commit, into a new inode
+ * object in l->inode and claims its log pages and blocks. On failure l->why
+ * says why and l->cut where the log could be cut; the claims stay until
+ * release().
+ */
+static bool load_log(struct loader *l, uint64_t ino, uint64_t tail, bool first_commit)
+{
+    uint64_t head = l->fs->pool.inode_table[ino].log_head;
+    l->ino = ino;
     l->have_attr = false;
+    l->why[0] = '\0';
+    l->commit_end = l->commits = l->cut = 0;
+    l->claim_count = l->mapping_count = 0;
+    l->inode = inode_object_new(ino);
+    if (!l->inode)
+        return out_of_memory(l);
     struct log_walker walker = {l, visit_page, visit_entry, walk_problem};
-    bool ok = log_walk(&fs->pool, ino, rec->log_head, rec->log_tail, &walker);
-    if (ok && !l->have_attr) {
-        problem(l, "inode %llu: empty log", (unsigned long long)ino);
+    bool ok = first_commit ? log_walk_first_commit(&l->fs->pool, ino, head, &walker)
+                           : log_walk(&l->fs->pool, ino, head, tail, &walker);
+    if (!ok)
+        l->cut = l->commit_end;
+    else if (!l->have_attr) {
+        inode_problem(l, "inode %llu: empty log", (unsigned long long)ino);
         ok = false;
     }
-    for (size_t i = 0; ok && i < inode->extents.count; i++) {
-        const struct extent *e = &inode->extents.extents[i];
-        if (!alloc_claim(&fs->alloc, e->block, e->count)) {
-            problem(l, "inode %llu: data blocks %llu..%llu are owned twice", (unsigned long long)ino,
-                    (unsigned long long)e->block, (unsigned long long)(e->block + e->count - 1));
-            ok = false;
-        } else if (l->check) {
-            l->check->blocks_checked += e->count;
-        }
-    }
-    if (!ok) {
-        inode_object_free(inode);
-        l->broken[ino] = 1;
-        return false;
-    }
-    inode->log.head = rec->log_head;
-    inode->log.tail = rec->log_tail;
-    fs->inodes[ino] = inode;
+    return ok && claim_extents(l);
+}
+
+static void install(struct loader *l, uint64_t tail)
+{
+    struct fs *fs = l->fs;
+    struct inode *inode = l->inode;
+    inode->log.head = fs->pool.inode_table[inode->ino].log_head;
+    inode->log.tail = tail;
+    fs->inodes[inode->ino] = inode;
+    fs->log_pages += inode->log.pages;
     if (inode_is_dir(inode))
         fs->directories++;
     else
         fs->files++;
-    if (l->check)
+    if (l->check) {
         l->check->inodes_checked++;
-    return true;
+        for (size_t i = 0; i < l->claim_count; i++)
+            l->check->blocks_checked += l->claims[i].count;
+    }
+    l->inode = NULL;
+}
+
+static void load_inode(struct loader *l, uint64_t ino)
+{
+    if (load_log(l, ino, l->fs->pool.inode_table[ino].log_tail, false)) {
+        install(l, l->fs->pool.inode_table[ino].log_tail);
+        return;
+    }
+    if (l->inode)
+        release(l);
+    l->broken[ino] = l->out_of_memory ? BROKEN_NO_MEMORY : BROKEN_DAMAGED;
+    if (!l->check || l->out_of_memory)
+        problem(l, "%s", l->why);
+    l->out_of_memory = false;
+}
+
+/*
+ * Salvages a broken inode once every intact one has claimed its blocks, so
+ * that a block owned twice stays with the intact owner. The log is cut back
+ * to the end of its last commit that replays and claims cleanly: a state the
+ * inode really had. A tail that is not a slot boundary proves nothing about
+ * what was committed, so then only the first commit, which became durable
+ * with the head, is kept. With no commit left the inode is freed, and the
+ * names that lead to it dangle. Without --repair this only reports. With it,
+ * a freed inode's record is cleared here, but a cut log is only installed:
+ * fsck stores its new tail once it has dropped the names it holds that the
+ * rest of the pool contradicts.
+ */
+static void salvage(struct loader *l, uint64_t ino)
+{
+    struct fs *fs = l->fs;
+    struct pool *pool = &fs->pool;
+    uint64_t old_tail = pool->inode_table[ino].log_tail, tail = old_tail;
+    bool first_commit = !tail || tail & (UDAX_SLOT_SIZE - 1);
+    char why[200] = "";
+    if (first_commit)
+        snprintf(why, sizeof(why), "inode %llu: log tail is not at a slot boundary (pool offset %llu)",
+                 (unsigned long long)ino, (unsigned long long)tail);
+    bool kept;
+    for (;;) {
+        kept = load_log(l, ino, tail, first_commit);
+        if (!why[0])
+            memcpy(why, l->why, sizeof(why));
+        if (kept || l->out_of_memory)
+            break;
+        release(l);
+        if (l->cut) {
+            tail = l->cut;
+        } else if (!first_commit) {
+            first_commit = true;
+        } else {
+            break;
+        }
+    }
+    if (l->out_of_memory) {
+        if (l->inode)
+            release(l);
+        problem(l, "%s", l->why);
+        return;
+    }
+    if (first_commit && kept)
+        tail = l->commit_end;
+    if (kept && tail == old_tail) {
+        l->broken[ino] = 0;
+        install(l, tail);
+        return;
+    }
+    bool repair = l->check->repair;
+    char message[320];
+    char commits[32] = "commit";
+    if (l->commits > 1)
+        snprintf(commits, sizeof(commits), "%llu commits", (unsigned long long)l->commits);
+    if (kept)
+        snprintf(message, sizeof(message), "%s; %s its first %s", why, repair ? "repaired: kept" : "--repair keeps",
+                 commits);
+    else
+        snprintf(message, sizeof(message), "%s; %s, as not even its first commit is valid", why,
+                 repair ? "repaired: freed the inode" : "--repair frees the inode");
+    report_problem(l, true, message);
+    if (!repair) {
+        if (kept) {
+            inode_object_free(l->inode);
+            l->inode = NULL;
+        }
+        return;
+    }
+    l->broken[ino] = 0;
+    if (kept) {
+        l->check->salvaged[ino] = 1;
+        install(l, tail);
+    } else {
+        persist_store_word(&pool->pm, log_head_word(pool, ino), 0);
+        persist_store_word(&pool->pm, log_tail_word(pool, ino), 0);
+    }
 }
 
 static struct inode *create_root(struct fs *fs)
@@ -289,11 +508,17 @@ int fs_open(struct fs *fs, const char *path, struct fs_check *check)
     int rc = alloc_init(&fs->alloc, pool->sb.data_block, pool->sb.block_count);
     fs->inodes = calloc(pool->sb.inode_count, sizeof(*fs->inodes));
     l.broken = calloc(pool->sb.inode_count, 1);
-    if (rc || !fs->inodes || !l.broken) {
+    if (check)
+        check->salvaged = calloc(pool->sb.inode_count, 1);
+    if (rc || !fs->inodes || !l.broken || (check && !check->salvaged)) {
         if (!rc)
             alloc_destroy(&fs->alloc);
         free(fs->inodes);
         free(l.broken);
+        if (check) {
+            free(check->salvaged);
+            check->salvaged = NULL;
+        }
         pool_close(pool);
         return udax_fail(ENOMEM, "%s: out of memory", path);
     }
@@ -307,13 +532,26 @@ int fs_open(struct fs *fs, const char *path, struct fs_check *check)
     for (uint64_t ino = UDAX_ROOT_INO; ino < pool->sb.inode_count; ino++)
         if (pool->inode_table[ino].log_head)
             load_inode(&l, ino);
+    for (uint64_t ino = UDAX_ROOT_INO; check && ino < pool->sb.inode_count; ino++)
+        if (l.broken[ino] == BROKEN_DAMAGED)
+            salvage(&l, ino);
+    free(l.claims);
+    free(l.mappings);
     if (fresh && !create_root(fs))
         problem(&l, "no space for the root directory");
     struct inode *root = fs->inodes[UDAX_ROOT_INO];
-    if (!root && !l.broken[UDAX_ROOT_INO])
-        problem(&l, "the root directory is missing");
-    else if (root && !inode_is_dir(root))
+    if (!root && !l.broken[UDAX_ROOT_INO]) {
+        if (!check)
+            problem(&l, "the root directory is missing");
+        else if (!check->repair)
+            report_problem(&l, true, "the root directory is missing; --repair creates an empty one");
+        else if (create_root(fs))
+            report_problem(&l, true, "the root directory is missing; repaired: created an empty one");
+        else
+            problem(&l, "the root directory is missing, and there is no space for a new one");
+    } else if (root && !inode_is_dir(root)) {
         problem(&l, "the root is not a directory");
+    }
     if (!check)
         check_names(&l);
     free(l.broken);

@@ -184,14 +184,11 @@ static bool page_valid(struct pool *pool, uint64_t ino, uint64_t page)
     return header->magic == UDAX_LOG_PAGE_MAGIC && header->ino == ino;
 }
 
-bool log_walk(struct pool *pool, uint64_t ino, uint64_t head, uint64_t tail, const struct log_walker *walker)
+/* Without a tail (0), the walk ends after the first entry marked UDAX_ENTRY_LAST. */
+static bool walk(struct pool *pool, uint64_t ino, uint64_t head, uint64_t tail, const struct log_walker *walker)
 {
     if (!page_valid(pool, ino, head)) {
         walker->problem(walker->arg, "log head is not a log page of this inode", head);
-        return false;
-    }
-    if (!tail || (tail & (UDAX_SLOT_SIZE - 1))) {
-        walker->problem(walker->arg, "log tail is not at a slot boundary", tail);
         return false;
     }
     if (!walker->visit_page(walker->arg, head))
@@ -223,13 +220,29 @@ bool log_walk(struct pool *pool, uint64_t ino, uint64_t head, uint64_t tail, con
             pos = page + UDAX_BLOCK_SIZE;
             continue;
         }
-        if (page == page_of(tail) && pos + entry->slots * UDAX_SLOT_SIZE > tail) {
+        if (tail && page == page_of(tail) && pos + entry->slots * UDAX_SLOT_SIZE > tail) {
             walker->problem(walker->arg, "log entry crosses the tail", pos);
             return false;
         }
         if (!walker->visit_entry(walker->arg, entry, pos))
             return false;
+        if (!tail && entry->flags & UDAX_ENTRY_LAST)
+            return true;
         pos += entry->slots * UDAX_SLOT_SIZE;
     }
     return true;
+}
+
+bool log_walk(struct pool *pool, uint64_t ino, uint64_t head, uint64_t tail, const struct log_walker *walker)
+{
+    if (!tail || (tail & (UDAX_SLOT_SIZE - 1))) {
+        walker->problem(walker->arg, "log tail is not at a slot boundary", tail);
+        return false;
+    }
+    return walk(pool, ino, head, tail, walker);
+}
+
+bool log_walk_first_commit(struct pool *pool, uint64_t ino, uint64_t head, const struct log_walker *walker)
+{
+    return walk(pool, ino, head, 0, walker);
 }

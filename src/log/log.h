@@ -72,6 +72,12 @@ struct log_walker {
 
 /* Validates every page and entry on the way; false on the first problem. */
 bool log_walk(struct pool *pool, uint64_t ino, uint64_t head, uint64_t tail, const struct log_walker *walker);
+/*
+ * For a log whose tail cannot be trusted: walks from head up to the first
+ * entry marked UDAX_ENTRY_LAST, the end of the commit that made head durable.
+ * False on a problem before it.
+ */
+bool log_walk_first_commit(struct pool *pool, uint64_t ino, uint64_t head, const struct log_walker *walker);
 unsigned log_entry_slots(unsigned len);
 
 #endif

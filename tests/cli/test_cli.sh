@@ -43,6 +43,16 @@ check "fsck repair" 1 "corrected" "$udax" fsck "$pool" --repair
 check "fsck after repair" 0 "clean" "$udax" fsck "$pool"
 check "fsck not a pool" 8 "not a udax pool" "$udax" fsck /etc/hostname
 
+# The root's last log entry damaged: refused, reported with what --repair will do, salvaged.
+word() { od -An -t u8 -j "$1" -N 8 "$pool" | tr -d ' '; }
+root_tail=$(word $(($(word 56) * 4096 + 64 + 8)))
+printf 'X' | dd of="$pool" bs=1 seek=$((root_tail - 64 + 20)) conv=notrunc status=none
+check "info damaged log" 1 "inode 1: log entry fails its checksum.*run udax fsck" "$udax" info "$pool"
+check "fsck damaged log" 4 "inode 1: .*--repair keeps its first " "$udax" fsck "$pool"
+check "fsck salvage" 1 "repaired: kept its first " "$udax" fsck "$pool" --repair
+check "fsck after salvage" 0 "clean" "$udax" fsck "$pool"
+check "info after salvage" 0 "files: +2" "$udax" info "$pool"
+
 if [ "$failures" -eq 0 ]; then
     echo "all cli checks passed"
     exit 0
