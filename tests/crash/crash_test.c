@@ -3,7 +3,9 @@
  * enumerates the crash states at every fence, and checks each one: the pool
  * opens, fsck finds it clean, and its tree is the tree before or after the
  * operation in flight. Lines left unflushed when an operation returns are
- * reported with the code that wrote them.
+ * reported with the code that wrote them. With "repair", it does the same to
+ * fsck --repair of damaged pools: from every crash state, fsck --repair must
+ * reach the tree that an uninterrupted repair reaches.
  */
 #include <errno.h>
 #include <execinfo.h>
@@ -13,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "api/handle.h"
@@ -44,6 +47,7 @@ struct fence {
 
 struct tracer {
     const struct persist *watched;
+    bool adopt;               /* watch the next pool the layer reports, which fsck opens itself */
     uint8_t *durable;         /* the medium as of the last fence */
     const void **last_writer; /* per line, the code that last wrote it through the layer */
     struct line_list flushed; /* flushed since the last fence, as they were when flushed */
@@ -64,9 +68,16 @@ static void list_add(struct line_list *list, uint64_t line, const uint8_t *bytes
     list->count++;
 }
 
+static bool watching(const struct persist *p)
+{
+    if (tracer.adopt && !tracer.watched)
+        tracer.watched = p;
+    return p == tracer.watched;
+}
+
 static void note_lines(const struct persist *p, const void *addr, size_t len, const void *caller)
 {
-    if (p != tracer.watched || !len)
+    if (!watching(p) || !len)
         return;
     const uint8_t *base = p->base;
     uint64_t first = (uint64_t)((const uint8_t *)addr - base) / LINE;
@@ -94,7 +105,7 @@ static void on_flushed(void *arg, const struct persist *p, const void *addr, siz
 static void on_fenced(void *arg, const struct persist *p)
 {
     (void)arg;
-    if (p != tracer.watched)
+    if (!watching(p))
         return;
     if (tracer.fence_count == tracer.fence_capacity) {
         tracer.fence_capacity = tracer.fence_capacity ? tracer.fence_capacity * 2 : 64;
@@ -133,6 +144,7 @@ static void tracer_reset_fences(void)
 /* ---------------------------------------------------------------- checking */
 
 struct checker {
+    bool repairing;         /* crash states of fsck --repair: each must repair to the tree "after" */
     char *relaxed_before, *relaxed_after; /* the relaxed file's bytes before and after the operation */
     size_t relaxed_before_size, relaxed_after_size;
     char crash_path[128];
@@ -145,9 +157,40 @@ struct checker {
     unsigned random_seed;
 };
 
+/* fsck --repair of the crash state must finish the repair: the tree it leaves is the tree repaired is. */
+static bool check_repair_state(struct checker *c, const char *repaired, const char *label)
+{
+    struct udax_fsck_options repair = {.repair = 1};
+    int status = udax_fsck(c->crash_path, &repair, NULL);
+    if (status != UDAX_FSCK_CLEAN && status != UDAX_FSCK_CORRECTED) {
+        fprintf(stderr, "FAIL %s: fsck --repair of the crash state: status %d\n", label, status);
+        return false;
+    }
+    struct udax_pool *pool = udax_pool_open(c->crash_path, NULL);
+    if (!pool) {
+        fprintf(stderr, "FAIL %s: the repaired crash state does not open: %s\n", label, udax_last_error());
+        return false;
+    }
+    char *tree = snapshot(pool);
+    udax_pool_close(pool);
+    bool ok = !strcmp(tree, repaired);
+    if (!ok)
+        fprintf(stderr, "FAIL %s: repaired crash state differs\n--- want\n%s--- got\n%s", label, repaired, tree);
+    free(tree);
+    struct udax_fsck_options opts = {.report = print_fsck_problem};
+    status = udax_fsck(c->crash_path, &opts, NULL);
+    if (status != UDAX_FSCK_CLEAN) {
+        fprintf(stderr, "FAIL %s: fsck after repairing the crash state: status %d\n", label, status);
+        ok = false;
+    }
+    return ok;
+}
+
 static bool check_image(struct checker *c, const char *before, const char *after, const char *label)
 {
     c->states_checked++;
+    if (c->repairing)
+        return check_repair_state(c, after, label);
     struct udax_pool *pool = udax_pool_open(c->crash_path, NULL);
     if (!pool) {
         fprintf(stderr, "FAIL %s: crash state does not open: %s\n", label, udax_last_error());
@@ -312,8 +355,120 @@ static bool run_workload(struct checker *c, const char *template, const char *wo
     return ok;
 }
 
+/* ---------------------------------------------------------------- fsck --repair */
+
+/* The offsets of the entries of inode ino's committed log, in order; returns how many. */
+static size_t log_entries(const uint8_t *image, uint64_t ino, uint64_t *offsets, size_t max)
+{
+    const struct udax_super *sb = (const void *)image;
+    const struct udax_inode_rec *rec = (const void *)(image + sb->inode_table_block * UDAX_BLOCK_SIZE);
+    rec += ino;
+    uint64_t page = rec->log_head, pos = page + UDAX_SLOT_SIZE;
+    size_t count = 0;
+    while (pos != rec->log_tail && count < max) {
+        const struct udax_entry_header *h = (const void *)(image + pos);
+        if (!(pos & (UDAX_BLOCK_SIZE - 1)) || h->type == UDAX_ENTRY_PAD) {
+            page = ((const struct udax_log_page_header *)(image + page))->next;
+            pos = page + UDAX_SLOT_SIZE;
+            continue;
+        }
+        offsets[count++] = pos;
+        pos += (uint64_t)h->slots * UDAX_SLOT_SIZE;
+    }
+    return count;
+}
+
+/* A damaged pool: the test tree, after op when there is one, with entry (from the end when negative) of path's log. */
+struct damage {
+    const char *name;
+    const struct op *op;
+    const char *path;
+    int entry;
+};
+
+static const struct op rename_away = {OP_RENAME, "/A/foo", "/B/qux", 0, 0, "rename"};
+
+static const struct damage damages[] = {
+    {"a directory's last commit", NULL, "/A", -1},
+    {"a directory's first commit", NULL, "/A", 0},
+    {"the root's first commit", NULL, "/", 0},
+    {"a file's last commit", NULL, "/B/bar", -1},
+    {"a directory cut back before a rename", &rename_away, "/A", 5},
+};
+
+static void make_damaged(const char *template, const char *path, const struct damage *d)
+{
+    copy_file(template, path);
+    struct udax_pool *pool = udax_pool_open(path, NULL);
+    if (d->op)
+        run_op(pool, d->op);
+    struct stat st;
+    udax_stat(pool, d->path, &st);
+    udax_pool_close(pool);
+    int fd = open(path, O_RDWR);
+    uint8_t *image = mmap(NULL, POOL_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    close(fd);
+    uint64_t offsets[64];
+    size_t count = log_entries(image, st.st_ino, offsets, 64);
+    size_t at = d->entry < 0 ? count - (size_t)-d->entry : (size_t)d->entry;
+    image[offsets[at] + 20] ^= 1;
+    munmap(image, POOL_SIZE);
+}
+
+/* Traces fsck --repair of each damaged pool and checks every crash state of it. */
+static bool run_repairs(struct checker *c, const char *template, const char *work)
+{
+    bool all_ok = true;
+    for (size_t i = 0; i < sizeof(damages) / sizeof(damages[0]); i++) {
+        const struct damage *d = &damages[i];
+        make_damaged(template, c->crash_path, d);
+        struct udax_fsck_options repair = {.repair = 1};
+        if (udax_fsck(c->crash_path, &repair, NULL) != UDAX_FSCK_CORRECTED) {
+            fprintf(stderr, "FAIL %s: fsck --repair does not correct it\n", d->name);
+            all_ok = false;
+            continue;
+        }
+        struct udax_pool *pool = udax_pool_open(c->crash_path, NULL);
+        char *repaired = snapshot(pool);
+        udax_pool_close(pool);
+
+        make_damaged(template, work, d);
+        int fd = open(work, O_RDONLY);
+        if (pread(fd, c->state, POOL_SIZE, 0) != (ssize_t)POOL_SIZE)
+            exit(2);
+        close(fd);
+        memcpy(tracer.durable, c->state, POOL_SIZE);
+        tracer_reset_fences();
+        tracer.adopt = true;
+        persist_trace(&tracer_hooks);
+        udax_fsck(work, &repair, NULL);
+        persist_trace(NULL);
+        tracer.adopt = false;
+        tracer.watched = NULL;
+
+        fd = open(work, O_RDONLY);
+        uint8_t *medium = mmap(NULL, POOL_SIZE, PROT_READ, MAP_SHARED, fd, 0);
+        close(fd);
+        bool ok = true;
+        for (uint64_t line = 0; line < POOL_SIZE / LINE; line++) {
+            if (memcmp(medium + line * LINE, tracer.durable + line * LINE, LINE)) {
+                fprintf(stderr, "FAIL %s: fsck --repair left pool offset %llu modified and not flushed\n", d->name,
+                        (unsigned long long)(line * LINE));
+                ok = false;
+            }
+        }
+        munmap(medium, POOL_SIZE);
+        char label[128];
+        snprintf(label, sizeof(label), "[repair] %s", d->name);
+        all_ok &= ok && check_operation(c, NULL, repaired, label);
+        free(repaired);
+    }
+    return all_ok;
+}
+
 int main(int argc, char **argv)
 {
+    bool repairs = argc > 1 && !strcmp(argv[1], "repair");
     int sequence_length = argc > 1 ? atoi(argv[1]) : 1;
     size_t pair_samples = argc > 2 ? (size_t)atol(argv[2]) : 200;
     struct checker c = {.size = POOL_SIZE, .random_seed = 42};
@@ -328,7 +483,19 @@ int main(int argc, char **argv)
     uint64_t workloads = 0;
     bool all_ok = true;
     const enum udax_data_mode modes[] = {UDAX_DATA_STRICT, UDAX_DATA_FAST};
-    for (int m = 0; m < 2; m++) {
+    for (int m = 0; m < 2 && repairs; m++) {
+        make_template(template, modes[m]);
+        copy_file(template, c.crash_path);
+        int fd = open(c.crash_path, O_RDWR);
+        c.crash_image = mmap(NULL, POOL_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        close(fd);
+        c.repairing = true;
+        c.metadata_bytes = POOL_SIZE;
+        all_ok &= run_repairs(&c, template, work);
+        workloads += sizeof(damages) / sizeof(damages[0]);
+        munmap(c.crash_image, POOL_SIZE);
+    }
+    for (int m = 0; m < 2 && !repairs; m++) {
         const char *mode_name = modes[m] == UDAX_DATA_STRICT ? "strict" : "fast";
         make_template(template, modes[m]);
         copy_file(template, c.crash_path);
