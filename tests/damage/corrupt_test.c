@@ -2,8 +2,12 @@
  * corrupt_test.c: damages every metadata field of a small pool in turn, with
  * zeros, ones, its first bit flipped and random bytes. Each damaged pool must
  * be refused with EUCLEAN or EINVAL and a message, or open with every file
- * the damage did not touch intact; fsck --repair must finish either way.
- * Nothing may crash or hang.
+ * the damage did not touch intact; fsck --repair must finish either way. A
+ * refused pool must be salvaged by fsck --repair: it then opens, checks clean,
+ * and holds every inode the damage did not touch with its exact contents, at
+ * its path or, when the damaged inode is a directory above it, in
+ * /lost+found under the name of the subtree that lost its place. The damaged
+ * file itself is gone or holds a state it had. Nothing may crash or hang.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -160,6 +164,129 @@ static void report_nothing(void *arg, const char *problem)
     (void)problem;
 }
 
+/* The template's tree: each path's inode and, for files, the bytes it holds. */
+#define TREE_SIZE 7
+static const char *const tree_paths[TREE_SIZE] = {"/A", "/B", "/C", "/A/foo", "/A/bar", "/B/foo", "/B/bar"};
+
+struct tree_entry {
+    uint64_t ino;
+    bool is_dir;
+    char *data;
+    size_t size;
+};
+
+static const char *parent_of(int i)
+{
+    return i < 3 ? "/" : tree_paths[i][1] == 'A' ? "/A" : "/B";
+}
+
+static uint64_t ino_of_path(const struct tree_entry *tree, const char *path)
+{
+    if (!strcmp(path, "/"))
+        return 1;
+    for (int i = 0; i < TREE_SIZE; i++)
+        if (!strcmp(tree_paths[i], path))
+            return tree[i].ino;
+    return 0;
+}
+
+/*
+ * Where entry i may be after the repair of damage to inode owner: its path,
+ * or /lost+found/#N/rest when owner is a directory above it and N is the
+ * inode just below owner on the way. Returns how many places were written.
+ */
+static int places(const struct tree_entry *tree, int i, uint64_t owner, char out[2][128])
+{
+    snprintf(out[0], 128, "%s", tree_paths[i]);
+    const char *path = tree_paths[i];
+    if (owner == 1) {
+        const char *rest = strchr(path + 1, '/');
+        uint64_t top = ino_of_path(tree, i < 3 ? path : parent_of(i));
+        snprintf(out[1], 128, "/lost+found/#%llu%s", (unsigned long long)top, rest ? rest : "");
+        return 2;
+    }
+    if (i >= 3 && ino_of_path(tree, parent_of(i)) == owner) {
+        snprintf(out[1], 128, "/lost+found/#%llu", (unsigned long long)tree[i].ino);
+        return 2;
+    }
+    return 1;
+}
+
+/* Checks the repaired pool against the template; returns the number of failures, printed. */
+static int check_salvaged(const char *work, const struct tree_entry *tree, uint64_t owner, const char *what)
+{
+    errno = 0;
+    struct udax_pool *pool = udax_pool_open(work, NULL);
+    if (!pool) {
+        fprintf(stderr, "FAIL %s: refused after fsck --repair: %s\n", what, udax_last_error());
+        return 1;
+    }
+    int failures = 0;
+    size_t placed = 0;
+    for (int i = 0; i < TREE_SIZE; i++) {
+        char where[2][128];
+        int count = places(tree, i, owner, where);
+        struct stat st;
+        int at = -1;
+        for (int p = 0; p < count && at < 0; p++)
+            if (!udax_stat(pool, where[p], &st) && st.st_ino == tree[i].ino)
+                at = p;
+        if (tree[i].ino == owner) {
+            placed += at >= 0;
+            if (at < 0 || tree[i].is_dir)
+                continue;
+            size_t size;
+            char *data = contents(pool, where[at], &size);
+            bool past = size == 0 || (size == tree[i].size && !memcmp(data, tree[i].data, size));
+            free(data);
+            if (!past || st.st_nlink != 1) {
+                fprintf(stderr, "FAIL %s: the damaged file %s holds %zu bytes it never had\n", what, where[at], size);
+                failures++;
+            }
+            continue;
+        }
+        if (at < 0) {
+            fprintf(stderr, "FAIL %s: untouched %s (inode %llu) is neither at %s nor at %s\n", what, tree_paths[i],
+                    (unsigned long long)tree[i].ino, where[0], count > 1 ? where[1] : "-");
+            failures++;
+            continue;
+        }
+        placed++;
+        if (tree[i].is_dir != S_ISDIR(st.st_mode) || (!tree[i].is_dir && st.st_nlink != 1)) {
+            fprintf(stderr, "FAIL %s: untouched %s changed type or links\n", what, where[at]);
+            failures++;
+        } else if (!tree[i].is_dir) {
+            size_t size;
+            char *data = contents(pool, where[at], &size);
+            if (size != tree[i].size || memcmp(data, tree[i].data, size)) {
+                fprintf(stderr, "FAIL %s: untouched %s lost its contents\n", what, where[at]);
+                failures++;
+            }
+            free(data);
+        }
+    }
+    /* Nothing else: every line of the listing is a placed inode or /lost+found. */
+    char *listing = snapshot(pool);
+    size_t lines = 0, lost_found = 0;
+    for (const char *line = listing; *line; line = strchr(line, '\n') + 1) {
+        lines++;
+        lost_found += !strncmp(line, "/lost+found ", 12);
+    }
+    if (lines != placed + lost_found || strstr(listing, "(unreadable)")) {
+        fprintf(stderr, "FAIL %s: the repaired tree holds other names\n%s", what, listing);
+        failures++;
+    }
+    free(listing);
+    udax_pool_close(pool);
+    struct udax_fsck_options opts = {.report = print_fsck_problem};
+    int status = udax_fsck(work, &opts, NULL);
+    if (status != UDAX_FSCK_CLEAN) {
+        fprintf(stderr, "FAIL %s: fsck after the repair: status %d\n", what, status);
+        failures++;
+    }
+    return failures;
+}
+
 int main(void)
 {
     char template[128], work[128];
@@ -169,12 +296,13 @@ int main(void)
     struct udax_pool *pool = udax_pool_open(template, NULL);
     char *listing = snapshot(pool);
     /* Which path each inode has, to know what a damaged inode may take with it. */
-    const char *paths[] = {"/A", "/B", "/C", "/A/foo", "/A/bar", "/B/foo", "/B/bar"};
-    uint64_t path_inodes[7];
-    for (int i = 0; i < 7; i++) {
+    struct tree_entry tree[TREE_SIZE];
+    for (int i = 0; i < TREE_SIZE; i++) {
         struct stat st;
-        udax_stat(pool, paths[i], &st);
-        path_inodes[i] = st.st_ino;
+        udax_stat(pool, tree_paths[i], &st);
+        tree[i] = (struct tree_entry){.ino = st.st_ino, .is_dir = S_ISDIR(st.st_mode)};
+        if (!tree[i].is_dir)
+            tree[i].data = contents(pool, tree_paths[i], &tree[i].size);
     }
     udax_pool_close(pool);
 
@@ -190,13 +318,13 @@ int main(void)
     uint8_t *image = mmap(NULL, WORKLOAD_POOL_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     close(fd);
     unsigned seed = 99;
-    uint64_t cases = 0, refused = 0, opened = 0, failures = 0;
+    uint64_t cases = 0, refused = 0, opened = 0, salvaged = 0, failures = 0;
     for (size_t i = 0; i < fields.count; i++) {
         const struct field *field = &fields.items[i];
         const char *owner_path = NULL;
-        for (int p = 0; p < 7; p++)
-            if (path_inodes[p] == field->owner)
-                owner_path = paths[p];
+        for (int p = 0; p < TREE_SIZE; p++)
+            if (tree[p].ino == field->owner)
+                owner_path = tree_paths[p];
         for (int pattern = 0; pattern < 4; pattern++) {
             memcpy(image, pristine, WORKLOAD_POOL_SIZE);
             uint8_t *bytes = image + field->offset;
@@ -214,13 +342,15 @@ int main(void)
             if (!memcmp(before, bytes, field->size))
                 continue;
             cases++;
+            char what[100];
+            snprintf(what, sizeof(what), "%s (pattern %d)", field->name, pattern);
             errno = 0;
             pool = udax_pool_open(work, NULL);
+            bool was_refused = !pool;
             if (!pool) {
                 refused++;
                 if ((errno != EUCLEAN && errno != EINVAL) || !udax_last_error()[0]) {
-                    fprintf(stderr, "FAIL %s (pattern %d): refused with errno %d: %s\n", field->name, pattern, errno,
-                            udax_last_error());
+                    fprintf(stderr, "FAIL %s: refused with errno %d: %s\n", what, errno, udax_last_error());
                     failures++;
                 }
             } else {
@@ -230,8 +360,8 @@ int main(void)
                 char *kept = untouched_lines(listing, owner_path);
                 char *seen = untouched_lines(now, owner_path);
                 if (strcmp(kept, seen) && field->owner != UDAX_ROOT_INO) {
-                    fprintf(stderr, "FAIL %s (pattern %d): files the damage did not touch changed\n--- want\n%s--- got\n%s",
-                            field->name, pattern, kept, seen);
+                    fprintf(stderr, "FAIL %s: files the damage did not touch changed\n--- want\n%s--- got\n%s", what,
+                            kept, seen);
                     failures++;
                 }
                 free(kept);
@@ -240,11 +370,22 @@ int main(void)
             }
             struct udax_fsck_options opts = {.repair = 1, .report = report_nothing};
             int status = udax_fsck(work, &opts, NULL);
-            if (status != UDAX_FSCK_CLEAN && status != UDAX_FSCK_CORRECTED && status != UDAX_FSCK_UNCORRECTED &&
-                status != UDAX_FSCK_FAILED) {
-                fprintf(stderr, "FAIL %s (pattern %d): fsck status %d\n", field->name, pattern, status);
-                failures++;
+            if (!was_refused) {
+                if (status != UDAX_FSCK_CLEAN && status != UDAX_FSCK_CORRECTED && status != UDAX_FSCK_UNCORRECTED &&
+                    status != UDAX_FSCK_FAILED) {
+                    fprintf(stderr, "FAIL %s: fsck status %d\n", what, status);
+                    failures++;
+                }
+                continue;
             }
+            if (status != UDAX_FSCK_CORRECTED) {
+                fprintf(stderr, "FAIL %s: fsck --repair of a refused pool: status %d\n", what, status);
+                failures++;
+                continue;
+            }
+            int failed = check_salvaged(work, tree, field->owner, what);
+            failures += (uint64_t)failed;
+            salvaged += !failed;
         }
     }
     munmap(image, WORKLOAD_POOL_SIZE);
@@ -253,7 +394,11 @@ int main(void)
     free(pristine);
     free(listing);
     free(fields.items);
-    printf("damaged pools checked: %llu (%llu refused, %llu opened), %llu failures\n", (unsigned long long)cases,
-           (unsigned long long)refused, (unsigned long long)opened, (unsigned long long)failures);
+    for (int i = 0; i < TREE_SIZE; i++)
+        free(tree[i].data);
+    printf("damaged pools checked: %llu (%llu refused, %llu opened), %llu refused pools salvaged by fsck --repair, "
+           "%llu failures\n",
+           (unsigned long long)cases, (unsigned long long)refused, (unsigned long long)opened,
+           (unsigned long long)salvaged, (unsigned long long)failures);
     return failures ? 1 : 0;
 }
