@@ -10,6 +10,7 @@
 
 #include "inode.h"
 #include "util/error.h"
+#include "util/inject_bug.h"
 
 /* A run of blocks claimed for the inode being loaded, given back if it turns out broken. */
 struct run {
@@ -236,7 +237,7 @@ static bool visit_entry(void *arg, const struct udax_entry_header *h, uint64_t o
     if (!replay(l, h))
         return false;
     l->inode->log.entries++;
-    if (h->flags & UDAX_ENTRY_LAST) {
+    if (h->flags & UDAX_ENTRY_LAST || BUG_INJECTED(BUG_SALVAGE_COMMIT)) {
         l->commit_end = offset + h->slots * UDAX_SLOT_SIZE;
         l->commits++;
     }
@@ -415,6 +416,8 @@ static void salvage(struct loader *l, uint64_t ino)
     }
     l->broken[ino] = 0;
     if (kept) {
+        if (BUG_INJECTED(BUG_SALVAGE_TAIL))
+            persist_store_word(&pool->pm, log_tail_word(pool, ino), tail);
         l->check->salvaged[ino] = 1;
         install(l, tail);
     } else {
@@ -529,10 +532,14 @@ int fs_open(struct fs *fs, const char *path, struct fs_check *check)
     fs->next_free_ino = UDAX_ROOT_INO + 1;
 
     bool fresh = !pool->inode_table[UDAX_ROOT_INO].log_head && pool_is_empty(fs);
-    for (uint64_t ino = UDAX_ROOT_INO; ino < pool->sb.inode_count; ino++)
+    bool salvage_at_once = BUG_INJECTED(BUG_SALVAGE_ORDER);
+    for (uint64_t ino = UDAX_ROOT_INO; ino < pool->sb.inode_count; ino++) {
         if (pool->inode_table[ino].log_head)
             load_inode(&l, ino);
-    for (uint64_t ino = UDAX_ROOT_INO; check && ino < pool->sb.inode_count; ino++)
+        if (salvage_at_once && check && l.broken[ino] == BROKEN_DAMAGED)
+            salvage(&l, ino);
+    }
+    for (uint64_t ino = UDAX_ROOT_INO; check && !salvage_at_once && ino < pool->sb.inode_count; ino++)
         if (l.broken[ino] == BROKEN_DAMAGED)
             salvage(&l, ino);
     free(l.claims);

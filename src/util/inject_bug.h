@@ -3,7 +3,8 @@
  * the test meant to catch it can show that it fails: SN is the historical bug
  * that scenario SN of DESIGN.md section 6 guards against; the others break
  * the persistence protocol or leak on a failure path, for the crash and fault
- * injection tests. Production builds have UDAX_INJECTED_BUG 0 and every check
+ * injection tests, or break a rule of fsck's salvage, for the api and crash
+ * tests. Production builds have UDAX_INJECTED_BUG 0 and every check
  * below folds away.
  */
 #ifndef UDAX_INJECT_BUG_H
@@ -30,6 +31,13 @@
 #define BUG_CRASH_FLUSH 8
 /* fault-leak: an unlink that fails does not give back the log page its directory took. */
 #define BUG_FAULT_LEAK 9
+
+/* salvage-commit: fsck salvage cuts a damaged log after any entry, not only where a commit ends. */
+#define BUG_SALVAGE_COMMIT 10
+/* salvage-order: fsck salvages a damaged log as soon as it fails, before intact logs claim their blocks. */
+#define BUG_SALVAGE_ORDER 11
+/* salvage-tail: fsck stores a salvaged log's new tail at once, before it drops the stale names the log holds. */
+#define BUG_SALVAGE_TAIL 12
 
 #define BUG_INJECTED(bug) (UDAX_INJECTED_BUG == (bug))
 
