@@ -338,7 +338,6 @@ static int log_segments(struct fs *fs, struct log_txn *txn, const struct plan *p
 struct deferred_release {
     struct extent *runs;
     size_t count;
-    size_t capacity;
 };
 
 static void defer_release(void *arg, uint64_t block, uint64_t count)
@@ -367,8 +366,8 @@ static int deferred_reserve(struct inode *inode, const struct plan *plan, struct
 {
     uint64_t first, count;
     fresh_range(plan, &first, &count);
-    d->capacity = extent_count_in(&inode->extents, first, count) + plan->count;
-    d->runs = malloc(d->capacity * sizeof(*d->runs));
+    size_t most = extent_count_in(&inode->extents, first, count) + plan->count;
+    d->runs = malloc(most * sizeof(*d->runs));
     return d->runs ? 0 : ENOMEM;
 }
 
@@ -394,7 +393,7 @@ static void map_segments(struct fs *fs, struct inode *inode, const struct plan *
     }
 }
 
-/* Under ILOCK: whether a fault may have made entries over this file's blocks. */
+/* Whether a fault may have made entries over this file's blocks; exact under ILOCK, where a write commits. */
 static bool has_mapping(struct fs *fs, struct inode *inode)
 {
     return fs->mapping_ops && __atomic_load_n(&inode->mapping, __ATOMIC_ACQUIRE);
@@ -642,11 +641,8 @@ static int allocate_range(struct fs *fs, struct inode *inode, int mode, uint64_t
     bool mapped = has_mapping(fs, inode);
     mutex_unlock(&inode->ilock);
     /* The new blocks filled holes only: entries there map the zero page, and must go so that faults see them. */
-    if (mapped && !rc && plan.count) {
-        uint64_t first, count;
-        fresh_range(&plan, &first, &count);
-        fs->mapping_ops->invalidate(inode, first, count);
-    }
+    if (mapped && !rc && plan.count)
+        invalidate_fresh(fs, inode, &plan, &(struct deferred_release){0});
     plan_done(fs, &plan, rc);
     return rc;
 }
@@ -759,7 +755,7 @@ static int allocate_for_fault(struct fs *fs, struct inode *inode, uint64_t page,
     rc = commit_layout(fs, inode, &attr, &plan, 0, 0, NULL);
     plan_done(fs, &plan, rc);
     if (!rc)
-        *map = (struct iomap){.page = page, .count = got, .block = block, .mapped = true, .fresh = true};
+        *map = (struct iomap){.page = page, .count = got, .block = block, .mapped = true};
     return rc;
 }
 
@@ -794,7 +790,7 @@ int file_sync(struct fs *fs, struct inode *inode)
         rc = commit_layout(fs, inode, &attr, NULL, 0, 0, NULL);
     }
     mutex_unlock(&inode->ilock);
-    if (fs->mapping_ops && __atomic_load_n(&inode->mapping, __ATOMIC_ACQUIRE))
+    if (has_mapping(fs, inode))
         fs->mapping_ops->writeback(fs, inode);
     rwlock_unlock(&inode->iolock);
     return rc;

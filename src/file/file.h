@@ -24,7 +24,6 @@ struct iomap {
     uint64_t count;
     uint64_t block;
     bool mapped;
-    bool fresh; /* allocated for this call, zeroed */
 };
 
 #define IOMAP_ALLOCATE 0x1 /* a write fault: give a hole zeroed blocks */
