@@ -32,6 +32,12 @@ struct udax_mkfs_options {
 struct udax_open_options {
     /* Reserved for later use; must be zero. */
     uint64_t flags;
+    /*
+     * Budget of live mapped ranges of udax_mmap (each is a kernel VMA, and
+     * vm.max_map_count is finite); idle ranges are reclaimed beyond it.
+     * 0 takes UDAX_WINDOW_RANGES from the environment, or 16384.
+     */
+    uint64_t window_ranges;
 };
 
 /* Smallest pool that mkfs accepts. */
@@ -89,6 +95,44 @@ UDAX_DIR *udax_opendir(struct udax_pool *pool, const char *path);
 struct dirent *udax_readdir(struct udax_pool *pool, UDAX_DIR *dir);
 int udax_closedir(struct udax_pool *pool, UDAX_DIR *dir);
 int udax_statvfs(struct udax_pool *pool, struct statvfs *st);
+
+/*
+ * Direct access. udax_mmap maps [offset, offset+length) of an open file: the
+ * pages are the pool's own memory, put into place by page faults (through
+ * userfaultfd) 2 MiB at a time where the file's blocks allow, 4 KiB otherwise.
+ * MAP_SHARED (or MAP_SHARED_VALIDATE) only: MAP_PRIVATE fails with EINVAL.
+ * Also accepted: MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_POPULATE, MAP_NORESERVE.
+ * Stores are visible to udax_pread at once, and udax_pwrite to the mapping;
+ * udax_msync (or fsync) makes them durable. Touching a page past the end of
+ * the file raises SIGBUS, with si_code SI_QUEUE and si_addr the address.
+ * Returns MAP_FAILED with errno set on failure.
+ */
+void *udax_mmap(struct udax_pool *pool, void *addr, size_t length, int prot, int flags, int fd, off_t offset);
+int udax_munmap(struct udax_pool *pool, void *addr, size_t length);
+int udax_msync(struct udax_pool *pool, void *addr, size_t length, int flags);
+int udax_mprotect(struct udax_pool *pool, void *addr, size_t length, int prot);
+/* MADV_WILLNEED, MADV_DONTNEED; MADV_NORMAL, MADV_RANDOM and MADV_SEQUENTIAL are accepted and change nothing. */
+int udax_madvise(struct udax_pool *pool, void *addr, size_t length, int advice);
+
+/*
+ * Pins the pages behind [addr, addr+length) of one udax mapping for zero-copy
+ * I/O, faulting them in (for writing with UDAX_PIN_WRITE). Truncate and punch
+ * hole wait until they are unpinned, so the blocks cannot be freed while the
+ * I/O runs. Pinned pages are never reclaimed from the window.
+ */
+#define UDAX_PIN_WRITE 0x1
+int udax_pin(struct udax_pool *pool, void *addr, size_t length, int flags);
+int udax_unpin(struct udax_pool *pool, void *addr, size_t length);
+
+struct udax_window_stats {
+    uint64_t budget;      /* live ranges allowed */
+    uint64_t live;        /* ranges mapped now */
+    uint64_t faults;      /* faults that mapped a range */
+    uint64_t huge_faults; /* of which 2 MiB */
+    uint64_t backoffs;    /* faults that found no free range and waited for reclaim */
+    uint64_t reclaimed;   /* ranges reclaimed */
+};
+int udax_window_stats(struct udax_pool *pool, struct udax_window_stats *stats);
 
 /* fsck(8) exit codes. */
 enum udax_fsck_status {

@@ -24,7 +24,7 @@ void open_file_put(struct udax_pool *pool, struct open_file *file)
     free(file);
 }
 
-static struct open_file *get_file(struct udax_pool *pool, int fd, const char *call)
+struct open_file *api_get_file(struct udax_pool *pool, int fd, const char *call)
 {
     struct open_file *file = pool ? fd_get(&pool->fds, fd) : NULL;
     if (!file)
@@ -99,7 +99,7 @@ int udax_openat(struct udax_pool *pool, int dirfd, const char *path, int flags, 
         return udax_fail(EFAULT, "openat: null argument");
     if (dirfd == AT_FDCWD || path[0] == '/')
         return open_at(pool, NULL, path, flags, mode);
-    struct open_file *dir = get_file(pool, dirfd, "openat");
+    struct open_file *dir = api_get_file(pool, dirfd, "openat");
     if (!dir)
         return -1;
     int rc = inode_is_dir(dir->inode) ? open_at(pool, dir->inode, path, flags, mode)
@@ -153,7 +153,7 @@ static ssize_t positioned(struct udax_pool *pool, int fd, const struct iovec *io
 {
     if (check_iov(iov, iovcnt))
         return -1;
-    struct open_file *file = get_file(pool, fd, write ? "write" : "read");
+    struct open_file *file = api_get_file(pool, fd, write ? "write" : "read");
     if (!file)
         return -1;
     mutex_lock(&file->position_lock, 0);
@@ -168,7 +168,7 @@ static ssize_t positioned(struct udax_pool *pool, int fd, const struct iovec *io
 
 static ssize_t at_offset(struct udax_pool *pool, int fd, const struct iovec *iov, off_t offset, bool write)
 {
-    struct open_file *file = get_file(pool, fd, write ? "pwrite" : "pread");
+    struct open_file *file = api_get_file(pool, fd, write ? "pwrite" : "pread");
     if (!file)
         return -1;
     uint64_t end;
@@ -218,7 +218,7 @@ ssize_t udax_pwrite(struct udax_pool *pool, int fd, const void *buf, size_t coun
 
 off_t udax_lseek(struct udax_pool *pool, int fd, off_t offset, int whence)
 {
-    struct open_file *file = get_file(pool, fd, "lseek");
+    struct open_file *file = api_get_file(pool, fd, "lseek");
     if (!file)
         return -1;
     mutex_lock(&file->position_lock, 0);
@@ -264,7 +264,7 @@ off_t udax_lseek(struct udax_pool *pool, int fd, off_t offset, int whence)
 
 int udax_fsync(struct udax_pool *pool, int fd)
 {
-    struct open_file *file = get_file(pool, fd, "fsync");
+    struct open_file *file = api_get_file(pool, fd, "fsync");
     if (!file)
         return -1;
     int rc = inode_is_dir(file->inode) ? 0 : file_sync(&pool->fs, file->inode);
@@ -279,7 +279,7 @@ int udax_fdatasync(struct udax_pool *pool, int fd)
 
 int udax_ftruncate(struct udax_pool *pool, int fd, off_t length)
 {
-    struct open_file *file = get_file(pool, fd, "ftruncate");
+    struct open_file *file = api_get_file(pool, fd, "ftruncate");
     if (!file)
         return -1;
     int rc;
@@ -293,7 +293,7 @@ int udax_ftruncate(struct udax_pool *pool, int fd, off_t length)
 
 int udax_fallocate(struct udax_pool *pool, int fd, int mode, off_t offset, off_t len)
 {
-    struct open_file *file = get_file(pool, fd, "fallocate");
+    struct open_file *file = api_get_file(pool, fd, "fallocate");
     if (!file)
         return -1;
     int rc;
@@ -311,7 +311,7 @@ int udax_fallocate(struct udax_pool *pool, int fd, int mode, off_t offset, off_t
 
 int udax_fstat(struct udax_pool *pool, int fd, struct stat *st)
 {
-    struct open_file *file = get_file(pool, fd, "fstat");
+    struct open_file *file = api_get_file(pool, fd, "fstat");
     if (!file)
         return -1;
     mutex_lock(&file->inode->ilock, file->inode->ino);

@@ -38,6 +38,20 @@ int udax_pool_create(const char *path, uint64_t size, const struct udax_mkfs_opt
     return 0;
 }
 
+/* The budget of live mapped ranges: the open options, else UDAX_WINDOW_RANGES, else the default. 0 when invalid. */
+static uint64_t window_budget(const struct udax_open_options *opts)
+{
+    if (opts && opts->window_ranges)
+        return opts->window_ranges;
+    const char *env = getenv("UDAX_WINDOW_RANGES");
+    if (!env)
+        return WINDOW_DEFAULT_RANGES;
+    char *end;
+    errno = 0;
+    unsigned long long ranges = strtoull(env, &end, 10);
+    return errno || end == env || *end || env[0] == '-' ? 0 : ranges;
+}
+
 struct udax_pool *udax_pool_open(const char *path, const struct udax_open_options *opts)
 {
     if (!path) {
@@ -46,6 +60,11 @@ struct udax_pool *udax_pool_open(const char *path, const struct udax_open_option
     }
     if (opts && opts->flags) {
         udax_fail(EINVAL, "open: unknown option flags %#llx", (unsigned long long)opts->flags);
+        return NULL;
+    }
+    uint64_t budget = window_budget(opts);
+    if (!budget) {
+        udax_fail(EINVAL, "open: UDAX_WINDOW_RANGES=%s is not a positive number", getenv("UDAX_WINDOW_RANGES"));
         return NULL;
     }
     struct udax_pool *pool = calloc(1, sizeof(*pool));
@@ -60,6 +79,12 @@ struct udax_pool *udax_pool_open(const char *path, const struct udax_open_option
         return NULL;
     }
     pool->fs.mapping_ops = &dax_mapping_ops;
+    if (window_open(&pool->window, &pool->fs, budget)) {
+        fs_close(&pool->fs);
+        free(pool);
+        udax_fail(ENOMEM, "open: out of memory");
+        return NULL;
+    }
     fd_table_init(&pool->fds);
     return pool;
 }
@@ -74,6 +99,7 @@ int udax_pool_close(struct udax_pool *pool)
     if (!pool)
         return udax_fail(EINVAL, "close: no pool");
     fd_table_destroy(&pool->fds, release_at_close, pool);
+    window_close(pool->window);
     fs_close(&pool->fs);
     free(pool);
     return 0;

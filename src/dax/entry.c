@@ -13,6 +13,9 @@ struct dax_mapping {
     struct mutex lock; /* the index lock: the index and every entry word; a waker changes entries under it */
     Pvoid_t entries;   /* JudyL: key -> entry word */
     uint64_t count;
+    entry_unmap_fn unmap; /* set before the first entry is mapped, never changed after */
+    void *unmap_ctx;
+    void *unmap_object;
 };
 
 /* Waiters for pins to drop sleep under their own key, so that they never take a lock waiter's wake-one. */
@@ -34,6 +37,13 @@ void dax_mapping_free(struct dax_mapping *m)
     JudyLFreeArray(&m->entries, NULL);
     mutex_destroy(&m->lock);
     free(m);
+}
+
+void dax_mapping_set_unmap(struct dax_mapping *m, entry_unmap_fn unmap, void *ctx, void *object)
+{
+    m->unmap = unmap;
+    m->unmap_ctx = ctx;
+    m->unmap_object = object;
 }
 
 uint64_t dax_mapping_entries(struct dax_mapping *m)
@@ -169,6 +179,16 @@ int entry_grab(struct dax_mapping *m, uint64_t page, bool huge, struct entry_ref
             waited_key = key;
             continue;
         }
+        if (!huge && (*slot & ENTRY_HUGE) && entry_kind(*slot) != ENTRY_BLOCK && (*slot & ENTRY_MAPPED)) {
+            /* Its zero pages are mapped: take them down with the entry held, then split as below. */
+            *slot |= ENTRY_LOCKED;
+            struct entry_ref mapped = {key, *slot};
+            mutex_unlock(&m->lock);
+            lockdep_entry_acquired(m, key);
+            entry_unmap_locked(m, &mapped);
+            entry_unlock(m, &mapped);
+            continue;
+        }
         if (!huge && (*slot & ENTRY_HUGE) && entry_kind(*slot) != ENTRY_BLOCK) {
             /* Split: the 2 MiB placeholder or zero entry goes, and so its key's waiters must all look again (R3). */
             remove_slot(m, key);
@@ -207,6 +227,46 @@ void entry_mark_dirty(struct dax_mapping *m, struct entry_ref *e)
     update(m, e, 0, ENTRY_DIRTY);
 }
 
+void entry_mark_mapped(struct dax_mapping *m, struct entry_ref *e, bool writable)
+{
+    update(m, e, 0, ENTRY_MAPPED | (writable ? ENTRY_MAPPED_WRITE | ENTRY_DIRTY : 0));
+}
+
+void entry_unmap_locked(struct dax_mapping *m, struct entry_ref *e)
+{
+    if (!(e->word & ENTRY_MAPPED) || !m->unmap)
+        return;
+    hook_point("entry_unmap", m, e->key);
+    m->unmap(m->unmap_ctx, m->unmap_object, e->key);
+    update(m, e, ENTRY_MAPPED | ENTRY_MAPPED_WRITE, 0);
+}
+
+int entry_lock_key(struct dax_mapping *m, uint64_t key, bool skip_busy, struct entry_ref *e)
+{
+    lockdep_assert_may_sleep_on_entry();
+    for (;;) {
+        mutex_lock(&m->lock, 0);
+        Word_t *slot = slot_at(m, key);
+        if (!slot) {
+            mutex_unlock(&m->lock);
+            return ENOENT;
+        }
+        if (skip_busy && (*slot & ENTRY_LOCKED || entry_pins(*slot))) {
+            mutex_unlock(&m->lock);
+            return EBUSY;
+        }
+        if (*slot & ENTRY_LOCKED) {
+            wait_for(m, key, "entry_wait");
+            continue;
+        }
+        *slot |= ENTRY_LOCKED;
+        *e = (struct entry_ref){key, *slot};
+        mutex_unlock(&m->lock);
+        lockdep_entry_acquired(m, key);
+        return 0;
+    }
+}
+
 int entry_pin(struct dax_mapping *m, struct entry_ref *e)
 {
     if (entry_pins(e->word) == ENTRY_PINS_MAX)
@@ -228,6 +288,7 @@ void entry_unlock(struct dax_mapping *m, struct entry_ref *e)
 
 void entry_remove_locked(struct dax_mapping *m, struct entry_ref *e)
 {
+    entry_unmap_locked(m, e);
     mutex_lock(&m->lock, 0);
     remove_slot(m, e->key);
     mutex_unlock(&m->lock);
@@ -300,9 +361,17 @@ void entry_delete_range(struct dax_mapping *m, uint64_t first, uint64_t count, b
             continue;
         }
         uint64_t pages = entry_pages(*slot);
-        remove_slot(m, key);
-        mutex_unlock(&m->lock);
-        wake_removed(m, key);
+        if (*slot & ENTRY_MAPPED) {
+            *slot |= ENTRY_LOCKED;
+            struct entry_ref mapped = {key, *slot};
+            mutex_unlock(&m->lock);
+            lockdep_entry_acquired(m, key);
+            entry_remove_locked(m, &mapped);
+        } else {
+            remove_slot(m, key);
+            mutex_unlock(&m->lock);
+            wake_removed(m, key);
+        }
         pos = key + pages;
     }
 }
@@ -350,7 +419,8 @@ void entry_writeback_range(struct dax_mapping *m, uint64_t first, uint64_t count
             mutex_unlock(&m->lock);
             lockdep_entry_acquired(m, key);
             flush(arg, entry_block(e.word), pages);
-            update(m, &e, ENTRY_DIRTY, 0);
+            if (!(e.word & ENTRY_MAPPED_WRITE))
+                update(m, &e, ENTRY_DIRTY, 0);
             entry_unlock(m, &e);
         }
         pos = key + pages;

@@ -21,7 +21,7 @@ enum entry_kind {
 
 /*
  * One entry is one 64-bit word in the index, so that a snapshot is a copy:
- * lock bit, dirty mark, size, kind, pins, first block.
+ * lock bit, dirty mark, size, kind, pins, mapped marks, first block.
  */
 #define ENTRY_LOCKED 0x1ull
 #define ENTRY_DIRTY 0x2ull
@@ -29,8 +29,10 @@ enum entry_kind {
 #define ENTRY_KIND_SHIFT 3
 #define ENTRY_KIND_MASK (0x3ull << ENTRY_KIND_SHIFT)
 #define ENTRY_PINS_SHIFT 5
-#define ENTRY_PINS_MAX 0xffffull
+#define ENTRY_PINS_MAX 0x3fffull
 #define ENTRY_PINS_MASK (ENTRY_PINS_MAX << ENTRY_PINS_SHIFT)
+#define ENTRY_MAPPED (1ull << 19)       /* some window range maps the entry's pages */
+#define ENTRY_MAPPED_WRITE (1ull << 20) /* one of them is writable, so stores may come at any time */
 #define ENTRY_BLOCK_SHIFT 21
 
 static inline enum entry_kind entry_kind(uint64_t word)
@@ -64,6 +66,15 @@ struct entry_ref {
 
 struct dax_mapping *dax_mapping_new(void);
 void dax_mapping_free(struct dax_mapping *m);
+
+/*
+ * Takes down every window range that maps the entry at key. The entry layer
+ * calls it with that entry locked and no other lock of its own held, before
+ * the entry is removed or given other blocks, so that no address keeps
+ * reaching blocks the entry no longer owns.
+ */
+typedef void (*entry_unmap_fn)(void *ctx, void *object, uint64_t key);
+void dax_mapping_set_unmap(struct dax_mapping *m, entry_unmap_fn unmap, void *ctx, void *object);
 uint64_t dax_mapping_entries(struct dax_mapping *m);
 
 /*
@@ -78,6 +89,15 @@ int entry_grab(struct dax_mapping *m, uint64_t page, bool huge, struct entry_ref
 /* While the caller holds e: gives it its kind and blocks, keeping its size and lock. */
 void entry_fill(struct dax_mapping *m, struct entry_ref *e, enum entry_kind kind, uint64_t block);
 void entry_mark_dirty(struct dax_mapping *m, struct entry_ref *e);
+/* While the caller holds e: a window range now maps it; writable ones keep it dirty until they go. */
+void entry_mark_mapped(struct dax_mapping *m, struct entry_ref *e, bool writable);
+/* While the caller holds e: takes down the window ranges that map it, if any. */
+void entry_unmap_locked(struct dax_mapping *m, struct entry_ref *e);
+/*
+ * Locks the existing entry at key, waiting while it is locked; with
+ * skip_busy, EBUSY at once when it is locked or pinned. ENOENT when absent.
+ */
+int entry_lock_key(struct dax_mapping *m, uint64_t key, bool skip_busy, struct entry_ref *e);
 /* While the caller holds e: one more pin on its pages; EOVERFLOW when it has too many. */
 int entry_pin(struct dax_mapping *m, struct entry_ref *e);
 /* Removes the held entry e, waking every waiter of its key (R3). */
@@ -104,7 +124,10 @@ void entry_delete_range(struct dax_mapping *m, uint64_t first, uint64_t count, b
  */
 bool entry_busy_scan(struct dax_mapping *m, uint64_t first, uint64_t count, uint64_t *key);
 
-/* Calls flush on each dirty entry meeting [first, first+count), with the entry locked, then cleans it. */
+/*
+ * Calls flush on each dirty entry meeting [first, first+count), with the
+ * entry locked, then cleans it, unless a writable range still maps it.
+ */
 typedef void (*entry_flush_fn)(void *arg, uint64_t block, uint64_t pages);
 void entry_writeback_range(struct dax_mapping *m, uint64_t first, uint64_t count, entry_flush_fn flush, void *arg);
 

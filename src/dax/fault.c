@@ -6,7 +6,7 @@
 #include "util/hooks.h"
 #include "util/inject_bug.h"
 
-struct dax_mapping *dax_mapping_of(struct inode *inode)
+struct dax_mapping *dax_mapping_of(struct fs *fs, struct inode *inode)
 {
     struct dax_mapping *m = __atomic_load_n(&inode->mapping, __ATOMIC_ACQUIRE);
     if (m)
@@ -14,6 +14,7 @@ struct dax_mapping *dax_mapping_of(struct inode *inode)
     struct dax_mapping *fresh = dax_mapping_new();
     if (!fresh)
         return NULL;
+    dax_mapping_set_unmap(fresh, fs->unmap_entry, fs->unmap_ctx, inode);
     if (__atomic_compare_exchange_n(&inode->mapping, &m, fresh, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
         return fresh;
     dax_mapping_free(fresh);
@@ -45,7 +46,13 @@ static int fill_entry(struct fs *fs, struct inode *inode, struct dax_mapping *m,
 
 int dax_fault(struct fs *fs, struct inode *inode, uint64_t offset, unsigned flags, struct dax_fault_result *out)
 {
-    struct dax_mapping *m = dax_mapping_of(inode);
+    return dax_fault_install(fs, inode, offset, flags, out, NULL, NULL);
+}
+
+int dax_fault_install(struct fs *fs, struct inode *inode, uint64_t offset, unsigned flags,
+                      struct dax_fault_result *out, dax_install_fn install, void *arg)
+{
+    struct dax_mapping *m = dax_mapping_of(fs, inode);
     if (!m)
         return ENOMEM;
     bool huge = flags & DAX_FAULT_HUGE, write = flags & DAX_FAULT_WRITE;
@@ -61,6 +68,8 @@ int dax_fault(struct fs *fs, struct inode *inode, uint64_t offset, unsigned flag
     }
     hook_point("fault_before_iomap", inode, page);
     enum entry_kind kind = entry_kind(e.word);
+    if (kind == ENTRY_ZERO && write)
+        entry_unmap_locked(m, &e); /* its zero pages must not outlive the hole */
     if (kind == ENTRY_EMPTY || (kind == ENTRY_ZERO && write))
         rc = fill_entry(fs, inode, m, &e, write);
     if (rc && kind == ENTRY_EMPTY) {
@@ -81,7 +90,13 @@ int dax_fault(struct fs *fs, struct inode *inode, uint64_t offset, unsigned flag
             .page = first,
             .pages = huge ? entry_pages(e.word) : 1,
             .addr = entry_kind(e.word) == ENTRY_BLOCK ? pool_block(&fs->pool, block) : NULL,
+            .key = e.key,
         };
+        bool writable = false;
+        if (install)
+            rc = install(arg, out, &writable);
+        if (install && !rc)
+            entry_mark_mapped(m, &e, writable);
     }
     entry_unlock(m, &e);
     rwlock_unlock(&inode->faultlock);
@@ -105,6 +120,23 @@ int dax_pin_range(struct fs *fs, struct inode *inode, uint64_t offset, uint64_t 
     uint64_t pinned = page - 1 - first;
     if (rc && pinned)
         dax_unpin_range(inode, first << UDAX_BLOCK_SHIFT, pinned << UDAX_BLOCK_SHIFT);
+    return rc;
+}
+
+int dax_unmap_entry(struct fs *fs, struct inode *inode, uint64_t key, bool skip_busy)
+{
+    struct dax_mapping *m = dax_mapping_of(fs, inode);
+    if (!m)
+        return ENOMEM;
+    hook_point("unmap_entry_faultlock", inode, key);
+    rwlock_write(&inode->faultlock, inode->ino);
+    struct entry_ref e;
+    int rc = entry_lock_key(m, key, skip_busy, &e);
+    if (!rc) {
+        entry_unmap_locked(m, &e);
+        entry_unlock(m, &e);
+    }
+    rwlock_unlock(&inode->faultlock);
     return rc;
 }
 

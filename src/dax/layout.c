@@ -56,13 +56,18 @@ static void flush_blocks(void *arg, uint64_t block, uint64_t pages)
     persist_flush(&fs->pool.pm, pool_block(&fs->pool, block), pages << UDAX_BLOCK_SHIFT);
 }
 
-static void writeback(struct fs *fs, struct inode *inode)
+void dax_writeback_range(struct fs *fs, struct inode *inode, uint64_t first, uint64_t count)
 {
     struct dax_mapping *m = mapping_if_any(inode);
     if (!m)
         return;
-    entry_writeback_range(m, 0, UINT64_MAX, flush_blocks, fs);
+    entry_writeback_range(m, first, count, flush_blocks, fs);
     persist_fence(&fs->pool.pm);
+}
+
+static void writeback(struct fs *fs, struct inode *inode)
+{
+    dax_writeback_range(fs, inode, 0, UINT64_MAX);
 }
 
 static void release(struct inode *inode)

@@ -65,6 +65,9 @@ struct mapping_ops {
 struct fs {
     struct pool pool;
     const struct mapping_ops *mapping_ops; /* NULL until the DAX layer installs its table */
+    /* The window layer's: takes down the ranges that map entry key of inode object; NULL without a window. */
+    void (*unmap_entry)(void *ctx, void *object, uint64_t key);
+    void *unmap_ctx;
     struct allocator alloc;
     struct journal journal;
     struct log_env env;

@@ -18,6 +18,8 @@
 #define BUG_S1 1
 /* S2: a 2 MiB grab that meets a 4 KiB entry waits under the 2 MiB key (Linux DAX, 2019). */
 #define BUG_S2 2
+/* S3: a fault that finds no free window range waits for one with FAULTLOCK and its entry held (virtiofs DAX, 2020). */
+#define BUG_S3 3
 /* S4: the fault path takes IOLOCK (NOVA). */
 #define BUG_S4 4
 /* S5: breaking layouts drops IOLOCK too while it waits for a pin (XFS DAX, 2018). */

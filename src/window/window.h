@@ -1,0 +1,49 @@
+/*
+ * window.h: the window layer: address-space reservations for udax_mmap, the
+ * pool ranges put into them by faults, the budget of live ranges with its
+ * reclaim, and the userfaultfd service threads (DESIGN.md section 2).
+ */
+#ifndef UDAX_WINDOW_H
+#define UDAX_WINDOW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "inode/inode.h"
+
+struct window;
+
+/* Default budget of live ranges: a quarter of Linux's default vm.max_map_count, since a range may split a VMA. */
+#define WINDOW_DEFAULT_RANGES 16384u
+
+/* The window of a pool; the userfaultfd and the threads start with the first mapping. 0 or ENOMEM. */
+int window_open(struct window **out, struct fs *fs, uint64_t budget);
+/* The calls below return 0 or an errno, except window_map. */
+/* Takes down every mapping and stops the threads; no thread may touch a mapping any more. */
+void window_close(struct window *w);
+
+/* udax_mmap of [offset, offset+length) of inode; flags as mmap(2), MAP_SHARED only. 0, or -1 with errno and the message set. */
+int window_map(struct window *w, struct inode *inode, void *addr, size_t length, int prot, int flags, uint64_t offset,
+               void **out);
+int window_unmap(struct window *w, void *addr, size_t length);
+int window_sync(struct window *w, void *addr, size_t length);
+int window_protect(struct window *w, void *addr, size_t length, int prot);
+int window_advise(struct window *w, void *addr, size_t length, int advice);
+int window_pin(struct window *w, void *addr, size_t length, bool write);
+int window_unpin(struct window *w, void *addr, size_t length);
+
+/* Reclaims up to count idle ranges, least recently used first; the caller holds no FAULTLOCK (R8). */
+uint64_t window_reclaim(struct window *w, uint64_t count);
+
+struct window_stats {
+    uint64_t budget;
+    uint64_t live;        /* ranges mapped now */
+    uint64_t faults;      /* faults served */
+    uint64_t huge_faults; /* of which mapped 2 MiB */
+    uint64_t backoffs;    /* faults that found no free range, dropped their locks and waited (R8) */
+    uint64_t reclaimed;
+};
+void window_get_stats(struct window *w, struct window_stats *st);
+
+#endif
