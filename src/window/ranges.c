@@ -225,6 +225,32 @@ void ranges_wait_for_free(struct window *w, uint64_t frees_seen)
     mutex_unlock(&w->lock);
 }
 
+int window_fault_at(struct window *w, const void *addr, bool write, char **mapped, size_t *mapped_len)
+{
+    *mapped = NULL;
+    for (;;) {
+        mutex_lock(&w->lock, 0);
+        struct region *r = region_at(w, addr);
+        if (r)
+            r->refs++;
+        mutex_unlock(&w->lock);
+        if (!r)
+            return 0; /* unmapped meanwhile: the retried access meets whatever is there now */
+        struct fault_request req = {.w = w, .region = r, .write = write};
+        int rc = ranges_fault(&req, r->first_page + (uint64_t)((const char *)addr - r->start) / WINDOW_PAGE);
+        region_put(w, r);
+        if (rc == EBUSY) {
+            ranges_wait_for_free(w, req.frees_seen);
+            continue;
+        }
+        if (rc == ESTALE)
+            continue;
+        *mapped = req.mapped;
+        *mapped_len = req.mapped_len;
+        return rc;
+    }
+}
+
 uint64_t window_reclaim(struct window *w, uint64_t count)
 {
     uint64_t reclaimed = 0;

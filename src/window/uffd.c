@@ -149,30 +149,11 @@ static void serve(struct window *w, const struct uffd_msg *msg)
     char *addr = (char *)(uintptr_t)msg->arg.pagefault.address;
     char *page_addr = (char *)((uintptr_t)addr & ~(WINDOW_PAGE - 1));
     bool write = msg->arg.pagefault.flags & (UFFD_PAGEFAULT_FLAG_WRITE | UFFD_PAGEFAULT_FLAG_WP);
-    int rc;
-    for (;;) {
-        mutex_lock(&w->lock, 0);
-        struct region *r = region_at(w, page_addr);
-        if (r)
-            r->refs++;
-        mutex_unlock(&w->lock);
-        if (!r) {
-            rc = 0; /* unmapped meanwhile: the retried access meets whatever is there now */
-            break;
-        }
-        struct fault_request req = {.w = w, .region = r, .write = write};
-        rc = ranges_fault(&req, r->first_page + (uint64_t)(page_addr - r->start) / WINDOW_PAGE);
-        region_put(w, r);
-        if (rc == EBUSY) {
-            ranges_wait_for_free(w, req.frees_seen);
-            continue;
-        }
-        if (rc == ESTALE)
-            continue;
-        if (!rc && req.mapped)
-            wake(w, req.mapped, req.mapped_len);
-        break;
-    }
+    char *mapped;
+    size_t mapped_len;
+    int rc = window_fault_at(w, page_addr, write, &mapped, &mapped_len);
+    if (!rc && mapped)
+        wake(w, mapped, mapped_len);
     if (rc)
         send_sigbus((pid_t)msg->arg.pagefault.feat.ptid, addr);
     wake(w, page_addr, WINDOW_PAGE);

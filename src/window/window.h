@@ -33,6 +33,15 @@ int window_advise(struct window *w, void *addr, size_t length, int advice);
 int window_pin(struct window *w, void *addr, size_t length, bool write);
 int window_unpin(struct window *w, void *addr, size_t length);
 
+/*
+ * Serves a fault at the page-aligned addr of a mapping, as a service thread
+ * does for the kernel: the DAX fault, the range put into place, and (R8) when
+ * no range is free, dropping every lock, waiting for one and retrying. 0 with
+ * the addresses put into place (none if addr is no longer mapped), or the
+ * errno that becomes SIGBUS.
+ */
+int window_fault_at(struct window *w, const void *addr, bool write, char **mapped, size_t *mapped_len);
+
 /* Reclaims up to count idle ranges, least recently used first; the caller holds no FAULTLOCK (R8). */
 uint64_t window_reclaim(struct window *w, uint64_t count);
 
