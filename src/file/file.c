@@ -1,5 +1,6 @@
 /* file.c: the data path: copies between callers and pool blocks, block allocation, and size changes. */
 #include "file.h"
+#include "util/hooks.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -145,6 +146,8 @@ static int alloc_data(struct fs *fs, uint64_t want, bool huge, uint64_t *block, 
     return alloc_extent(&fs->alloc, want, huge, block, count);
 }
 
+static bool has_mapping(struct fs *fs, struct inode *inode);
+
 /* One piece of a write: file pages written in place, or given new blocks. */
 struct segment {
     uint64_t page;
@@ -235,14 +238,13 @@ static int plan_fresh(struct fs *fs, struct inode *inode, struct plan *plan, uin
 
 /*
  * Decides, page run by page run, where the bytes of [offset, end) go. Mapped
- * pages are written in place in fast mode, and in strict mode only where the
+ * pages are written in place in fast mode, and with strict only where the
  * write lies wholly past the old size, which no reader can see until the
  * commit; every other page gets new blocks.
  */
 static int plan_write(struct fs *fs, struct inode *inode, uint64_t offset, uint64_t end, uint64_t old_size,
-                      struct plan *plan)
+                      bool strict, struct plan *plan)
 {
-    bool strict = fs->pool.sb.data_mode == UDAX_DATA_STRICT;
     uint64_t page = page_of(offset), last = page_of(end - 1);
     uint64_t first_invisible = old_size <= offset ? page : page_of(old_size + PAGE_SIZE_BYTES - 1);
     while (page <= last) {
@@ -330,22 +332,6 @@ static int log_segments(struct fs *fs, struct log_txn *txn, const struct plan *p
     return any ? 0 : inode_log_attr(fs, txn, attr);
 }
 
-/*
- * Blocks that a write replaced while DAX entries may still point at them:
- * freed only after the entries are gone, or a new owner of the blocks would
- * share them with a mapping of this file.
- */
-struct deferred_release {
-    struct extent *runs;
-    size_t count;
-};
-
-static void defer_release(void *arg, uint64_t block, uint64_t count)
-{
-    struct deferred_release *d = arg;
-    d->runs[d->count++] = (struct extent){.block = block, .count = count};
-}
-
 /* The pages the fresh segments cover: the range whose entries must go. */
 static void fresh_range(const struct plan *plan, uint64_t *first, uint64_t *count)
 {
@@ -361,35 +347,25 @@ static void fresh_range(const struct plan *plan, uint64_t *first, uint64_t *coun
     *count = hi > lo ? hi - lo : 0;
 }
 
-/* Under ILOCK, before the commit: room for every run the commit can release, so that it cannot fail half way. */
-static int deferred_reserve(struct inode *inode, const struct plan *plan, struct deferred_release *d)
-{
-    uint64_t first, count;
-    fresh_range(plan, &first, &count);
-    size_t most = extent_count_in(&inode->extents, first, count) + plan->count;
-    d->runs = malloc(most * sizeof(*d->runs));
-    return d->runs ? 0 : ENOMEM;
-}
-
-/* After the commit and outside ILOCK: drops the entries over the fresh pages, then frees what they replaced. */
-static void invalidate_fresh(struct fs *fs, struct inode *inode, const struct plan *plan, struct deferred_release *d)
+/*
+ * After the commit and outside ILOCK: drops the entries over the fresh pages,
+ * which filled holes (zero pages may be mapped there) or replaced blocks of a
+ * file nothing mapped (plan_overtaken).
+ */
+static void invalidate_fresh(struct fs *fs, struct inode *inode, const struct plan *plan)
 {
     uint64_t first, count;
     fresh_range(plan, &first, &count);
     if (count)
         fs->mapping_ops->invalidate(inode, first, count);
-    for (size_t i = 0; i < d->count; i++)
-        inode_release_blocks(fs, d->runs[i].block, d->runs[i].count);
-    free(d->runs);
 }
 
-static void map_segments(struct fs *fs, struct inode *inode, const struct plan *plan, struct deferred_release *d)
+static void map_segments(struct fs *fs, struct inode *inode, const struct plan *plan)
 {
     for (size_t i = 0; i < plan->count; i++) {
         const struct segment *s = &plan->segments[i];
         if (s->fresh)
-            extent_map(&inode->extents, s->page, s->block, s->count, d ? defer_release : inode_release_blocks,
-                       d ? (void *)d : fs);
+            extent_map(&inode->extents, s->page, s->block, s->count, inode_release_blocks, fs);
     }
 }
 
@@ -466,11 +442,11 @@ static void write_in_place(struct fs *fs, struct inode *inode, struct iov_cursor
 
 /*
  * Under IOLOCK exclusive and ILOCK: commits attr, with punched pages and new
- * segments, in one tail store. Blocks the segments replace go to deferred
- * when it is given, else straight back to the allocator.
+ * segments, in one tail store. Blocks the segments replace go straight back
+ * to the allocator: no entry reaches them (plan_overtaken).
  */
 static int commit_layout(struct fs *fs, struct inode *inode, const struct udax_attr *attr, const struct plan *plan,
-                         uint64_t punch_page, uint64_t punch_count, struct deferred_release *deferred)
+                         uint64_t punch_page, uint64_t punch_count)
 {
     struct log_txn txn;
     log_txn_begin(&txn, &inode->log);
@@ -492,11 +468,41 @@ static int commit_layout(struct fs *fs, struct inode *inode, const struct udax_a
         extent_unmap(&inode->extents, page_of(attr->size + PAGE_SIZE_BYTES - 1), UINT64_MAX, inode_release_blocks,
                      fs);
     if (plan)
-        map_segments(fs, inode, plan, deferred);
+        map_segments(fs, inode, plan);
     inode->attr = *attr;
     inode->times_unlogged = false;
     inode_maybe_compact(fs, inode);
     return 0;
+}
+
+/*
+ * Whether copy-on-write is safe: a file that faults have mapped is written in
+ * place in strict mode too, since a copy would lose the stores that reach the
+ * old blocks through the mapping between the copy and the commit.
+ */
+static bool copy_on_write(struct fs *fs, struct inode *inode)
+{
+    return fs->pool.sb.data_mode == UDAX_DATA_STRICT && !has_mapping(fs, inode);
+}
+
+/*
+ * Under ILOCK, before a commit: whether faults changed what the plan assumed.
+ * A write fault may give a hole page a block while a write or fallocate plans
+ * a fresh one there; committing would drop the fault's block and the stores
+ * made through it. And copy-on-write planned while nothing mapped the file
+ * must not replace blocks a mapping may now reach. The caller then plans
+ * again; holes only fill while it holds IOLOCK, so the retries end.
+ */
+static bool plan_overtaken(struct fs *fs, struct inode *inode, const struct plan *plan, bool planned_copy_on_write)
+{
+    if (planned_copy_on_write && has_mapping(fs, inode))
+        return true;
+    for (size_t i = 0; i < plan->count; i++) {
+        const struct segment *s = &plan->segments[i];
+        if (s->fresh && !s->has_old && extent_mapped_pages(&inode->extents, s->page, s->count))
+            return true;
+    }
+    return false;
 }
 
 static ssize_t write_locked(struct fs *fs, struct inode *inode, const struct iovec *iov, int iovcnt, uint64_t offset,
@@ -505,30 +511,35 @@ static ssize_t write_locked(struct fs *fs, struct inode *inode, const struct iov
     uint64_t old_size = current_size(inode);
     uint64_t end = offset + count;
     struct plan plan = {0};
-    int rc = plan_ready(fs, inode, &plan, plan_write(fs, inode, offset, end, old_size, &plan));
-    if (rc)
-        return -rc;
-    if (offset > old_size)
-        zero_past_size(fs, inode, old_size, offset);
-    struct iov_cursor c = {iov, iovcnt, 0};
-    for (size_t i = 0; i < plan.count; i++)
-        fill_segment(fs, &plan.segments[i], &c, offset, end, old_size);
+    bool planned_copy_on_write;
+    int rc;
+    do {
+        planned_copy_on_write = copy_on_write(fs, inode);
+        rc = plan_ready(fs, inode, &plan, plan_write(fs, inode, offset, end, old_size, planned_copy_on_write, &plan));
+        if (rc)
+            return -rc;
+        if (offset > old_size)
+            zero_past_size(fs, inode, old_size, offset);
+        struct iov_cursor c = {iov, iovcnt, 0};
+        for (size_t i = 0; i < plan.count; i++)
+            fill_segment(fs, &plan.segments[i], &c, offset, end, old_size);
+        hook_point("write_before_commit", inode, page_of(offset));
+        mutex_lock(&inode->ilock, inode->ino);
+        if (!plan_overtaken(fs, inode, &plan, planned_copy_on_write))
+            break;
+        mutex_unlock(&inode->ilock);
+        plan_release(fs, &plan);
+    } while (true);
 
-    mutex_lock(&inode->ilock, inode->ino);
     struct udax_attr attr = inode->attr;
     attr.size = end > old_size ? end : old_size;
     attr.mtime_ns = attr.ctime_ns = now_ns();
-    struct deferred_release deferred = {0};
     bool mapped = has_mapping(fs, inode);
-    rc = mapped ? deferred_reserve(inode, &plan, &deferred) : 0;
-    if (!rc)
-        rc = commit_layout(fs, inode, &attr, &plan, 0, 0, mapped ? &deferred : NULL);
+    rc = commit_layout(fs, inode, &attr, &plan, 0, 0);
     mutex_unlock(&inode->ilock);
     /* R1: this thread holds IOLOCK while it waits for faults on these entries, which never take IOLOCK. */
     if (mapped && !rc)
-        invalidate_fresh(fs, inode, &plan, &deferred);
-    else
-        free(deferred.runs);
+        invalidate_fresh(fs, inode, &plan);
     plan_done(fs, &plan, rc);
     return rc ? -rc : (ssize_t)count;
 }
@@ -585,7 +596,7 @@ int file_truncate(struct fs *fs, struct inode *inode, uint64_t size)
     struct udax_attr attr = inode->attr;
     attr.size = size;
     attr.mtime_ns = attr.ctime_ns = now_ns();
-    int rc = commit_layout(fs, inode, &attr, NULL, 0, 0, NULL);
+    int rc = commit_layout(fs, inode, &attr, NULL, 0, 0);
     mutex_unlock(&inode->ilock);
     if (shrinks)
         fs->mapping_ops->end_break(inode);
@@ -617,32 +628,39 @@ static int plan_holes(struct fs *fs, struct inode *inode, uint64_t first, uint64
 static int allocate_range(struct fs *fs, struct inode *inode, int mode, uint64_t offset, uint64_t end)
 {
     uint64_t old_size = current_size(inode);
-    struct plan plan = {0};
-    int rc = plan_ready(fs, inode, &plan,
-                        plan_holes(fs, inode, page_of(offset), page_of(end - 1) - page_of(offset) + 1, old_size, &plan));
-    if (rc)
-        return rc;
-    for (size_t i = 0; i < plan.count; i++)
-        persist_zero(&fs->pool.pm, pool_block(&fs->pool, plan.segments[i].block),
-                     plan.segments[i].count << UDAX_BLOCK_SHIFT);
     bool grows = !(mode & FALLOC_FL_KEEP_SIZE) && end > old_size;
-    /* Blocks the file already owned past its size may hold bytes of an earlier, longer life: all become visible. */
-    if (grows)
-        zero_past_size(fs, inode, old_size, end);
-    persist_fence(&fs->pool.pm);
-    mutex_lock(&inode->ilock, inode->ino);
+    struct plan plan = {0};
+    int rc;
+    do {
+        rc = plan_ready(fs, inode, &plan,
+                        plan_holes(fs, inode, page_of(offset), page_of(end - 1) - page_of(offset) + 1, old_size, &plan));
+        if (rc)
+            return rc;
+        for (size_t i = 0; i < plan.count; i++)
+            persist_zero(&fs->pool.pm, pool_block(&fs->pool, plan.segments[i].block),
+                         plan.segments[i].count << UDAX_BLOCK_SHIFT);
+        /* Blocks the file already owned past its size may hold bytes of an earlier, longer life: all become visible. */
+        if (grows)
+            zero_past_size(fs, inode, old_size, end);
+        persist_fence(&fs->pool.pm);
+        mutex_lock(&inode->ilock, inode->ino);
+        if (!plan_overtaken(fs, inode, &plan, false))
+            break;
+        mutex_unlock(&inode->ilock);
+        plan_release(fs, &plan);
+    } while (true);
     struct udax_attr attr = inode->attr;
     if (grows)
         attr.size = end;
     attr.ctime_ns = now_ns();
     if (grows)
         attr.mtime_ns = attr.ctime_ns;
-    rc = plan.count || grows ? commit_layout(fs, inode, &attr, &plan, 0, 0, NULL) : 0;
+    rc = plan.count || grows ? commit_layout(fs, inode, &attr, &plan, 0, 0) : 0;
     bool mapped = has_mapping(fs, inode);
     mutex_unlock(&inode->ilock);
     /* The new blocks filled holes only: entries there map the zero page, and must go so that faults see them. */
     if (mapped && !rc && plan.count)
-        invalidate_fresh(fs, inode, &plan, &(struct deferred_release){0});
+        invalidate_fresh(fs, inode, &plan);
     plan_done(fs, &plan, rc);
     return rc;
 }
@@ -695,7 +713,7 @@ static int punch_hole_unmapped(struct fs *fs, struct inode *inode, uint64_t offs
     struct udax_attr attr = inode->attr;
     attr.mtime_ns = attr.ctime_ns = now_ns();
     uint64_t punch_count = end_full > first_full ? end_full - first_full : 0;
-    rc = commit_layout(fs, inode, &attr, plan.count ? &plan : NULL, first_full, punch_count, NULL);
+    rc = commit_layout(fs, inode, &attr, plan.count ? &plan : NULL, first_full, punch_count);
     mutex_unlock(&inode->ilock);
     plan_done(fs, &plan, rc);
     return rc;
@@ -752,7 +770,7 @@ static int allocate_for_fault(struct fs *fs, struct inode *inode, uint64_t page,
     persist_fence(&fs->pool.pm);
     struct udax_attr attr = inode->attr;
     attr.mtime_ns = attr.ctime_ns = now_ns();
-    rc = commit_layout(fs, inode, &attr, &plan, 0, 0, NULL);
+    rc = commit_layout(fs, inode, &attr, &plan, 0, 0);
     plan_done(fs, &plan, rc);
     if (!rc)
         *map = (struct iomap){.page = page, .count = got, .block = block, .mapped = true};
@@ -787,7 +805,7 @@ int file_sync(struct fs *fs, struct inode *inode)
     int rc = 0;
     if (inode->times_unlogged) {
         struct udax_attr attr = inode->attr;
-        rc = commit_layout(fs, inode, &attr, NULL, 0, 0, NULL);
+        rc = commit_layout(fs, inode, &attr, NULL, 0, 0);
     }
     mutex_unlock(&inode->ilock);
     if (has_mapping(fs, inode))

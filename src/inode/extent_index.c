@@ -151,17 +151,3 @@ uint64_t extent_mapped_pages(const struct extent_index *index, uint64_t page, ui
     }
     return mapped;
 }
-
-size_t extent_count_in(const struct extent_index *index, uint64_t page, uint64_t count)
-{
-    uint64_t end = count > UINT64_MAX - page ? UINT64_MAX : page + count;
-    size_t first = first_ending_after(index, page), lo = first, hi = index->count;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (index->extents[mid].page < end)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo - first;
-}

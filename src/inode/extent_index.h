@@ -33,8 +33,6 @@ int extent_map(struct extent_index *index, uint64_t page, uint64_t block, uint64
                void *arg);
 /* Unmaps [page, page+count), count may run past the last extent; ENOMEM, changing nothing, only when an extent must split. */
 int extent_unmap(struct extent_index *index, uint64_t page, uint64_t count, extent_release_fn release, void *arg);
-/* Extents meeting [page, page+count). */
-size_t extent_count_in(const struct extent_index *index, uint64_t page, uint64_t count);
 /* Pages mapped in [page, page+count). */
 uint64_t extent_mapped_pages(const struct extent_index *index, uint64_t page, uint64_t count);
 

@@ -142,6 +142,7 @@ static void scenario_s2(void)
 
 struct write_call {
     uint64_t offset;
+    size_t count; /* at most a page */
     ssize_t rc;
 };
 
@@ -150,7 +151,7 @@ static void *write_thread(void *arg)
     struct write_call *w = arg;
     char buf[4096];
     memset(buf, 0x5a, sizeof(buf));
-    struct iovec iov = {buf, sizeof(buf)};
+    struct iovec iov = {buf, w->count};
     uint64_t end;
     w->rc = file_write(&sc.fs, sc.file, &iov, 1, w->offset, false, &end);
     return NULL;
@@ -163,7 +164,7 @@ static void scenario_s4(void)
     struct fault_call fault = {.page = 3};
     struct harness_thread *f = harness_start("fault", fault_thread, &fault, "fault_before_iomap");
     harness_wait_parked(f);
-    struct write_call write = {.offset = 3 << UDAX_BLOCK_SHIFT};
+    struct write_call write = {.offset = 3 << UDAX_BLOCK_SHIFT, .count = 4096};
     struct harness_thread *w = harness_start("write", write_thread, &write, NULL);
     harness_wait_hits(w, "entry_wait", 1);
     harness_unpark(f);
@@ -375,6 +376,31 @@ static void scenario_s3(void)
     teardown();
 }
 
+/*
+ * Coherence: a write plans a fresh block for a hole page; before it commits,
+ * a write fault gives the page a block and a store lands in it through the
+ * mapping. The write must not replace that block: the store survives.
+ */
+static void scenario_write_keeps_fault_block(void)
+{
+    setup(4 << 12, false);
+    struct write_call w = {.offset = 4096, .count = 100};
+    struct harness_thread *t = harness_start("write", write_thread, &w, "write_before_commit");
+    harness_wait_parked(t);
+    struct dax_fault_result r;
+    HARNESS_CHECK(dax_fault(&sc.fs, sc.file, 4096, DAX_FAULT_WRITE, &r) == 0 && r.addr, "write fault failed");
+    ((char *)r.addr)[2000] = 's';
+    harness_unpark(t);
+    harness_join(t);
+    HARNESS_CHECK(w.rc == 100, "the write failed: %zd", w.rc);
+    char page[4096];
+    struct iovec iov = {page, sizeof(page)};
+    HARNESS_CHECK(file_read(&sc.fs, sc.file, &iov, 1, 4096) == 4096, "read failed");
+    HARNESS_CHECK(page[0] == 0x5a && page[99] == 0x5a && page[100] == 0, "the write's bytes are wrong");
+    HARNESS_CHECK(page[2000] == 's', "the store made through the fault's block was lost");
+    teardown();
+}
+
 static const struct {
     const char *name;
     void (*run)(void);
@@ -386,6 +412,7 @@ static const struct {
     {"S5-rounds", scenario_s5_rounds},
     {"S5-fault-while-pinned", scenario_s5_fault_while_pinned},
     {"S6", scenario_s6},
+    {"write-keeps-fault-block", scenario_write_keeps_fault_block},
 };
 
 int main(int argc, char **argv)
@@ -398,6 +425,6 @@ int main(int argc, char **argv)
             return 0;
         }
     }
-    fprintf(stderr, "usage: %s SCENARIO (S1, S2, S3, S4, S5-rounds, S5-fault-while-pinned, S6)\n", argv[0]);
+    fprintf(stderr, "usage: %s SCENARIO (S1, S2, S3, S4, S5-rounds, S5-fault-while-pinned, S6, write-keeps-fault-block)\n", argv[0]);
     return 2;
 }

@@ -285,7 +285,7 @@ static void test_huge_faults(void **state)
     close_fixture(f);
 }
 
-static void test_strict_write_drops_entries_before_freeing(void **state)
+static void test_strict_write_to_mapped_file_goes_in_place(void **state)
 {
     (void)state;
     struct fixture *f = open_fixture(UDAX_DATA_STRICT);
@@ -293,11 +293,11 @@ static void test_strict_write_drops_entries_before_freeing(void **state)
     uint64_t free_before = alloc_free_blocks(&f->fs.alloc);
     struct dax_fault_result before, after;
     assert_int_equal(dax_fault(&f->fs, f->file, 4096, 0, &before), 0);
+    /* A copy would lose stores made through the mapping meanwhile: the mapped block takes the bytes. */
     write_pattern(f, 4096, 4096, 4);
-    assert_int_equal(dax_mapping_entries(f->file->mapping), 0);
     assert_int_equal(alloc_free_blocks(&f->fs.alloc), free_before);
     assert_int_equal(dax_fault(&f->fs, f->file, 4096, 0, &after), 0);
-    assert_ptr_not_equal(before.addr, after.addr);
+    assert_ptr_equal(before.addr, after.addr);
     char expected[64];
     test_fill(expected, sizeof(expected), 4, 4096);
     assert_memory_equal(after.addr, expected, sizeof(expected));
@@ -356,7 +356,7 @@ int main(void)
         cmocka_unit_test(test_ten_million_small_entries),
         cmocka_unit_test(test_fault_hole_then_write),
         cmocka_unit_test(test_huge_faults),
-        cmocka_unit_test(test_strict_write_drops_entries_before_freeing),
+        cmocka_unit_test(test_strict_write_to_mapped_file_goes_in_place),
         cmocka_unit_test(test_truncate_and_punch_drop_entries),
         cmocka_unit_test(test_pin_range_fails_whole),
     };
