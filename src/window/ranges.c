@@ -89,7 +89,7 @@ void range_take_down(struct window *w, struct range *range)
 {
     char *start = region_addr(range->region, range->page);
     size_t length = range->pages * WINDOW_PAGE;
-    int rc = range->zero ? (madvise(start, length, MADV_DONTNEED) ? errno : 0)
+    int rc = range->zero ? (syscall(SYS_madvise, start, length, MADV_DONTNEED) ? errno : 0)
                          : uffd_replace_with_reservation(w, start, length, range->region->prot);
     if (rc) {
         /* Left in place, the range would keep reaching blocks its file may free: stop rather than corrupt. */
@@ -134,7 +134,7 @@ static void clear_for(struct window *w, struct region *r, uint64_t page, uint64_
 static int map_blocks(struct window *w, struct region *r, char *start, size_t length, void *blocks)
 {
     struct pool *pool = &w->fs->pool;
-    void *got = mmap(start, length, r->prot, MAP_SHARED | MAP_FIXED, pool->fd, (off_t)pool_offset(pool, blocks));
+    void *got = raw_mmap(start, length, r->prot, MAP_SHARED | MAP_FIXED, pool->fd, (off_t)pool_offset(pool, blocks));
     return got == MAP_FAILED ? errno : 0;
 }
 

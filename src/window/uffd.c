@@ -87,15 +87,15 @@ int uffd_register(struct window *w, void *start, size_t length)
 
 int uffd_replace_with_reservation(struct window *w, void *start, size_t length, int prot)
 {
-    void *fresh = mmap(NULL, length, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    void *fresh = raw_mmap(NULL, length, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (fresh == MAP_FAILED)
         return errno;
     int rc = uffd_register(w, fresh, length);
     /* mremap unmaps the target and moves the registered reservation there under one mmap lock. */
-    if (!rc && mremap(fresh, length, length, MREMAP_MAYMOVE | MREMAP_FIXED, start) == MAP_FAILED)
+    if (!rc && raw_mremap(fresh, length, length, MREMAP_MAYMOVE | MREMAP_FIXED, start) == MAP_FAILED)
         rc = errno;
     if (rc)
-        munmap(fresh, length);
+        syscall(SYS_munmap, fresh, length);
     return rc;
 }
 

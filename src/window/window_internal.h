@@ -6,6 +6,9 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "window.h"
 
@@ -60,6 +63,21 @@ struct window {
     unsigned service_threads;
     unsigned service_idle;
 };
+
+/*
+ * mmap and mremap as plain system calls. ThreadSanitizer takes a mapping made
+ * by a service thread for a write racing with the application's access to
+ * it, since it cannot see the userfaultfd wake-up that orders the two.
+ */
+static inline void *raw_mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset)
+{
+    return (void *)syscall(SYS_mmap, addr, length, prot, flags, fd, offset);
+}
+
+static inline void *raw_mremap(void *old, size_t old_length, size_t length, int flags, void *target)
+{
+    return (void *)syscall(SYS_mremap, old, old_length, length, flags, target);
+}
 
 /* Under the window lock. */
 struct region *region_at(struct window *w, const void *addr);
