@@ -60,13 +60,20 @@ static void owner_remove(struct window *w, struct range *range)
     PWord_t slot = owner_slot(w, inode, range->key, false);
     if (!slot)
         return;
-    for (struct range **link = (struct range **)slot; *link; link = &(*link)->next_of_entry) {
-        if (*link == range) {
-            *link = range->next_of_entry;
-            break;
+    /* The slot is a Word_t: read and write it as one, never through a struct range ** (strict aliasing). */
+    struct range *head = (struct range *)*slot;
+    if (head == range) {
+        head = range->next_of_entry;
+    } else {
+        for (struct range *r = head; r; r = r->next_of_entry) {
+            if (r->next_of_entry == range) {
+                r->next_of_entry = range->next_of_entry;
+                break;
+            }
         }
     }
-    if (*slot)
+    *slot = (Word_t)head;
+    if (head)
         return;
     PWord_t keys = (PWord_t)JudyLGet(w->owners, (Word_t)inode, NULL);
     JudyLDel((PPvoid_t)keys, (Word_t)range->key, NULL);
