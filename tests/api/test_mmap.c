@@ -9,7 +9,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <linux/userfaultfd.h>
+#include <stddef.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -275,6 +284,45 @@ static void test_bad_calls(void **state)
     test_pool_finish(pool, path);
 }
 
+/* A seccomp filter that makes the kernel refuse userfaultfd, by system call and through /dev/userfaultfd. */
+static void forbid_userfaultfd(void)
+{
+    struct sock_filter code[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_userfaultfd, 3, 0),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_ioctl, 0, 3),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[1])),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, USERFAULTFD_IOC_NEW, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog program = {.len = sizeof(code) / sizeof(code[0]), .filter = code};
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program))
+        _exit(3);
+}
+
+static void test_kernel_refuses_userfaultfd(void **state)
+{
+    (void)state;
+    char path[128];
+    test_pool_create(path, sizeof(path), POOL_SIZE, UDAX_DATA_FAST);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        forbid_userfaultfd();
+        struct udax_pool *pool = udax_pool_open(path, NULL);
+        int fd = pool ? udax_open(pool, "/f", O_CREAT | O_RDWR, 0644) : -1;
+        void *map = fd >= 0 ? udax_mmap(pool, NULL, PAGE, PROT_READ, MAP_SHARED, fd, 0) : NULL;
+        bool refused = map == MAP_FAILED && errno == EPERM && strstr(udax_last_error(), "userfaultfd");
+        _exit(refused && udax_close(pool, fd) == 0 && udax_pool_close(pool) == 0 ? 0 : 1);
+    }
+    int status;
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    test_pool_finish(NULL, path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -285,6 +333,7 @@ int main(void)
         cmocka_unit_test(test_msync_makes_durable),
         cmocka_unit_test(test_protect_and_advise),
         cmocka_unit_test(test_bad_calls),
+        cmocka_unit_test(test_kernel_refuses_userfaultfd),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
