@@ -1,4 +1,4 @@
-/* bench_clock.h: the timing helpers every benchmark shares: a monotonic clock and the median of repeated runs. */
+/* bench_clock.h: the timing helpers every benchmark shares: a monotonic clock, the median of repeated runs, and rounds of workloads. */
 #ifndef UDAX_BENCH_CLOCK_H
 #define UDAX_BENCH_CLOCK_H
 
@@ -23,6 +23,27 @@ static inline double median(double *samples, int count)
 {
     qsort(samples, (size_t)count, sizeof(*samples), compare_doubles);
     return samples[count / 2];
+}
+
+/* A workload times only the part it measures and returns seconds; set-up between runs stays out of the figure. */
+struct workload {
+    double (*run)(void *arg);
+    void *arg;
+    double median_s;
+};
+
+/*
+ * Runs each workload once per round, so that a change in the load of this
+ * shared machine falls on udax and its baselines alike; then takes medians.
+ */
+static inline void measure_in_rounds(struct workload *workloads, unsigned count, int rounds)
+{
+    double samples[count][rounds];
+    for (int round = 0; round < rounds; round++)
+        for (unsigned i = 0; i < count; i++)
+            samples[i][round] = workloads[i].run(workloads[i].arg);
+    for (unsigned i = 0; i < count; i++)
+        workloads[i].median_s = median(samples[i], rounds);
 }
 
 #endif

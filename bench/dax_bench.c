@@ -33,28 +33,6 @@
 #define WRITE_PIECE (2ull << 20)
 
 
-/* A workload times only the part it measures and returns seconds; set-up between runs stays out of the figure. */
-struct workload {
-    double (*run)(void *arg);
-    void *arg;
-    double median_s;
-};
-
-/*
- * Runs each workload once per round, so that a change in the load of this
- * shared machine falls on udax and its baselines alike; then takes medians.
- */
-static void measure_in_rounds(struct workload *workloads, unsigned count)
-{
-    double samples[count][ROUNDS];
-    for (unsigned round = 0; round < ROUNDS; round++)
-        for (unsigned i = 0; i < count; i++)
-            samples[i][round] = workloads[i].run(workloads[i].arg);
-    for (unsigned i = 0; i < count; i++) {
-        workloads[i].median_s = median(samples[i], ROUNDS);
-    }
-}
-
 static void die(const char *what, int err)
 {
     fprintf(stderr, "dax_bench: %s: %s\n", what, strerror(err));
@@ -146,7 +124,7 @@ static void bench_grab_unlock(void)
         entry_unlock(g->mapping, &e);
     }
     struct workload w[] = {{run_grab_unlock, g, 0}, {run_mutex_pair, g, 0}, {run_small_copy, g, 0}};
-    measure_in_rounds(w, 3);
+    measure_in_rounds(w, 3, ROUNDS);
     double grab_ns = w[0].median_s * 1e9 / GRAB_OPS;
     printf("grab+unlock: %u entries of 4 KiB, %u operations per run\n", GRAB_KEYS, GRAB_OPS);
     add_figure("grab_unlock_4KiB", grab_ns, "pthread_mutex_lock_unlock", w[1].median_s * 1e9 / GRAB_OPS);
@@ -295,7 +273,7 @@ static void bench_handoff(void)
     /* The baseline reaches no hook point, so the hook stays installed for both. */
     hooks_install(count_entry_waits);
     struct workload w[] = {{run_handoffs, &entry_lock, 0}, {run_handoffs, &condvar_lock, 0}};
-    measure_in_rounds(w, 2);
+    measure_in_rounds(w, 2, ROUNDS);
     hooks_install(NULL);
     dax_mapping_free(entry.mapping);
 
@@ -452,7 +430,7 @@ static void bench_fault_walks(uint64_t bytes)
         {run_tmpfs_first_touch, &tmpfs, 0},
         {run_big_copy, &copy, 0},
     };
-    measure_in_rounds(w, 4);
+    measure_in_rounds(w, 4, ROUNDS);
 
     close_walk_pool(walk, pool_path);
     close(tmpfs.fd);

@@ -19,3 +19,12 @@ set xtics rotate by 30 right; set lmargin 34; set rmargin 4; set bmargin 14; set
 plot 'bench/results/dax.csv' using 5:xtic(strcol(1).' / '.strcol(3)) skip 1 title '', \
 '' using 0:5:(sprintf('%.3g', \$5)) skip 1 with labels rotate by 90 left offset 0,0.5 title ''"
 echo "plot: bench/results/dax.png"
+build-release/bench/mmap_bench "${MMAP_BENCH_MIB:-1024}" bench/results/mmap.csv
+# A logarithmic axis: a fault costs thousands of times a store to a page in place, and first touch about as much as tmpfs.
+gnuplot -e "set terminal pngcairo noenhanced size 1000,640; set logscale y; set yrange [0.1:*]; set offsets 0,0,graph 0.15,0; \
+set output 'bench/results/mmap.png'; set datafile separator ','; set style data histogram; set style fill solid; set boxwidth 0.6; \
+set xtics rotate by 30 right; set lmargin 34; set rmargin 4; set bmargin 16; set ylabel 'udax / baseline (time)'; \
+set title 'udax_mmap against its baselines'; \
+plot 'bench/results/mmap.csv' using 5:xtic(strcol(1).' / '.strcol(3)) skip 1 title '', \
+'' using 0:5:(sprintf('%.3g', \$5)) skip 1 with labels rotate by 90 left offset 0,0.5 title ''"
+echo "plot: bench/results/mmap.png"
