@@ -138,10 +138,16 @@ static void clear_for(struct window *w, struct region *r, uint64_t page, uint64_
     }
 }
 
-static int map_blocks(struct window *w, struct region *r, char *start, size_t length, void *blocks)
+/*
+ * For a write fault the page tables are filled at once: one populate of 2 MiB
+ * costs a fraction of the 512 kernel faults the stores would take after it.
+ * A read fault may be a sparse touch, and leaves them to the kernel.
+ */
+static int map_blocks(struct window *w, struct region *r, char *start, size_t length, void *blocks, bool write)
 {
     struct pool *pool = &w->fs->pool;
-    void *got = raw_mmap(start, length, r->prot, MAP_SHARED | MAP_FIXED, pool->fd, (off_t)pool_offset(pool, blocks));
+    int flags = MAP_SHARED | MAP_FIXED | (write ? MAP_POPULATE : 0);
+    void *got = raw_mmap(start, length, r->prot, flags, pool->fd, (off_t)pool_offset(pool, blocks));
     return got == MAP_FAILED ? errno : 0;
 }
 
@@ -181,7 +187,7 @@ static int install(void *arg, const struct dax_fault_result *res, bool *writable
         struct range *range = calloc(1, sizeof(*range));
         PWord_t by_page = range ? (PWord_t)JudyLIns(&r->ranges, (Word_t)res->page, NULL) : NULL;
         PWord_t by_entry = by_page && by_page != PJERR ? owner_slot(w, r->inode, res->key, true) : NULL;
-        int rc = !by_entry ? ENOMEM : zero ? uffd_zero_pages(w, start, length) : map_blocks(w, r, start, length, res->addr);
+        int rc = !by_entry ? ENOMEM : zero ? uffd_zero_pages(w, start, length) : map_blocks(w, r, start, length, res->addr, req->write);
         if (rc) {
             if (by_page && by_page != PJERR)
                 JudyLDel(&r->ranges, (Word_t)res->page, NULL);
@@ -287,14 +293,15 @@ static void *reclaim_main(void *arg)
     struct window *w = arg;
     mutex_lock(&w->lock, 0);
     while (!w->stopping) {
-        if (!w->waiting) {
+        /* A freed range ends the need even before its waiter runs again to take it. */
+        if (!w->waiting || w->live < w->budget) {
             pthread_cond_wait(&w->reclaim_wanted, &w->lock.m);
             continue;
         }
         mutex_unlock(&w->lock);
         uint64_t reclaimed = window_reclaim(w, 1);
         mutex_lock(&w->lock, 0);
-        if (!reclaimed && w->waiting && !w->stopping) {
+        if (!reclaimed && w->waiting && w->live >= w->budget && !w->stopping) {
             /* Every range is pinned or busy: their holders send no signal, so look again shortly. */
             struct timespec until;
             clock_gettime(CLOCK_MONOTONIC, &until);

@@ -152,11 +152,13 @@ static void serve(struct window *w, const struct uffd_msg *msg)
     char *mapped;
     size_t mapped_len;
     int rc = window_fault_at(w, page_addr, write, &mapped, &mapped_len);
-    if (!rc && mapped)
-        wake(w, mapped, mapped_len);
     if (rc)
         send_sigbus((pid_t)msg->arg.pagefault.feat.ptid, addr);
-    wake(w, page_addr, WINDOW_PAGE);
+    /* The whole range: other threads may wait on its other pages. */
+    if (!rc && mapped)
+        wake(w, mapped, mapped_len);
+    else
+        wake(w, page_addr, WINDOW_PAGE);
 }
 
 static int spawn(struct window *w);
