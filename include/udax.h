@@ -131,6 +131,7 @@ struct udax_window_stats {
     uint64_t huge_faults; /* of which 2 MiB */
     uint64_t backoffs;    /* faults that found no free range and waited for reclaim */
     uint64_t reclaimed;   /* ranges reclaimed */
+    uint64_t over_budget; /* ranges mapped beyond the budget because every live one was pinned or busy */
 };
 int udax_window_stats(struct udax_pool *pool, struct udax_window_stats *stats);
 

@@ -82,6 +82,7 @@ int udax_window_stats(struct udax_pool *pool, struct udax_window_stats *stats)
         return udax_fail(EINVAL, "window stats: null argument");
     struct window_stats st;
     window_get_stats(pool->window, &st);
-    *stats = (struct udax_window_stats){st.budget, st.live, st.faults, st.huge_faults, st.backoffs, st.reclaimed};
+    *stats = (struct udax_window_stats){st.budget,   st.live,      st.faults,     st.huge_faults,
+                                        st.backoffs, st.reclaimed, st.over_budget};
     return 0;
 }

@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 
 #include "dax/dax.h"
 #include "util/hooks.h"
@@ -88,6 +87,8 @@ void range_forget(struct window *w, struct range *range)
     lru_unlink(range);
     free(range);
     w->live--;
+    if (w->over_budget)
+        w->over_budget--;
     w->frees++;
     pthread_cond_broadcast(&w->range_freed);
 }
@@ -151,6 +152,12 @@ static int map_blocks(struct window *w, struct region *r, char *start, size_t le
     return got == MAP_FAILED ? errno : 0;
 }
 
+/* Under the window lock: whether a fault would find no range free. */
+static bool window_full(const struct window *w)
+{
+    return w->live >= w->budget + w->over_budget;
+}
+
 static int install(void *arg, const struct dax_fault_result *res, bool *writable)
 {
     struct fault_request *req = arg;
@@ -170,7 +177,7 @@ static int install(void *arg, const struct dax_fault_result *res, bool *writable
         lru_touch(w, old);
     } else {
         clear_for(w, r, res->page, res->pages, zero);
-        if (w->live >= w->budget) {
+        if (window_full(w)) {
             req->frees_seen = w->frees;
             w->waiting++;
             w->stats.backoffs++;
@@ -294,23 +301,23 @@ static void *reclaim_main(void *arg)
     mutex_lock(&w->lock, 0);
     while (!w->stopping) {
         /* A freed range ends the need even before its waiter runs again to take it. */
-        if (!w->waiting || w->live < w->budget) {
+        if (!w->waiting || !window_full(w)) {
             pthread_cond_wait(&w->reclaim_wanted, &w->lock.m);
             continue;
         }
         mutex_unlock(&w->lock);
         uint64_t reclaimed = window_reclaim(w, 1);
         mutex_lock(&w->lock, 0);
-        if (!reclaimed && w->waiting && w->live >= w->budget && !w->stopping) {
-            /* Every range is pinned or busy: their holders send no signal, so look again shortly. */
-            struct timespec until;
-            clock_gettime(CLOCK_MONOTONIC, &until);
-            until.tv_nsec += 1000000;
-            if (until.tv_nsec >= 1000000000) {
-                until.tv_sec++;
-                until.tv_nsec -= 1000000000;
-            }
-            pthread_cond_timedwait(&w->reclaim_wanted, &w->lock.m, &until);
+        if (!reclaimed && w->waiting && window_full(w)) {
+            /*
+             * Every live range is pinned or busy, and pinned ones are never
+             * reclaimed: waiting would hang the fault whenever pins fill the
+             * budget. Let one range more in; it goes again with the next free.
+             */
+            w->over_budget++;
+            w->stats.over_budget++;
+            w->frees++;
+            pthread_cond_broadcast(&w->range_freed);
         }
     }
     mutex_unlock(&w->lock);

@@ -52,6 +52,7 @@ struct window_stats {
     uint64_t huge_faults; /* of which mapped 2 MiB */
     uint64_t backoffs;    /* faults that found no free range, dropped their locks and waited (R8) */
     uint64_t reclaimed;
+    uint64_t over_budget; /* ranges let in beyond the budget because every live one was pinned or busy */
 };
 void window_get_stats(struct window *w, struct window_stats *st);
 

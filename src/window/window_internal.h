@@ -51,6 +51,7 @@ struct window {
     uint64_t live;
     uint64_t frees;     /* ranges freed so far: a fault that saw none free waits for this to move */
     uint64_t waiting;   /* faults waiting for a range */
+    uint64_t over_budget; /* ranges let in beyond the budget because every live one was pinned or busy */
     pthread_cond_t range_freed;
     pthread_cond_t reclaim_wanted;
     bool stopping;

@@ -188,6 +188,36 @@ static void test_small_window_reclaims(void **state)
     test_pool_finish(pool, path);
 }
 
+/* Pinned ranges are never reclaimed; when pins fill the window, a fault maps beyond the budget instead of hanging. */
+static void test_pins_fill_the_window(void **state)
+{
+    (void)state;
+    char path[128];
+    struct udax_pool *pool = open_with_window(path, sizeof(path), 2, UDAX_DATA_FAST);
+    int fd = new_file(pool, "/pinned", 16 * PAGE, 4);
+    unsigned char *map = udax_mmap(pool, NULL, 16 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    assert_ptr_not_equal(map, MAP_FAILED);
+    assert_int_equal(udax_pin(pool, map, 8 * PAGE, UDAX_PIN_WRITE), 0);
+    for (size_t page = 0; page < 8; page++)
+        map[page * PAGE] = (unsigned char)page;
+    struct udax_window_stats stats;
+    assert_int_equal(udax_window_stats(pool, &stats), 0);
+    assert_true(stats.over_budget >= 6);
+    assert_int_equal(udax_unpin(pool, map, 8 * PAGE), 0);
+    for (size_t page = 8; page < 16; page++)
+        map[page * PAGE] = (unsigned char)page;
+    for (size_t page = 0; page < 16; page++) {
+        unsigned char c;
+        assert_int_equal(udax_pread(pool, fd, &c, 1, (off_t)(page * PAGE)), 1);
+        assert_int_equal(c, page);
+    }
+    assert_int_equal(udax_window_stats(pool, &stats), 0);
+    assert_true(stats.live <= 2 + stats.over_budget);
+    assert_int_equal(udax_munmap(pool, map, 16 * PAGE), 0);
+    assert_int_equal(udax_close(pool, fd), 0);
+    test_pool_finish(pool, path);
+}
+
 static void test_msync_makes_durable(void **state)
 {
     (void)state;
@@ -330,6 +360,7 @@ int main(void)
         cmocka_unit_test(test_holes_and_end_of_file),
         cmocka_unit_test(test_truncate_unmaps),
         cmocka_unit_test(test_small_window_reclaims),
+        cmocka_unit_test(test_pins_fill_the_window),
         cmocka_unit_test(test_msync_makes_durable),
         cmocka_unit_test(test_protect_and_advise),
         cmocka_unit_test(test_bad_calls),
