@@ -33,13 +33,13 @@ static int fill_entry(struct fs *fs, struct inode *inode, struct dax_mapping *m,
         rwlock_unlock(&inode->iolock);
     if (rc)
         return rc;
+    /* A 2 MiB entry needs 2 MiB of hole, or of contiguous, 2 MiB-aligned blocks. */
+    if (map.count < pages || (map.mapped && (map.block & (pages - 1))))
+        return EAGAIN;
     if (!map.mapped) {
         entry_fill(m, e, ENTRY_ZERO, 0);
         return 0;
     }
-    /* A 2 MiB entry needs 2 MiB of contiguous, 2 MiB-aligned blocks. */
-    if (map.count < pages || (map.block & (pages - 1)))
-        return EAGAIN;
     entry_fill(m, e, ENTRY_BLOCK, map.block);
     return 0;
 }

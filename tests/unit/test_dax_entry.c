@@ -282,6 +282,12 @@ static void test_huge_faults(void **state)
     assert_int_equal(file_truncate(&f->fs, f->file, 14 << 20), 0);
     assert_int_equal(dax_fault(&f->fs, f->file, 12 << 20, DAX_FAULT_HUGE | DAX_FAULT_WRITE, &r), EAGAIN);
     assert_int_equal(dax_fault(&f->fs, f->file, 12 << 20, DAX_FAULT_WRITE, &r), 0);
+    /* Nor a read of a chunk that starts with a hole and has data after it: a 2 MiB zero page would hide the data. */
+    assert_int_equal(file_fallocate(&f->fs, f->file, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 2 << 20, 5 << 12), 0);
+    assert_int_equal(dax_fault(&f->fs, f->file, 2 << 20, DAX_FAULT_HUGE, &r), EAGAIN);
+    assert_int_equal(dax_fault(&f->fs, f->file, (2 << 20) + (5 << 12), 0, &r), 0);
+    test_fill(expected, sizeof(expected), 1, (2 << 20) + (5 << 12));
+    assert_memory_equal(r.addr, expected, sizeof(expected));
     close_fixture(f);
 }
 
