@@ -299,7 +299,7 @@ static void fill_segment(struct fs *fs, const struct segment *s, struct iov_curs
         copy_to_pool(fs, c, base + (data_from - seg_start), data_to - data_from);
 }
 
-/* Zeroes the mapped bytes of [from, to), which lie past the size and are about to become visible. */
+/* Zeroes the mapped bytes of [from, to), which lie past the size: about to become visible, or just cut off. */
 static void zero_past_size(struct fs *fs, struct inode *inode, uint64_t from, uint64_t to)
 {
     while (from < to) {
@@ -598,6 +598,15 @@ int file_truncate(struct fs *fs, struct inode *inode, uint64_t size)
     attr.mtime_ns = attr.ctime_ns = now_ns();
     int rc = commit_layout(fs, inode, &attr, NULL, 0, 0);
     mutex_unlock(&inode->ilock);
+    /*
+     * As mmap(2) has it, the rest of a last page that a mapping keeps reads
+     * zero. After the commit, so that a crash never shows the old size with
+     * these bytes zeroed; an extension zeroes them again anyway.
+     */
+    if (!rc && size < old_size && size % PAGE_SIZE_BYTES) {
+        zero_past_size(fs, inode, size, min_u64(old_size, (size | (PAGE_SIZE_BYTES - 1)) + 1));
+        persist_fence(&fs->pool.pm);
+    }
     if (shrinks)
         fs->mapping_ops->end_break(inode);
     rwlock_unlock(&inode->iolock);

@@ -147,6 +147,9 @@ static void test_truncate_unmaps(void **state)
     assert_int_equal(udax_ftruncate(pool, fd, PAGE + 10), 0);
     assert_true(read_raises_sigbus(map + 2 * PAGE));
     assert_int_equal(map[PAGE + 9], 'a');
+    /* As mmap(2) has it, the rest of the last page reads zero. */
+    for (size_t i = PAGE + 10; i < 2 * PAGE; i++)
+        assert_int_equal(map[i], 0);
     assert_int_equal(udax_ftruncate(pool, fd, 16 * PAGE), 0);
     /* generic/438: what lay past the end, in the last page too, reads as zero once the file grows again. */
     assert_int_equal(map[PAGE + 10], 0);
