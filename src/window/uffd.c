@@ -102,19 +102,28 @@ int uffd_replace_with_reservation(struct window *w, void *start, size_t length, 
 int uffd_zero_pages(struct window *w, void *start, size_t length)
 {
     size_t done = 0;
+    bool by_page = false;
     while (done < length) {
+        size_t len = by_page ? WINDOW_PAGE : length - done;
         struct uffdio_copy copy = {
             .dst = (uintptr_t)start + done,
             .src = (uintptr_t)w->zeros + done,
-            .len = length - done,
+            .len = len,
             .mode = UFFDIO_COPY_MODE_WP | UFFDIO_COPY_MODE_DONTWAKE,
         };
         if (ioctl(w->uffd, UFFDIO_COPY, &copy) == 0)
-            return 0;
-        if (copy.copy > 0)
+            done += len;
+        else if (copy.copy > 0)
             done += (size_t)copy.copy;
         else if (errno == EEXIST)
             done += WINDOW_PAGE; /* a racing fault put that page there already */
+        else if (errno == ENOENT && !by_page)
+            /*
+             * One copy must lie within one VMA, and ranges taken down piece
+             * by piece can leave a 2 MiB span as several reservations that
+             * did not merge (zero pages gave each its own anon_vma).
+             */
+            by_page = true;
         else if (errno != EAGAIN)
             return errno;
     }

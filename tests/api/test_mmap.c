@@ -1,6 +1,7 @@
 /* test_mmap.c: udax_mmap through the public API: real faults, coherence with pread and pwrite, SIGBUS, the window budget. */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -26,6 +27,7 @@
 
 #define POOL_SIZE (256ULL << 20)
 #define PAGE 4096
+#define HUGE (2ul << 20)
 
 static struct udax_pool *open_with_window(char *path, size_t len, uint64_t ranges, enum udax_data_mode mode)
 {
@@ -155,6 +157,39 @@ static void test_truncate_unmaps(void **state)
     assert_int_equal(map[PAGE + 10], 0);
     assert_int_equal(map[4 * PAGE], 0);
     assert_int_equal(udax_munmap(pool, map, 16 * PAGE), 0);
+    assert_int_equal(udax_close(pool, fd), 0);
+    test_pool_finish(pool, path);
+}
+
+static void test_zero_pages_over_pieces(void **state)
+{
+    (void)state;
+    char path[128];
+    struct udax_pool *pool = open_with_window(path, sizeof(path), 0, UDAX_DATA_FAST);
+    int fd = udax_open(pool, "/pieces", O_CREAT | O_RDWR, 0644);
+    assert_true(fd >= 0);
+    assert_int_equal(udax_ftruncate(pool, fd, HUGE), 0);
+    unsigned char *map = udax_mmap(pool, NULL, HUGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    assert_ptr_not_equal(map, MAP_FAILED);
+    /*
+     * Pages 10, 11 and 12 get blocks, mapped 4 KiB each; then 11 is punched,
+     * taken down and read again as a zero page, and so is page 3: the
+     * reservation under the first 2 MiB is now pieces of address space that
+     * zero pages went into separately.
+     */
+    for (size_t page = 10; page <= 12; page++) {
+        assert_int_equal(udax_pwrite(pool, fd, "p", 1, (off_t)(page * PAGE)), 1);
+        assert_int_equal(map[page * PAGE], 'p');
+    }
+    assert_int_equal(udax_fallocate(pool, fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 11 * PAGE, PAGE), 0);
+    assert_int_equal(map[11 * PAGE], 0);
+    assert_int_equal(map[3 * PAGE], 0);
+    /* All of it a hole again: one 2 MiB fault puts zero pages over all the pieces. */
+    assert_int_equal(udax_fallocate(pool, fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, HUGE), 0);
+    assert_false(read_raises_sigbus((char *)map + 5));
+    for (size_t i = 0; i < HUGE; i += PAGE)
+        assert_int_equal(map[i], 0);
+    assert_int_equal(udax_munmap(pool, map, HUGE), 0);
     assert_int_equal(udax_close(pool, fd), 0);
     test_pool_finish(pool, path);
 }
@@ -362,6 +397,7 @@ int main(void)
         cmocka_unit_test(test_read_write_coherent),
         cmocka_unit_test(test_holes_and_end_of_file),
         cmocka_unit_test(test_truncate_unmaps),
+        cmocka_unit_test(test_zero_pages_over_pieces),
         cmocka_unit_test(test_small_window_reclaims),
         cmocka_unit_test(test_pins_fill_the_window),
         cmocka_unit_test(test_msync_makes_durable),
