@@ -100,6 +100,15 @@ static bool lookup(struct inode *inode, uint64_t page, uint64_t *block, uint64_t
     return mapped;
 }
 
+/* ILOCK, not IOLOCK, guards the extent index: write faults fill holes holding only ILOCK. */
+static uint64_t mapped_pages(struct inode *inode, uint64_t page, uint64_t count)
+{
+    mutex_lock(&inode->ilock, inode->ino);
+    uint64_t mapped = extent_mapped_pages(&inode->extents, page, count);
+    mutex_unlock(&inode->ilock);
+    return mapped;
+}
+
 static uint64_t current_size(struct inode *inode)
 {
     mutex_lock(&inode->ilock, inode->ino);
@@ -202,7 +211,7 @@ static int plan_fresh(struct fs *fs, struct inode *inode, struct plan *plan, uin
         const struct segment *tail = plan->count ? &plan->segments[plan->count - 1] : NULL;
         bool whole_chunk = !mapped && page >= UDAX_BLOCKS_PER_HUGE && (chunk_start << UDAX_BLOCK_SHIFT) <= old_size &&
                            (!tail || tail->page + tail->count <= chunk_start) &&
-                           !extent_mapped_pages(&inode->extents, chunk_start, UDAX_BLOCKS_PER_HUGE);
+                           !mapped_pages(inode, chunk_start, UDAX_BLOCKS_PER_HUGE);
         uint64_t block, got;
         int rc;
         if (whole_chunk && (rc = alloc_data(fs, UDAX_BLOCKS_PER_HUGE, true, &block, &got)) == 0) {
