@@ -50,34 +50,6 @@ static int new_file(struct udax_pool *pool, const char *path, size_t size, uint6
     return fd;
 }
 
-static sigjmp_buf bus_jump;
-static void *volatile bus_addr;
-
-static void on_sigbus(int sig, siginfo_t *info, void *context)
-{
-    (void)sig;
-    (void)context;
-    bus_addr = info->si_addr;
-    siglongjmp(bus_jump, 1);
-}
-
-/* Whether reading addr raises SIGBUS (at addr). */
-static bool read_raises_sigbus(const volatile char *addr)
-{
-    struct sigaction action = {.sa_sigaction = on_sigbus, .sa_flags = SA_SIGINFO}, old;
-    sigaction(SIGBUS, &action, &old);
-    bus_addr = NULL;
-    volatile bool raised = true;
-    if (!sigsetjmp(bus_jump, 1)) {
-        (void)*addr;
-        raised = false;
-    }
-    sigaction(SIGBUS, &old, NULL);
-    if (raised)
-        assert_ptr_equal(bus_addr, (const void *)addr);
-    return raised;
-}
-
 static void test_read_write_coherent(void **state)
 {
     (void)state;
@@ -128,10 +100,10 @@ static void test_holes_and_end_of_file(void **state)
     assert_int_equal(c, 'x');
     /* The rest of the last page reads as zero; the page after it is past the end. */
     assert_int_equal(map[4 * PAGE - 1], 0);
-    assert_true(read_raises_sigbus(map + 4 * PAGE));
-    assert_true(read_raises_sigbus(map + 7 * PAGE + 5));
+    assert_true(test_read_raises_sigbus(map + 4 * PAGE));
+    assert_true(test_read_raises_sigbus(map + 7 * PAGE + 5));
     assert_int_equal(udax_ftruncate(pool, fd, 6 * PAGE), 0);
-    assert_false(read_raises_sigbus(map + 4 * PAGE));
+    assert_false(test_read_raises_sigbus(map + 4 * PAGE));
     assert_int_equal(udax_munmap(pool, map, 8 * PAGE), 0);
     assert_int_equal(udax_close(pool, fd), 0);
     test_pool_finish(pool, path);
@@ -147,7 +119,7 @@ static void test_truncate_unmaps(void **state)
     assert_ptr_not_equal(map, MAP_FAILED);
     memset(map, 'a', 16 * PAGE);
     assert_int_equal(udax_ftruncate(pool, fd, PAGE + 10), 0);
-    assert_true(read_raises_sigbus(map + 2 * PAGE));
+    assert_true(test_read_raises_sigbus(map + 2 * PAGE));
     assert_int_equal(map[PAGE + 9], 'a');
     /* As mmap(2) has it, the rest of the last page reads zero. */
     for (size_t i = PAGE + 10; i < 2 * PAGE; i++)
@@ -186,7 +158,7 @@ static void test_zero_pages_over_pieces(void **state)
     assert_int_equal(map[3 * PAGE], 0);
     /* All of it a hole again: one 2 MiB fault puts zero pages over all the pieces. */
     assert_int_equal(udax_fallocate(pool, fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, HUGE), 0);
-    assert_false(read_raises_sigbus((char *)map + 5));
+    assert_false(test_read_raises_sigbus((char *)map + 5));
     for (size_t i = 0; i < HUGE; i += PAGE)
         assert_int_equal(map[i], 0);
     assert_int_equal(udax_munmap(pool, map, HUGE), 0);

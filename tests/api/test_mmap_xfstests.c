@@ -87,34 +87,6 @@ static void expect_mapped(const unsigned char *map, const unsigned char *want, s
             fail_msg("byte %zu of the mapping reads %#x, not %#x", i, map[i], want[i]);
 }
 
-static sigjmp_buf bus_jump;
-static void *volatile bus_addr;
-
-static void on_sigbus(int sig, siginfo_t *info, void *context)
-{
-    (void)sig;
-    (void)context;
-    bus_addr = info->si_addr;
-    siglongjmp(bus_jump, 1);
-}
-
-/* Whether reading addr raises SIGBUS (at addr). */
-static bool read_raises_sigbus(const volatile char *addr)
-{
-    struct sigaction action = {.sa_sigaction = on_sigbus, .sa_flags = SA_SIGINFO}, old;
-    sigaction(SIGBUS, &action, &old);
-    bus_addr = NULL;
-    volatile bool raised = true;
-    if (!sigsetjmp(bus_jump, 1)) {
-        (void)*addr;
-        raised = false;
-    }
-    sigaction(SIGBUS, &old, NULL);
-    if (raised)
-        assert_ptr_equal(bus_addr, (const void *)addr);
-    return raised;
-}
-
 /* What the threads of one test share: the pool, where they meet, and the first failure. */
 struct run {
     struct udax_pool *pool;
@@ -637,7 +609,7 @@ static void pin_against_truncate(enum udax_data_mode mode)
         if (size % PAGE)
             assert_int_equal(p.map[size], 0);
         if (!c->punch)
-            assert_true(read_raises_sigbus((char *)p.map + ((size + PAGE - 1) & ~(PAGE - 1))));
+            assert_true(test_read_raises_sigbus((char *)p.map + ((size + PAGE - 1) & ~(PAGE - 1))));
         free(want);
         assert_int_equal(udax_munmap(pool, p.map, PIN_FILE_SIZE), 0);
     }
@@ -790,7 +762,7 @@ static void tail_zeroed(enum udax_data_mode mode, size_t file_size, size_t cut, 
     assert_int_equal(udax_ftruncate(pool, fd, (off_t)cut), 0);
     memset(want + cut, 0, file_size - cut);
     expect_mapped(map, want, page + PAGE);
-    assert_true(read_raises_sigbus((char *)map + page + PAGE));
+    assert_true(test_read_raises_sigbus((char *)map + page + PAGE));
     /* A store past the end in the last page is allowed, and lost. */
     map[cut + 1] = 0x55;
     switch (how) {

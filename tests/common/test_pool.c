@@ -2,10 +2,12 @@
 #include "test_pool.h"
 
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -53,4 +55,35 @@ void test_fill(void *buf, size_t count, uint64_t seed, uint64_t offset)
         uint64_t x = (seed + offset + i) * 0x9E3779B97F4A7C15ULL;
         bytes[i] = (unsigned char)(x >> 56);
     }
+}
+
+static sigjmp_buf bus_jump;
+static void *volatile bus_addr;
+
+static void on_sigbus(int sig, siginfo_t *info, void *context)
+{
+    (void)sig;
+    (void)context;
+    bus_addr = info->si_addr;
+    siglongjmp(bus_jump, 1);
+}
+
+void *test_guarded_copy(void *dst, const void *src, size_t len)
+{
+    struct sigaction action = {.sa_sigaction = on_sigbus, .sa_flags = SA_SIGINFO}, old;
+    sigaction(SIGBUS, &action, &old);
+    bus_addr = NULL;
+    if (!sigsetjmp(bus_jump, 1))
+        memcpy(dst, src, len);
+    sigaction(SIGBUS, &old, NULL);
+    return bus_addr;
+}
+
+bool test_read_raises_sigbus(const volatile char *addr)
+{
+    char byte;
+    void *at = test_guarded_copy(&byte, (const char *)addr, 1);
+    if (at)
+        assert_ptr_equal(at, (const void *)addr);
+    return at != NULL;
 }

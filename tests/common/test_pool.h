@@ -2,6 +2,8 @@
 #ifndef UDAX_TEST_POOL_H
 #define UDAX_TEST_POOL_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "udax.h"
@@ -14,5 +16,10 @@ struct udax_pool *test_pool_new(char *path, size_t len, uint64_t size, enum udax
 void test_pool_finish(struct udax_pool *pool, const char *path);
 /* Writes count bytes of a pattern derived from seed and offset. */
 void test_fill(void *buf, size_t count, uint64_t seed, uint64_t offset);
+
+/* Copies len bytes (to or from a udax mapping): the address of the SIGBUS the copy raised, or NULL. */
+void *test_guarded_copy(void *dst, const void *src, size_t len);
+/* Whether reading addr raises SIGBUS; fails the test when the signal names another address. */
+bool test_read_raises_sigbus(const volatile char *addr);
 
 #endif

@@ -127,43 +127,12 @@ static void expect_bytes(struct fsx *f, const char *what, uint64_t offset, const
                      f->model[offset + i], f->size);
 }
 
-static sigjmp_buf bus_jump;
-static void *volatile bus_addr;
-
-static void on_sigbus(int sig, siginfo_t *info, void *context)
-{
-    (void)sig;
-    (void)context;
-    bus_addr = info->si_addr;
-    siglongjmp(bus_jump, 1);
-}
-
-/* Copies len bytes between the mapping and memory; the address of a SIGBUS it raised, or NULL. */
-static void *guarded_copy(void *dst, const void *src, size_t len)
-{
-    struct sigaction action = {.sa_sigaction = on_sigbus, .sa_flags = SA_SIGINFO}, old;
-    sigaction(SIGBUS, &action, &old);
-    bus_addr = NULL;
-    if (!sigsetjmp(bus_jump, 1))
-        memcpy(dst, src, len);
-    sigaction(SIGBUS, &old, NULL);
-    return bus_addr;
-}
-
 /* Whether a load, or a store, at the start of the page at file offset raises SIGBUS there. */
 static void expect_sigbus(struct fsx *f, uint64_t offset, bool store)
 {
-    volatile unsigned char *addr = f->map + (offset - f->map_off);
-    struct sigaction action = {.sa_sigaction = on_sigbus, .sa_flags = SA_SIGINFO}, old;
-    sigaction(SIGBUS, &action, &old);
-    bus_addr = NULL;
-    if (!sigsetjmp(bus_jump, 1)) {
-        if (store)
-            *addr = 0xee;
-        else
-            (void)*addr;
-    }
-    sigaction(SIGBUS, &old, NULL);
+    unsigned char *addr = f->map + (offset - f->map_off);
+    unsigned char byte = 0xee;
+    void *bus_addr = store ? test_guarded_copy(addr, &byte, 1) : test_guarded_copy(&byte, addr, 1);
     if (bus_addr != (void *)addr)
         mismatch(f, "a %s at file offset %" PRIu64 ", past the last page (size %" PRIu64 "), %s", store ? "store" : "load",
                  offset, f->size, bus_addr ? "raised SIGBUS elsewhere" : "raised no SIGBUS");
@@ -180,7 +149,7 @@ static bool first_page_past_end(const struct fsx *f, uint64_t *offset)
 /* Compares [offset, offset+len) of the file through the mapping, which must lie within the last page. */
 static void check_mapped(struct fsx *f, const char *what, uint64_t offset, uint64_t len)
 {
-    void *bus = guarded_copy(f->buf, f->map + (offset - f->map_off), len);
+    void *bus = test_guarded_copy(f->buf, f->map + (offset - f->map_off), len);
     if (bus)
         mismatch(f, "%s: SIGBUS at %p, file offset %" PRIu64 ", within the last page (size %" PRIu64 ")", what, bus,
                  (uint64_t)((unsigned char *)bus - f->map) + f->map_off, f->size);
@@ -302,7 +271,7 @@ static void mapped_write(struct fsx *f)
     note(f, "mapped write %" PRIu64 "+%" PRIu64, offset, len);
     for (uint64_t done = 0; done < len;) {
         uint64_t n = min_u64(MAX_IO, len - done);
-        void *bus = guarded_copy(f->map + (offset + done - f->map_off), src + done, n);
+        void *bus = test_guarded_copy(f->map + (offset + done - f->map_off), src + done, n);
         if (bus)
             mismatch(f, "mapped write: SIGBUS at file offset %" PRIu64 " (size %" PRIu64 ")",
                      (uint64_t)((unsigned char *)bus - f->map) + f->map_off, f->size);
