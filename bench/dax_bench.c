@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "bench_clock.h"
+#include "bench_figures.h"
 #include "dax/dax.h"
 #include "file/file.h"
 #include "inode/namei.h"
@@ -43,22 +44,6 @@ static void die(const char *what, int err)
 static void clobber_memory(void)
 {
     __asm__ volatile("" ::: "memory");
-}
-
-struct figure {
-    const char *workload;
-    double udax_ns;
-    const char *baseline;
-    double baseline_ns;
-};
-
-#define MAX_FIGURES 8
-static struct figure figures[MAX_FIGURES];
-static unsigned figure_count;
-
-static void add_figure(const char *workload, double udax_ns, const char *baseline, double baseline_ns)
-{
-    figures[figure_count++] = (struct figure){workload, udax_ns, baseline, baseline_ns};
 }
 
 /* 1. Uncontended grab and unlock of 4 KiB entries. */
@@ -453,33 +438,6 @@ static void bench_fault_walks(uint64_t bytes)
     add_figure("fault_walk_4KiB_per_GiB", small_s * per_gib, "memcpy_per_GiB", copy_s * per_gib);
 }
 
-static void print_figures(void)
-{
-    printf("\n%-24s %14s  %-31s %14s  %10s\n", "workload", "udax ns", "baseline", "baseline ns", "udax/base");
-    for (unsigned i = 0; i < figure_count; i++) {
-        const struct figure *f = &figures[i];
-        printf("%-24s %14.1f  %-31s %14.1f  %10.4g\n", f->workload, f->udax_ns, f->baseline, f->baseline_ns,
-               f->udax_ns / f->baseline_ns);
-    }
-}
-
-static void write_csv(const char *path)
-{
-    FILE *csv = fopen(path, "w");
-    if (!csv) {
-        fprintf(stderr, "dax_bench: cannot write %s: %s\n", path, strerror(errno));
-        return;
-    }
-    fprintf(csv, "workload,udax_ns,baseline_name,baseline_ns,ratio\n");
-    for (unsigned i = 0; i < figure_count; i++) {
-        const struct figure *f = &figures[i];
-        fprintf(csv, "%s,%.1f,%s,%.1f,%.6g\n", f->workload, f->udax_ns, f->baseline, f->baseline_ns,
-                f->udax_ns / f->baseline_ns);
-    }
-    fclose(csv);
-    printf("results: %s\n", path);
-}
-
 int main(int argc, char **argv)
 {
     unsigned long file_mib = argc > 1 ? strtoul(argv[1], NULL, 10) : 1024;
@@ -492,7 +450,7 @@ int main(int argc, char **argv)
     bench_grab_unlock();
     bench_handoff();
     bench_fault_walks((uint64_t)file_mib << 20);
-    print_figures();
-    write_csv(csv_path);
+    print_figures(24, 31);
+    write_csv("dax_bench", csv_path);
     return 0;
 }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "bench_clock.h"
+#include "bench_figures.h"
 #include "udax.h"
 
 #define ROUNDS 5
@@ -64,22 +65,6 @@ static long minor_faults(void)
     struct rusage usage;
     getrusage(RUSAGE_THREAD, &usage);
     return usage.ru_minflt;
-}
-
-struct figure {
-    const char *workload;
-    double udax_ns;
-    const char *baseline;
-    double baseline_ns;
-};
-
-#define MAX_FIGURES 16
-static struct figure figures[MAX_FIGURES];
-static unsigned figure_count;
-
-static void add_figure(const char *workload, double udax_ns, const char *baseline, double baseline_ns)
-{
-    figures[figure_count++] = (struct figure){workload, udax_ns, baseline, baseline_ns};
 }
 
 /* A file of a pool, written front to back in 2 MiB pieces so that its blocks are 2 MiB-aligned chunks. */
@@ -561,33 +546,6 @@ static void bench_churn(struct udax_file *udax, struct tmpfs_file *tmpfs, double
     add_figure("churn_2MiB_per_store", w[0].median_s * 1e9, "tmpfs_mapped_store", w[2].median_s * 1e9);
 }
 
-static void print_figures(void)
-{
-    printf("\n%-27s %12s  %-25s %12s  %10s\n", "workload", "udax ns", "baseline", "baseline ns", "udax/base");
-    for (unsigned i = 0; i < figure_count; i++) {
-        const struct figure *f = &figures[i];
-        printf("%-27s %12.1f  %-25s %12.1f  %10.4g\n", f->workload, f->udax_ns, f->baseline, f->baseline_ns,
-               f->udax_ns / f->baseline_ns);
-    }
-}
-
-static void write_csv(const char *path)
-{
-    FILE *csv = fopen(path, "w");
-    if (!csv) {
-        fprintf(stderr, "mmap_bench: cannot write %s: %s\n", path, strerror(errno));
-        return;
-    }
-    fprintf(csv, "workload,udax_ns,baseline_name,baseline_ns,ratio\n");
-    for (unsigned i = 0; i < figure_count; i++) {
-        const struct figure *f = &figures[i];
-        fprintf(csv, "%s,%.1f,%s,%.1f,%.6g\n", f->workload, f->udax_ns, f->baseline, f->baseline_ns,
-                f->udax_ns / f->baseline_ns);
-    }
-    fclose(csv);
-    printf("results: %s\n", path);
-}
-
 int main(int argc, char **argv)
 {
     unsigned long file_mib = argc > 1 ? strtoul(argv[1], NULL, 10) : 1024;
@@ -618,8 +576,8 @@ int main(int argc, char **argv)
     bench_random_access(&udax, &tmpfs);
     double tmpfs_fault_ns = bench_fault_latency(&udax, &tmpfs);
     bench_churn(&churn, &tmpfs, tmpfs_fault_ns);
-    print_figures();
-    write_csv(csv_path);
+    print_figures(27, 25);
+    write_csv("mmap_bench", csv_path);
 
     close_udax_file(&udax);
     close_udax_file(&churn);
