@@ -132,6 +132,16 @@ static void wait_for(struct dax_mapping *m, uint64_t wait_key, const char *point
     wait_table_sleep(&w);
 }
 
+/* With the index lock held and the entry at key unlocked: locks it for the caller and drops the index lock. */
+static struct entry_ref take_entry(struct dax_mapping *m, Word_t *slot, uint64_t key)
+{
+    *slot |= ENTRY_LOCKED;
+    struct entry_ref e = {key, *slot};
+    mutex_unlock(&m->lock);
+    lockdep_entry_acquired(m, key);
+    return e;
+}
+
 static void wake_removed(struct dax_mapping *m, uint64_t key)
 {
     if (BUG_INJECTED(BUG_S1))
@@ -181,10 +191,7 @@ int entry_grab(struct dax_mapping *m, uint64_t page, bool huge, struct entry_ref
         }
         if (!huge && (*slot & ENTRY_HUGE) && entry_kind(*slot) != ENTRY_BLOCK && (*slot & ENTRY_MAPPED)) {
             /* Its zero pages are mapped: take them down with the entry held, then split as below. */
-            *slot |= ENTRY_LOCKED;
-            struct entry_ref mapped = {key, *slot};
-            mutex_unlock(&m->lock);
-            lockdep_entry_acquired(m, key);
+            struct entry_ref mapped = take_entry(m, slot, key);
             entry_unmap_locked(m, &mapped);
             entry_unlock(m, &mapped);
             continue;
@@ -199,10 +206,7 @@ int entry_grab(struct dax_mapping *m, uint64_t page, bool huge, struct entry_ref
                 lockdep_entry_acquired(m, e->key);
             return rc;
         }
-        *slot |= ENTRY_LOCKED;
-        *e = (struct entry_ref){key, *slot};
-        mutex_unlock(&m->lock);
-        lockdep_entry_acquired(m, key);
+        *e = take_entry(m, slot, key);
         return 0;
     }
 }
@@ -259,10 +263,7 @@ int entry_lock_key(struct dax_mapping *m, uint64_t key, bool skip_busy, struct e
             wait_for(m, key, "entry_wait");
             continue;
         }
-        *slot |= ENTRY_LOCKED;
-        *e = (struct entry_ref){key, *slot};
-        mutex_unlock(&m->lock);
-        lockdep_entry_acquired(m, key);
+        *e = take_entry(m, slot, key);
         return 0;
     }
 }
@@ -362,10 +363,7 @@ void entry_delete_range(struct dax_mapping *m, uint64_t first, uint64_t count, b
         }
         uint64_t pages = entry_pages(*slot);
         if (*slot & ENTRY_MAPPED) {
-            *slot |= ENTRY_LOCKED;
-            struct entry_ref mapped = {key, *slot};
-            mutex_unlock(&m->lock);
-            lockdep_entry_acquired(m, key);
+            struct entry_ref mapped = take_entry(m, slot, key);
             entry_remove_locked(m, &mapped);
         } else {
             remove_slot(m, key);
@@ -414,10 +412,7 @@ void entry_writeback_range(struct dax_mapping *m, uint64_t first, uint64_t count
             if (waited)
                 wait_table_wake_one(m, key);
         } else {
-            *slot |= ENTRY_LOCKED;
-            struct entry_ref e = {key, *slot};
-            mutex_unlock(&m->lock);
-            lockdep_entry_acquired(m, key);
+            struct entry_ref e = take_entry(m, slot, key);
             flush(arg, entry_block(e.word), pages);
             if (!(e.word & ENTRY_MAPPED_WRITE))
                 update(m, &e, ENTRY_DIRTY, 0);
