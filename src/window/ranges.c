@@ -21,6 +21,16 @@ struct range *range_covering(struct region *r, uint64_t page)
     return page < range->page + range->pages ? range : NULL;
 }
 
+struct range *range_meeting(struct region *r, uint64_t page, uint64_t pages)
+{
+    struct range *covering = range_covering(r, page);
+    if (covering)
+        return covering;
+    Word_t index = (Word_t)page;
+    PWord_t slot = (PWord_t)JudyLFirst(r->ranges, &index, NULL);
+    return slot && slot != PJERR && index < page + pages ? (struct range *)*slot : NULL;
+}
+
 static void lru_unlink(struct range *range)
 {
     range->lru_prev->lru_next = range->lru_next;
@@ -121,15 +131,7 @@ void ranges_unmap_entry(void *window, void *object, uint64_t key)
 /* Ranges of r over [page, page+pages) give way to a new one there: overwritten in place where wholly inside it. */
 static void clear_for(struct window *w, struct region *r, uint64_t page, uint64_t pages, bool zero)
 {
-    for (;;) {
-        struct range *old = range_covering(r, page);
-        if (!old) {
-            Word_t index = (Word_t)page;
-            PWord_t slot = (PWord_t)JudyLFirst(r->ranges, &index, NULL);
-            if (!slot || slot == PJERR || index >= page + pages)
-                return;
-            old = (struct range *)*slot;
-        }
+    for (struct range *old; (old = range_meeting(r, page, pages));) {
         bool inside = old->page >= page && old->page + old->pages <= page + pages;
         /* Zero pages go into the reservation: a block range there must give the reservation back first. */
         if (inside && !(zero && !old->zero))

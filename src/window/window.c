@@ -340,13 +340,7 @@ static void unmap_parts(struct window *w, const struct region_part *parts, unsig
         struct region *r = parts[i].region;
         for (;;) {
             mutex_lock(&w->lock, 0);
-            struct range *range = range_covering(r, parts[i].first_page);
-            if (!range) {
-                Word_t index = (Word_t)parts[i].first_page;
-                PWord_t slot = (PWord_t)JudyLFirst(r->ranges, &index, NULL);
-                range = slot && slot != PJERR && index < parts[i].first_page + parts[i].pages ? (struct range *)*slot
-                                                                                               : NULL;
-            }
+            struct range *range = range_meeting(r, parts[i].first_page, parts[i].pages);
             uint64_t key = range ? range->key : 0;
             mutex_unlock(&w->lock);
             if (!range)

@@ -90,6 +90,8 @@ static inline char *region_addr(const struct region *r, uint64_t page)
 
 /* ranges.c, under the window lock unless said otherwise. */
 struct range *range_covering(struct region *r, uint64_t page);
+/* The range of r covering page, else the first starting in [page, page+pages); NULL if none. */
+struct range *range_meeting(struct region *r, uint64_t page, uint64_t pages);
 /* Unmaps range from the address space and forgets it; frees a place in the budget. */
 void range_take_down(struct window *w, struct range *range);
 /* Forgets range without touching the address space: its region is being unmapped whole. */
