@@ -1,6 +1,5 @@
 /* ranges.c: the live ranges of the window: putting pool blocks into place, the budget, LRU reclaim, and taking ranges down. */
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -328,12 +327,7 @@ static void *reclaim_main(void *arg)
 
 int reclaimer_start(struct window *w)
 {
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    int rc = pthread_create(&w->reclaimer, NULL, reclaim_main, w);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    return rc;
+    return window_thread_start(&w->reclaimer, reclaim_main, w);
 }
 
 void reclaimer_stop(struct window *w)

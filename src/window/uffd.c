@@ -207,14 +207,20 @@ static void *service_main(void *arg)
     return NULL;
 }
 
-/* Under the service lock; 0 when started. Threads block every signal, which belong to the application's. */
-static int spawn(struct window *w)
+int window_thread_start(pthread_t *thread, void *(*fn)(void *), void *arg)
 {
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    int rc = pthread_create(&w->service[w->service_threads], NULL, service_main, w);
+    int rc = pthread_create(thread, NULL, fn, arg);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return rc;
+}
+
+/* Under the service lock; 0 when started. */
+static int spawn(struct window *w)
+{
+    int rc = window_thread_start(&w->service[w->service_threads], service_main, w);
     if (!rc)
         w->service_threads++;
     return rc;

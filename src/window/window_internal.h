@@ -116,6 +116,8 @@ int ranges_fault(struct fault_request *req, uint64_t page);
 void ranges_wait_for_free(struct window *w, uint64_t frees_seen);
 
 /* uffd.c */
+/* Starts a window thread with every signal blocked: signals belong to the application's threads. */
+int window_thread_start(pthread_t *thread, void *(*fn)(void *), void *arg);
 /* 0, or -1 with errno and the message set. */
 int uffd_open(struct window *w);
 int uffd_register(struct window *w, void *start, size_t length);
