@@ -321,7 +321,7 @@ static void open_walk_pool(struct walk *w, const char *path, const char *piece)
     if (rc)
         die("fs_open", rc);
     w->fs.mapping_ops = &dax_mapping_ops;
-    rc = namei_open(&w->fs, NULL, "/walk", O_CREAT | O_RDWR, 0644, &w->file);
+    rc = namei_open(&w->fs, &(struct cred){0}, NULL, "/walk", O_CREAT | O_RDWR, 0644, &w->file);
     if (rc)
         die("namei_open", rc);
     /* Written front to back in 2 MiB pieces, the file gets one 2 MiB-aligned chunk of blocks per piece. */

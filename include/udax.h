@@ -8,6 +8,7 @@
 #include <sys/statvfs.h>
 #include <sys/types.h>
 #include <sys/uio.h>
+#include <time.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -85,12 +86,77 @@ int udax_fdatasync(struct udax_pool *pool, int fd);
 int udax_ftruncate(struct udax_pool *pool, int fd, off_t length);
 int udax_truncate(struct udax_pool *pool, const char *path, off_t length);
 int udax_fallocate(struct udax_pool *pool, int fd, int mode, off_t offset, off_t len);
+
+/*
+ * Who a call acts as: its permission checks, the owner of what it creates,
+ * and the umask applied to new modes. uid 0 bypasses the checks as root does
+ * on Linux. Until udax_set_cred, a pool handle acts with the credentials of
+ * the process that opened it (effective ids, groups, umask).
+ */
+#define UDAX_MAX_GROUPS 65536
+struct udax_cred {
+    uid_t uid;
+    gid_t gid;
+    mode_t umask;
+    size_t group_count; /* supplementary groups, at most UDAX_MAX_GROUPS */
+    const gid_t *groups;
+};
+/* Every later call on pool acts with a copy of cred. */
+int udax_set_cred(struct udax_pool *pool, const struct udax_cred *cred);
+/*
+ * The calling thread's later calls on pool act with a copy of cred instead,
+ * until it sets another or NULL: a server acting for many users sets it per
+ * request. One pool per thread at a time.
+ */
+int udax_set_thread_cred(struct udax_pool *pool, const struct udax_cred *cred);
+
+/*
+ * Paths resolve from the pool's root: it has no working directory, so a
+ * relative path with AT_FDCWD starts there too. The *at calls take a
+ * directory descriptor (O_PATH ones included) and the AT_* flags of their
+ * Linux namesakes. Symlinks are followed as on Linux, at most 40 per walk.
+ */
 int udax_stat(struct udax_pool *pool, const char *path, struct stat *st);
+int udax_lstat(struct udax_pool *pool, const char *path, struct stat *st);
 int udax_fstat(struct udax_pool *pool, int fd, struct stat *st);
+int udax_fstatat(struct udax_pool *pool, int dirfd, const char *path, struct stat *st, int flags);
+/* Adds the birth time (STATX_BTIME) to what stat gives; mask is accepted and every field is filled. */
+struct statx;
+int udax_statx(struct udax_pool *pool, int dirfd, const char *path, int flags, unsigned mask, struct statx *stx);
 int udax_mkdir(struct udax_pool *pool, const char *path, mode_t mode);
+int udax_mkdirat(struct udax_pool *pool, int dirfd, const char *path, mode_t mode);
+/* Regular files, FIFOs and sockets; character and block devices for root. udax_open refuses all but regular files with ENXIO. */
+int udax_mknod(struct udax_pool *pool, const char *path, mode_t mode, dev_t dev);
+int udax_mknodat(struct udax_pool *pool, int dirfd, const char *path, mode_t mode, dev_t dev);
+int udax_symlink(struct udax_pool *pool, const char *target, const char *path);
+int udax_symlinkat(struct udax_pool *pool, const char *target, int dirfd, const char *path);
+ssize_t udax_readlink(struct udax_pool *pool, const char *path, char *buf, size_t size);
+ssize_t udax_readlinkat(struct udax_pool *pool, int dirfd, const char *path, char *buf, size_t size);
+/* At most 65000 names per file (EMLINK); directories cannot be linked (EPERM). */
+int udax_link(struct udax_pool *pool, const char *oldpath, const char *newpath);
+int udax_linkat(struct udax_pool *pool, int olddirfd, const char *oldpath, int newdirfd, const char *newpath,
+                int flags);
 int udax_rmdir(struct udax_pool *pool, const char *path);
 int udax_unlink(struct udax_pool *pool, const char *path);
+int udax_unlinkat(struct udax_pool *pool, int dirfd, const char *path, int flags);
 int udax_rename(struct udax_pool *pool, const char *oldpath, const char *newpath);
+int udax_renameat(struct udax_pool *pool, int olddirfd, const char *oldpath, int newdirfd, const char *newpath);
+/* flags: RENAME_NOREPLACE or RENAME_EXCHANGE (<linux/fs.h>). */
+int udax_renameat2(struct udax_pool *pool, int olddirfd, const char *oldpath, int newdirfd, const char *newpath,
+                   unsigned flags);
+
+int udax_chmod(struct udax_pool *pool, const char *path, mode_t mode);
+int udax_fchmod(struct udax_pool *pool, int fd, mode_t mode);
+int udax_fchmodat(struct udax_pool *pool, int dirfd, const char *path, mode_t mode, int flags);
+int udax_chown(struct udax_pool *pool, const char *path, uid_t uid, gid_t gid);
+int udax_lchown(struct udax_pool *pool, const char *path, uid_t uid, gid_t gid);
+int udax_fchown(struct udax_pool *pool, int fd, uid_t uid, gid_t gid);
+int udax_fchownat(struct udax_pool *pool, int dirfd, const char *path, uid_t uid, gid_t gid, int flags);
+/* Nanosecond times; UTIME_NOW and UTIME_OMIT as utimensat(2) has them. */
+int udax_utimensat(struct udax_pool *pool, int dirfd, const char *path, const struct timespec times[2], int flags);
+int udax_futimens(struct udax_pool *pool, int fd, const struct timespec times[2]);
+int udax_access(struct udax_pool *pool, const char *path, int mode);
+int udax_faccessat(struct udax_pool *pool, int dirfd, const char *path, int mode, int flags);
 UDAX_DIR *udax_opendir(struct udax_pool *pool, const char *path);
 struct dirent *udax_readdir(struct udax_pool *pool, UDAX_DIR *dir);
 int udax_closedir(struct udax_pool *pool, UDAX_DIR *dir);

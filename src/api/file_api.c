@@ -9,6 +9,7 @@
 
 #include "file/file.h"
 #include "handle.h"
+#include "inode/attr_change.h"
 #include "inode/namei.h"
 #include "udax.h"
 #include "util/error.h"
@@ -17,19 +18,56 @@ void open_file_put(struct udax_pool *pool, struct open_file *file)
 {
     if (__atomic_sub_fetch(&file->refs, 1, __ATOMIC_ACQ_REL))
         return;
-    if (!inode_is_dir(file->inode))
+    if (inode_is_regular(file->inode))
         file_sync(&pool->fs, file->inode);
     inode_put(&pool->fs, file->inode);
     mutex_destroy(&file->position_lock);
     free(file);
 }
 
-struct open_file *api_get_file(struct udax_pool *pool, int fd, const char *call)
+struct open_file *api_get_path_file(struct udax_pool *pool, int fd, const char *call)
 {
     struct open_file *file = pool ? fd_get(&pool->fds, fd) : NULL;
     if (!file)
         udax_fail(EBADF, "%s: bad file descriptor %d", call, fd);
     return file;
+}
+
+struct open_file *api_get_file(struct udax_pool *pool, int fd, const char *call)
+{
+    struct open_file *file = api_get_path_file(pool, fd, call);
+    if (file && (file->flags & O_PATH)) {
+        open_file_put(pool, file);
+        udax_fail(EBADF, "%s: descriptor %d is an O_PATH descriptor", call, fd);
+        return NULL;
+    }
+    return file;
+}
+
+int api_at_begin(struct udax_pool *pool, int dirfd, const char *path, bool empty_path, const char *call,
+                 struct at_start *at)
+{
+    *at = (struct at_start){0};
+    if (!pool || !path)
+        return udax_fail(EFAULT, "%s: null argument", call);
+    if (dirfd == AT_FDCWD || path[0] == '/')
+        return 0;
+    at->file = api_get_path_file(pool, dirfd, call);
+    if (!at->file)
+        return -1;
+    at->inode = at->file->inode;
+    if (!inode_is_dir(at->inode) && !(empty_path && !*path)) {
+        api_at_end(pool, at);
+        return udax_fail(*path ? ENOTDIR : ENOENT, "%s: descriptor %d is not a directory", call, dirfd);
+    }
+    return 0;
+}
+
+void api_at_end(struct udax_pool *pool, struct at_start *at)
+{
+    if (at->file)
+        open_file_put(pool, at->file);
+    *at = (struct at_start){0};
 }
 
 static bool readable(const struct open_file *file)
@@ -42,16 +80,38 @@ static bool writable(const struct open_file *file)
     return (file->flags & O_ACCMODE) != O_RDONLY;
 }
 
+/* open(2)'s flags that udax knows; the others are refused rather than ignored. */
+#define KNOWN_OPEN_FLAGS                                                                                               \
+    (O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | O_APPEND | O_DIRECTORY | O_NOFOLLOW | O_PATH | O_CLOEXEC | O_NOCTTY |     \
+     O_NONBLOCK | O_SYNC | O_DSYNC | O_NOATIME | O_LARGEFILE | O_DIRECT)
+
 static int open_at(struct udax_pool *pool, struct inode *start, const char *path, int flags, mode_t mode)
 {
-    if ((flags & O_ACCMODE) == O_ACCMODE)
+    if (flags & ~KNOWN_OPEN_FLAGS)
+        return udax_fail(EINVAL, "open %s: unknown flags %#x", path, (unsigned)(flags & ~KNOWN_OPEN_FLAGS));
+    if ((flags & O_ACCMODE) == O_ACCMODE && !(flags & O_PATH))
         return udax_fail(EINVAL, "open %s: invalid access mode", path);
+    /* As on Linux, O_PATH keeps only O_DIRECTORY and O_NOFOLLOW; the descriptor can name the file, not use it. */
+    if (flags & O_PATH)
+        flags &= O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+    const struct cred *cred = api_cred(pool);
     struct inode *inode;
-    int rc = namei_open(&pool->fs, start, path, flags, mode, &inode);
+    int rc = namei_open(&pool->fs, cred, start, path, flags, mode, &inode);
     if (rc)
         return api_result(rc, "open", path);
-    if ((flags & O_TRUNC) && !inode_is_dir(inode) && (flags & O_ACCMODE) != O_RDONLY) {
-        rc = file_truncate(&pool->fs, inode, 0);
+    if (flags & O_NOATIME) {
+        mutex_lock(&inode->ilock, inode->ino);
+        rc = cred_owns(cred, &inode->attr) ? 0 : EPERM;
+        mutex_unlock(&inode->ilock);
+        if (rc) {
+            inode_put(&pool->fs, inode);
+            return api_result(rc, "open", path);
+        }
+    }
+    if ((flags & O_TRUNC) && inode_is_regular(inode) && (flags & O_ACCMODE) != O_RDONLY) {
+        rc = inode_drop_setid(&pool->fs, cred, inode);
+        if (!rc)
+            rc = file_truncate(&pool->fs, inode, 0);
         if (rc) {
             inode_put(&pool->fs, inode);
             return api_result(rc, "open", path);
@@ -95,16 +155,11 @@ int udax_openat(struct udax_pool *pool, int dirfd, const char *path, int flags, 
     va_start(ap, flags);
     mode_t mode = mode_argument(flags, ap);
     va_end(ap);
-    if (!pool || !path)
-        return udax_fail(EFAULT, "openat: null argument");
-    if (dirfd == AT_FDCWD || path[0] == '/')
-        return open_at(pool, NULL, path, flags, mode);
-    struct open_file *dir = api_get_file(pool, dirfd, "openat");
-    if (!dir)
+    struct at_start at;
+    if (api_at_begin(pool, dirfd, path, false, "openat", &at))
         return -1;
-    int rc = inode_is_dir(dir->inode) ? open_at(pool, dir->inode, path, flags, mode)
-                                      : udax_fail(ENOTDIR, "openat: descriptor %d is not a directory", dirfd);
-    open_file_put(pool, dir);
+    int rc = open_at(pool, at.inode, path, flags, mode);
+    api_at_end(pool, &at);
     return rc;
 }
 
@@ -126,8 +181,11 @@ static ssize_t transfer(struct udax_pool *pool, struct open_file *file, const st
                          write ? "writing" : "reading");
     if (inode_is_dir(file->inode))
         return udax_fail(EISDIR, "%s: is a directory", write ? "write" : "read");
+    int dropped = write ? inode_drop_setid(&pool->fs, api_cred(pool), file->inode) : 0;
+    if (dropped)
+        return udax_fail(dropped, "write: %s", strerror(dropped));
     ssize_t rc = write ? file_write(&pool->fs, file->inode, iov, iovcnt, offset, file->flags & O_APPEND, end)
-                       : file_read(&pool->fs, file->inode, iov, iovcnt, offset);
+                       : file_read(&pool->fs, file->inode, iov, iovcnt, offset, file->flags & O_NOATIME);
     if (rc < 0)
         return udax_fail((int)-rc, "%s: %s", write ? "write" : "read", strerror((int)-rc));
     if (!write)
@@ -283,9 +341,11 @@ int udax_ftruncate(struct udax_pool *pool, int fd, off_t length)
     if (!file)
         return -1;
     int rc;
-    if (length < 0 || inode_is_dir(file->inode) || !writable(file))
+    if (length < 0 || !inode_is_regular(file->inode) || !writable(file))
         rc = EINVAL;
     else
+        rc = inode_drop_setid(&pool->fs, api_cred(pool), file->inode);
+    if (!rc)
         rc = file_truncate(&pool->fs, file->inode, (uint64_t)length);
     open_file_put(pool, file);
     return api_result(rc, "ftruncate", NULL);
@@ -311,7 +371,9 @@ int udax_fallocate(struct udax_pool *pool, int fd, int mode, off_t offset, off_t
 
 int udax_fstat(struct udax_pool *pool, int fd, struct stat *st)
 {
-    struct open_file *file = api_get_file(pool, fd, "fstat");
+    if (!st)
+        return udax_fail(EFAULT, "fstat: null argument");
+    struct open_file *file = api_get_path_file(pool, fd, "fstat");
     if (!file)
         return -1;
     mutex_lock(&file->inode->ilock, file->inode->ino);

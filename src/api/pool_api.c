@@ -79,7 +79,15 @@ struct udax_pool *udax_pool_open(const char *path, const struct udax_open_option
         return NULL;
     }
     pool->fs.mapping_ops = &dax_mapping_ops;
+    if (api_cred_init(pool)) {
+        api_cred_destroy(pool);
+        fs_close(&pool->fs);
+        free(pool);
+        udax_fail(ENOMEM, "open: out of memory");
+        return NULL;
+    }
     if (window_open(&pool->window, &pool->fs, budget)) {
+        api_cred_destroy(pool);
         fs_close(&pool->fs);
         free(pool);
         udax_fail(ENOMEM, "open: out of memory");
@@ -100,6 +108,7 @@ int udax_pool_close(struct udax_pool *pool)
         return udax_fail(EINVAL, "close: no pool");
     fd_table_destroy(&pool->fds, release_at_close, pool);
     window_close(pool->window);
+    api_cred_destroy(pool);
     fs_close(&pool->fs);
     free(pool);
     return 0;

@@ -1,5 +1,6 @@
 /* file.c: the data path: copies between callers and pool blocks, block allocation, and size changes. */
 #include "file.h"
+#include "inode/attr_change.h"
 #include "util/hooks.h"
 
 #include <errno.h>
@@ -117,11 +118,26 @@ static uint64_t current_size(struct inode *inode)
     return size;
 }
 
-ssize_t file_read(struct fs *fs, struct inode *inode, const struct iovec *iov, int iovcnt, uint64_t offset)
+/* The size a read sees; the read moves atime as relatime says, logged with the next fsync or close. */
+static uint64_t size_for_read(struct inode *inode, bool noatime)
+{
+    int64_t now = noatime ? 0 : now_coarse_ns();
+    mutex_lock(&inode->ilock, inode->ino);
+    uint64_t size = inode->attr.size;
+    if (!noatime && inode_atime_due(inode, now)) {
+        inode->attr.atime_ns = now;
+        inode->times_unlogged = true;
+    }
+    mutex_unlock(&inode->ilock);
+    return size;
+}
+
+ssize_t file_read(struct fs *fs, struct inode *inode, const struct iovec *iov, int iovcnt, uint64_t offset,
+                  bool noatime)
 {
     size_t count = iov_total(iov, iovcnt);
     rwlock_read(&inode->iolock, inode->ino);
-    uint64_t size = current_size(inode);
+    uint64_t size = size_for_read(inode, noatime);
     if (offset >= size || !count) {
         rwlock_unlock(&inode->iolock);
         return 0;

@@ -9,8 +9,9 @@
 
 #include "inode/inode.h"
 
-/* Each returns bytes moved or -errno. */
-ssize_t file_read(struct fs *fs, struct inode *inode, const struct iovec *iov, int iovcnt, uint64_t offset);
+/* Each returns bytes moved or -errno. A read moves atime as relatime says, unless noatime. */
+ssize_t file_read(struct fs *fs, struct inode *inode, const struct iovec *iov, int iovcnt, uint64_t offset,
+                  bool noatime);
 /* With append, writes at the end of the file; *end receives the offset after the last byte written. */
 ssize_t file_write(struct fs *fs, struct inode *inode, const struct iovec *iov, int iovcnt, uint64_t offset,
                    bool append, uint64_t *end);

@@ -138,7 +138,7 @@ static void check_dir_names(struct checker *c, struct inode *dir, bool salvaged,
                 doomed[drops++] = n;
                 continue;
             }
-            bool wrong_type = (n->file_type == DT_DIR) != inode_is_dir(target);
+            bool wrong_type = n->file_type != inode_dirent_type(target);
             uint32_t names_due = inode_is_dir(target) ? 1 : target->attr.nlink;
             if (salvaged && (wrong_type || c->links[n->ino] >= names_due)) {
                 found(c, true, "directory %llu: salvaged entry '%.*s' is stale: inode %llu %s", ino, n->len,
@@ -218,8 +218,10 @@ static void reconnect(struct checker *c, struct inode *inode)
 {
     struct fs *fs = &c->fs;
     struct inode *lost;
-    if (namei_lookup(fs, NULL, "/lost+found", &lost)) {
-        if (namei_mkdir(fs, NULL, "/lost+found", 0700) || namei_lookup(fs, NULL, "/lost+found", &lost))
+    /* fsck acts as root, owner of what it creates, with nothing masked. */
+    const struct cred root = {0};
+    if (namei_lookup(fs, &root, NULL, "/lost+found", 0, &lost)) {
+        if (namei_mkdir(fs, &root, NULL, "/lost+found", 0700) || namei_lookup(fs, &root, NULL, "/lost+found", 0, &lost))
             return;
     }
     if (!inode_is_dir(lost)) {
@@ -237,7 +239,7 @@ static void reconnect(struct checker *c, struct inode *inode)
     attr.parent = lost->ino;
     if (attr.nlink == 0)
         attr.nlink = 1;
-    uint8_t type = inode_is_dir(inode) ? DT_DIR : DT_REG;
+    uint8_t type = inode_dirent_type(inode);
     int rc = inode_log_dentry(fs, &r.txns[0], UDAX_ENTRY_DENTRY_ADD, name, (size_t)len, inode->ino, type);
     if (!rc && r.count == 2)
         rc = inode_log_attr(fs, &r.txns[1], &attr);

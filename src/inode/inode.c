@@ -15,6 +15,13 @@ int64_t now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+int64_t now_coarse_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 struct inode *inode_object_new(uint64_t ino)
 {
     struct inode *inode = calloc(1, sizeof(*inode));
@@ -36,6 +43,38 @@ void inode_object_free(struct inode *inode)
     rwlock_destroy(&inode->faultlock);
     mutex_destroy(&inode->ilock);
     free(inode);
+}
+
+void inode_set_mode_attr(struct inode *inode, const struct udax_attr *attr)
+{
+    inode->attr = *attr;
+    inode->type = attr->mode & S_IFMT;
+    bool setid = (attr->mode & S_ISUID) || (attr->mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP);
+    __atomic_store_n(&inode->setid, setid, __ATOMIC_RELAXED);
+}
+
+int inode_permission(const struct cred *cred, struct inode *inode, int may)
+{
+    /* Root searches every directory: the common walk by root takes no lock. */
+    if (cred_is_root(cred) && (!(may & MAY_EXEC) || inode_is_dir(inode)))
+        return 0;
+    mutex_lock(&inode->ilock, inode->ino);
+    int rc = permission_check(cred, &inode->attr, may);
+    mutex_unlock(&inode->ilock);
+    return rc;
+}
+
+size_t inode_symlink_target(struct fs *fs, struct inode *inode, char *buf, size_t size)
+{
+    mutex_lock(&inode->ilock, inode->ino);
+    size_t len = inode->attr.size;
+    uint64_t block, run;
+    if (extent_lookup(&inode->extents, 0, &block, &run))
+        memcpy(buf, pool_block(&fs->pool, block), len < size ? len : size);
+    else
+        len = 0;
+    mutex_unlock(&inode->ilock);
+    return len;
 }
 
 void inode_get(struct inode *inode)
@@ -201,4 +240,5 @@ void inode_to_stat(const struct fs *fs, const struct inode *inode, struct stat *
     st->st_mtim = (struct timespec){inode->attr.mtime_ns / 1000000000, inode->attr.mtime_ns % 1000000000};
     st->st_ctim = (struct timespec){inode->attr.ctime_ns / 1000000000, inode->attr.ctime_ns % 1000000000};
     st->st_dev = (dev_t)fs->pool.sb.uuid[0];
+    st->st_rdev = (dev_t)inode->attr.rdev;
 }

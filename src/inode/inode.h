@@ -12,6 +12,7 @@
 #include "extent_index.h"
 #include "log/journal.h"
 #include "log/log.h"
+#include "permission.h"
 #include "pool/pool.h"
 #include "util/locks.h"
 
@@ -30,8 +31,9 @@ struct inode {
     struct dax_mapping *mapping; /* DAX entries, created by the first fault; set atomically, read under ILOCK */
     uint32_t refs;               /* open files and walkers; atomic */
     bool dead;                   /* a removed directory: nothing may be added */
-    bool is_dir;                 /* set with the first attr, before the inode is reachable; read without locks */
-    bool times_unlogged;         /* in-place overwrites changed mtime since the last entry */
+    uint32_t type;               /* S_IFMT of the mode, set before the inode is reachable; read without locks */
+    bool setid;                  /* the mode has bits a write by a non-root caller clears; atomic */
+    bool times_unlogged;         /* in-place overwrites, or reads, changed times since the last entry */
 };
 
 /* A problem that recovery or fsck found; repairable ones can be fixed in place. */
@@ -83,10 +85,37 @@ struct fs {
 /* Not attr.mode: updates rewrite attr whole under ILOCK, while this is asked without it. */
 static inline bool inode_is_dir(const struct inode *inode)
 {
-    return inode->is_dir;
+    return inode->type == S_IFDIR;
 }
 
+static inline bool inode_is_symlink(const struct inode *inode)
+{
+    return inode->type == S_IFLNK;
+}
+
+static inline bool inode_is_regular(const struct inode *inode)
+{
+    return inode->type == S_IFREG;
+}
+
+/* The d_type of the inode's names. */
+static inline uint8_t inode_dirent_type(const struct inode *inode)
+{
+    return (uint8_t)(inode->type >> 12);
+}
+
+/* Takes ILOCK: whether cred may do may (MAY_READ | MAY_WRITE | MAY_EXEC) to inode; 0 or EACCES. */
+int inode_permission(const struct cred *cred, struct inode *inode, int may);
+
+/* Copies up to size bytes of a symlink's target (fixed at its creation) into buf; returns its whole length. */
+size_t inode_symlink_target(struct fs *fs, struct inode *inode, char *buf, size_t size);
+
+/* Under ILOCK: installs attributes whose mode may have changed. */
+void inode_set_mode_attr(struct inode *inode, const struct udax_attr *attr);
+
 int64_t now_ns(void);
+/* Cheaper and a few milliseconds behind: enough for relatime's day. */
+int64_t now_coarse_ns(void);
 
 /* Opens and recovers the pool. With check, problems are reported and counted; without, any refuses the open. */
 int fs_open(struct fs *fs, const char *path, struct fs_check *check);
@@ -115,8 +144,6 @@ void inode_free(struct fs *fs, struct inode *inode);
 void inode_release_blocks(void *fs, uint64_t block, uint64_t count);
 
 void inode_to_stat(const struct fs *fs, const struct inode *inode, struct stat *st);
-
-
 
 /* Appends a DENTRY_ADD or DENTRY_DEL; 0 or ENOSPC. */
 int inode_log_dentry(struct fs *fs, struct log_txn *txn, uint8_t type, const char *name, size_t len, uint64_t ino,

@@ -1,4 +1,4 @@
-/* namei.c: walking paths, and create, mkdir, unlink, rmdir and rename as journaled multi-inode commits. */
+/* namei.c: path walks with symlinks and permission checks, and the namespace operations as journaled multi-inode commits. */
 #include "namei.h"
 #include "util/inject_bug.h"
 
@@ -6,10 +6,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/fs.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 static bool is_dot(const char *name, size_t len)
 {
@@ -19,6 +19,46 @@ static bool is_dot(const char *name, size_t len)
 static bool is_dotdot(const char *name, size_t len)
 {
     return len == 2 && name[0] == '.' && name[1] == '.';
+}
+
+struct last_name {
+    const char *name;
+    size_t len; /* 0 for the root itself */
+    bool trailing_slash;
+};
+
+static bool names_no_entry(const struct last_name *last)
+{
+    return !last->len || is_dot(last->name, last->len) || is_dotdot(last->name, last->len);
+}
+
+/* One walk: the rest of the path, rewritten in place as symlinks expand. */
+struct walk {
+    struct fs *fs;
+    const struct cred *cred;
+    unsigned links;
+    char path[PATH_MAX];
+};
+
+static int walk_init(struct walk *w, struct fs *fs, const struct cred *cred, const char *path)
+{
+    size_t len = strnlen(path, PATH_MAX);
+    if (len == 0)
+        return ENOENT;
+    if (len == PATH_MAX)
+        return ENAMETOOLONG;
+    memcpy(w->path, path, len + 1);
+    w->fs = fs;
+    w->cred = cred;
+    w->links = 0;
+    return 0;
+}
+
+static struct inode *root_of(struct fs *fs)
+{
+    struct inode *root = fs->inodes[UDAX_ROOT_INO];
+    inode_get(root);
+    return root;
 }
 
 static struct inode *lookup_child(struct fs *fs, struct inode *dir, const char *name, size_t len)
@@ -43,32 +83,48 @@ static struct inode *parent_of(struct fs *fs, struct inode *dir)
     return parent;
 }
 
-/* Steps from *cur through one component, replacing the reference. */
-static int step(struct fs *fs, struct inode **cur, const char *name, size_t len)
+/* Looks name up in dir, which the walker must be allowed to search; *child is referenced. */
+static int walk_child(struct walk *w, struct inode *dir, const char *name, size_t len, struct inode **child)
 {
-    if (!inode_is_dir(*cur))
+    if (!inode_is_dir(dir))
         return ENOTDIR;
-    if (is_dot(name, len))
+    int rc = inode_permission(w->cred, dir, MAY_EXEC);
+    if (rc)
+        return rc;
+    if (is_dot(name, len)) {
+        inode_get(dir);
+        *child = dir;
         return 0;
-    struct inode *next = is_dotdot(name, len) ? parent_of(fs, *cur) : lookup_child(fs, *cur, name, len);
-    if (!next)
-        return ENOENT;
-    inode_put(fs, *cur);
-    *cur = next;
+    }
+    *child = is_dotdot(name, len) ? parent_of(w->fs, dir) : lookup_child(w->fs, dir, name, len);
+    return *child ? 0 : ENOENT;
+}
+
+/* Makes the walk go on through link's target, then rest (which may point into w->path). */
+static int follow(struct walk *w, struct inode *link, const char *rest)
+{
+    if (++w->links > NAMEI_MAX_SYMLINKS)
+        return ELOOP;
+    char expanded[PATH_MAX];
+    size_t len = inode_symlink_target(w->fs, link, expanded, sizeof(expanded));
+    size_t rest_len = strlen(rest);
+    if (len + 1 + rest_len >= PATH_MAX)
+        return ENAMETOOLONG;
+    expanded[len] = '/';
+    memcpy(expanded + len + 1, rest, rest_len + 1);
+    if (!rest_len)
+        expanded[len] = '\0';
+    memcpy(w->path, expanded, len + 1 + rest_len + 1);
     return 0;
 }
 
-int namei_parent(struct fs *fs, struct inode *start, const char *path, struct inode **parent, struct last_name *last)
+/* Walks every component of w->path but the last, following symlinks; *parent is referenced. */
+static int walk_parent(struct walk *w, struct inode *start, struct inode **parent, struct last_name *last)
 {
-    size_t total = strnlen(path, PATH_MAX);
-    if (total == 0)
-        return ENOENT;
-    if (total == PATH_MAX)
-        return ENAMETOOLONG;
-    struct inode *cur = path[0] == '/' || !start ? fs->inodes[UDAX_ROOT_INO] : start;
+    struct fs *fs = w->fs;
+    const char *p = w->path;
+    struct inode *cur = p[0] == '/' || !start ? fs->inodes[UDAX_ROOT_INO] : start;
     inode_get(cur);
-    const char *p = path;
-    *last = (struct last_name){0};
     for (;;) {
         while (*p == '/')
             p++;
@@ -76,51 +132,107 @@ int namei_parent(struct fs *fs, struct inode *start, const char *path, struct in
         while (*end && *end != '/')
             end++;
         size_t len = (size_t)(end - p);
-        if (len > UDAX_NAME_MAX) {
-            inode_put(fs, cur);
-            return ENAMETOOLONG;
-        }
         const char *rest = end;
         while (*rest == '/')
             rest++;
-        if (!*rest) {
+        int rc = len > UDAX_NAME_MAX ? ENAMETOOLONG : 0;
+        if (!rc && !*rest) {
             *last = (struct last_name){p, len, *end == '/'};
-            if (!inode_is_dir(cur)) {
-                inode_put(fs, cur);
-                return ENOTDIR;
+            if (inode_is_dir(cur)) {
+                *parent = cur;
+                return 0;
             }
-            *parent = cur;
-            return 0;
+            rc = ENOTDIR;
         }
-        int rc = step(fs, &cur, p, len);
+        struct inode *next = NULL;
+        if (!rc)
+            rc = walk_child(w, cur, p, len, &next);
+        if (!rc && inode_is_symlink(next)) {
+            rc = follow(w, next, rest);
+            inode_put(fs, next);
+            p = w->path;
+            if (!rc && *p == '/') {
+                inode_put(fs, cur);
+                cur = root_of(fs);
+            }
+        } else if (!rc) {
+            inode_put(fs, cur);
+            cur = next;
+            p = rest;
+        }
         if (rc) {
             inode_put(fs, cur);
             return rc;
         }
-        p = rest;
     }
 }
 
-int namei_lookup(struct fs *fs, struct inode *start, const char *path, struct inode **out)
+/* walk_parent, and the search permission on the parent that any use of the last name needs. */
+static int walk_to_last(struct walk *w, struct inode *start, struct inode **parent, struct last_name *last)
 {
+    int rc = walk_parent(w, start, parent, last);
+    if (!rc && last->len) {
+        rc = inode_permission(w->cred, *parent, MAY_EXEC);
+        if (rc)
+            inode_put(w->fs, *parent);
+    }
+    return rc;
+}
+
+/* Makes the walk go on through link, the last component of a walk whose parent was dir; *parent is referenced. */
+static int follow_last(struct walk *w, struct inode *dir, struct inode *link, bool trailing_slash,
+                       struct inode **parent, struct last_name *last)
+{
+    int rc = follow(w, link, trailing_slash ? "/" : "");
+    return rc ? rc : walk_parent(w, dir, parent, last);
+}
+
+/* Resolves the last name of a walk; takes over the reference on parent; *out is referenced. */
+static int walk_last(struct walk *w, struct inode *parent, struct last_name last, unsigned flags, struct inode **out)
+{
+    struct fs *fs = w->fs;
+    for (;;) {
+        struct inode *child = parent;
+        int rc = 0;
+        if (last.len)
+            rc = walk_child(w, parent, last.name, last.len, &child);
+        else
+            inode_get(parent);
+        if (!rc && inode_is_symlink(child) && ((flags & LOOKUP_FOLLOW) || last.trailing_slash)) {
+            struct inode *dir = parent;
+            rc = follow_last(w, dir, child, last.trailing_slash, &parent, &last);
+            inode_put(fs, child);
+            inode_put(fs, dir);
+            if (rc)
+                return rc;
+            continue;
+        }
+        inode_put(fs, parent);
+        if (!rc && last.trailing_slash && !inode_is_dir(child)) {
+            inode_put(fs, child);
+            rc = ENOTDIR;
+        }
+        if (!rc)
+            *out = child;
+        return rc;
+    }
+}
+
+int namei_lookup(struct fs *fs, const struct cred *cred, struct inode *start, const char *path, unsigned flags,
+                 struct inode **out)
+{
+    if (!*path && (flags & LOOKUP_EMPTY)) {
+        *out = start ? start : fs->inodes[UDAX_ROOT_INO];
+        inode_get(*out);
+        return 0;
+    }
+    struct walk w;
     struct inode *dir;
     struct last_name last;
-    int rc = namei_parent(fs, start, path, &dir, &last);
-    if (rc)
-        return rc;
-    if (last.len) {
-        rc = step(fs, &dir, last.name, last.len);
-        if (rc) {
-            inode_put(fs, dir);
-            return rc;
-        }
-    }
-    if (last.trailing_slash && !inode_is_dir(dir)) {
-        inode_put(fs, dir);
-        return ENOTDIR;
-    }
-    *out = dir;
-    return 0;
+    int rc = walk_init(&w, fs, cred, path);
+    if (!rc)
+        rc = walk_parent(&w, start, &dir, &last);
+    return rc ? rc : walk_last(&w, dir, last, flags, out);
 }
 
 static struct udax_attr touched(const struct inode *dir, int64_t now)
@@ -150,37 +262,91 @@ static void unlock_inodes(struct inode **inodes, size_t count)
         mutex_unlock(&inodes[i]->ilock);
 }
 
-/* The caller holds dir's IOLOCK exclusive and has found no entry named so. */
-static int create_child(struct fs *fs, struct inode *dir, const char *name, size_t len, mode_t mode,
-                        struct inode **out)
+/* What a new inode is: its type and permissions (before the umask), its device, a symlink's target. */
+struct new_inode {
+    mode_t mode;
+    dev_t rdev;
+    const char *target;
+    size_t target_len;
+};
+
+/* Owner, group and mode of a new inode, as Linux sets them: a set-group-ID directory passes on its group. */
+static struct udax_attr new_attr(const struct cred *cred, const struct inode *dir, const struct new_inode *spec,
+                                 int64_t now)
+{
+    uint32_t mode = (uint32_t)spec->mode;
+    if (!S_ISLNK(mode))
+        mode &= ~(cred->umask & 0777);
+    uint32_t gid = cred->gid;
+    if (dir->attr.mode & S_ISGID) {
+        gid = dir->attr.gid;
+        if (S_ISDIR(mode))
+            mode |= S_ISGID;
+        else if ((mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP) && !cred_is_root(cred) &&
+                 !cred_in_group(cred, gid))
+            mode &= ~(uint32_t)S_ISGID;
+    }
+    return (struct udax_attr){.mode = mode, .uid = cred->uid, .gid = gid, .nlink = S_ISDIR(mode) ? 2 : 1,
+                              .atime_ns = now, .mtime_ns = now, .ctime_ns = now, .btime_ns = now,
+                              .parent = dir->ino, .rdev = (uint64_t)spec->rdev};
+}
+
+/* A symlink's target goes in one data block, written and flushed before the commit that maps it. */
+static int log_symlink_target(struct fs *fs, struct log_txn *txn, const struct new_inode *spec, int64_t now,
+                              uint64_t *block)
+{
+    uint64_t count;
+    int rc = alloc_extent(&fs->alloc, 1, false, block, &count);
+    if (rc)
+        return rc;
+    persist_copy(&fs->pool.pm, pool_block(&fs->pool, *block), spec->target, spec->target_len);
+    struct udax_entry_extent entry = {.page = 0, .block = *block, .count = 1, .size = spec->target_len,
+                                      .mtime_ns = now};
+    rc = log_append(&fs->env, txn, &entry, UDAX_ENTRY_EXTENT, 0, sizeof(entry));
+    if (rc) {
+        alloc_free(&fs->alloc, *block, 1);
+        *block = 0;
+    }
+    return rc;
+}
+
+/* The caller holds dir's IOLOCK exclusive, has found no entry named so, and may write dir. */
+static int create_child(struct fs *fs, const struct cred *cred, struct inode *dir, const struct last_name *last,
+                        const struct new_inode *spec, struct inode **out)
 {
     struct inode *inode = inode_claim(fs);
     if (!inode)
         return errno;
     int64_t now = now_ns();
-    bool is_dir = S_ISDIR(mode);
-    inode->attr = (struct udax_attr){.mode = mode, .uid = geteuid(), .gid = getegid(), .nlink = is_dir ? 2 : 1,
-                                     .atime_ns = now, .mtime_ns = now, .ctime_ns = now, .parent = dir->ino};
-    inode->is_dir = is_dir;
-    uint8_t file_type = is_dir ? DT_DIR : DT_REG;
+    mutex_lock(&dir->ilock, dir->ino);
+    struct udax_attr attr = new_attr(cred, dir, spec, now);
+    attr.size = spec->target_len;
+    inode_set_mode_attr(inode, &attr);
+    uint8_t file_type = inode_dirent_type(inode);
     struct log_txn child_txn, dir_txn;
     log_txn_begin_fresh(&child_txn, &inode->log);
-    mutex_lock(&dir->ilock, dir->ino);
     log_txn_begin(&dir_txn, &dir->log);
     struct udax_attr dir_attr = touched(dir, now);
+    uint64_t target_block = 0;
     int rc = dir->dead ? ENOENT : 0;
     if (!rc)
         rc = inode_log_attr(fs, &child_txn, &inode->attr);
+    if (!rc && spec->target)
+        rc = log_symlink_target(fs, &child_txn, spec, now, &target_block);
     if (!rc)
-        rc = inode_log_dentry(fs, &dir_txn, UDAX_ENTRY_DENTRY_ADD, name, len, inode->ino, file_type);
+        rc = inode_log_dentry(fs, &dir_txn, UDAX_ENTRY_DENTRY_ADD, last->name, last->len, inode->ino, file_type);
     if (!rc)
         rc = inode_log_attr(fs, &dir_txn, &dir_attr);
+    if (!rc && target_block)
+        rc = extent_map(&inode->extents, 0, target_block, 1, NULL, NULL);
     if (!rc)
-        rc = dir_index_put(&dir->names, name, len, inode->ino, file_type);
+        rc = dir_index_put(&dir->names, last->name, last->len, inode->ino, file_type);
     if (rc) {
         log_abort(&fs->env, &dir_txn);
         log_abort(&fs->env, &child_txn);
         mutex_unlock(&dir->ilock);
+        if (target_block)
+            alloc_free(&fs->alloc, target_block, 1);
         inode_unclaim(fs, inode);
         return rc;
     }
@@ -195,52 +361,185 @@ static int create_child(struct fs *fs, struct inode *dir, const char *name, size
     dir->attr = dir_attr;
     inode_maybe_compact(fs, dir);
     mutex_unlock(&dir->ilock);
-    __atomic_fetch_add(is_dir ? &fs->directories : &fs->files, 1, __ATOMIC_RELAXED);
+    __atomic_fetch_add(inode_is_dir(inode) ? &fs->directories : &fs->files, 1, __ATOMIC_RELAXED);
     *out = inode;
     return 0;
 }
 
-int namei_open(struct fs *fs, struct inode *start, const char *path, int flags, mode_t mode, struct inode **out)
+/* Creates a name that must not exist yet; *out, when asked for, is referenced. */
+static int create_name(struct fs *fs, const struct cred *cred, struct inode *start, const char *path,
+                       const struct new_inode *spec, struct inode **out)
 {
-    struct inode *inode = NULL;
-    int rc;
-    if (flags & O_CREAT) {
-        struct inode *dir;
-        struct last_name last;
-        rc = namei_parent(fs, start, path, &dir, &last);
-        if (rc)
-            return rc;
-        if (!last.len || is_dot(last.name, last.len) || is_dotdot(last.name, last.len)) {
-            rc = flags & O_EXCL ? EEXIST : namei_lookup(fs, dir, last.len ? last.name : ".", &inode);
-        } else if (last.trailing_slash) {
-            /* As on Linux: open creates only regular files, so a name that must be a directory fails. */
+    struct walk w;
+    struct inode *dir;
+    struct last_name last;
+    int rc = walk_init(&w, fs, cred, path);
+    if (!rc)
+        rc = walk_to_last(&w, start, &dir, &last);
+    if (rc)
+        return rc;
+    if (names_no_entry(&last)) {
+        inode_put(fs, dir);
+        return EEXIST;
+    }
+    rwlock_write(&dir->iolock, dir->ino);
+    if (dir_index_find(&dir->names, last.name, last.len))
+        rc = EEXIST;
+    else if (last.trailing_slash && !S_ISDIR(spec->mode))
+        rc = ENOENT;
+    else
+        rc = inode_permission(cred, dir, MAY_WRITE | MAY_EXEC);
+    struct inode *child = NULL;
+    if (!rc)
+        rc = create_child(fs, cred, dir, &last, spec, &child);
+    if (!rc && out) {
+        inode_get(child);
+        *out = child;
+    }
+    rwlock_unlock(&dir->iolock);
+    inode_put(fs, dir);
+    return rc;
+}
+
+int namei_mkdir(struct fs *fs, const struct cred *cred, struct inode *start, const char *path, mode_t mode)
+{
+    struct new_inode spec = {.mode = S_IFDIR | (mode & 07777)};
+    return create_name(fs, cred, start, path, &spec, NULL);
+}
+
+int namei_mknod(struct fs *fs, const struct cred *cred, struct inode *start, const char *path, mode_t mode, dev_t dev)
+{
+    switch (mode & S_IFMT) {
+    case 0:
+        mode |= S_IFREG;
+        break;
+    case S_IFREG:
+    case S_IFIFO:
+    case S_IFSOCK:
+        break;
+    case S_IFCHR:
+    case S_IFBLK:
+        if (!cred_is_root(cred))
+            return EPERM;
+        break;
+    case S_IFDIR:
+        return EPERM;
+    default:
+        return EINVAL;
+    }
+    struct new_inode spec = {.mode = mode & (S_IFMT | 07777), .rdev = S_ISCHR(mode) || S_ISBLK(mode) ? dev : 0};
+    return create_name(fs, cred, start, path, &spec, NULL);
+}
+
+int namei_symlink(struct fs *fs, const struct cred *cred, const char *target, struct inode *start, const char *path)
+{
+    size_t len = strnlen(target, PATH_MAX);
+    if (len == 0)
+        return ENOENT;
+    if (len == PATH_MAX)
+        return ENAMETOOLONG;
+    struct new_inode spec = {.mode = S_IFLNK | 0777, .target = target, .target_len = len};
+    return create_name(fs, cred, start, path, &spec, NULL);
+}
+
+/* What opening an existing inode asks of its permissions. */
+static int may_open(const struct cred *cred, struct inode *inode, int flags)
+{
+    if (flags & O_PATH)
+        return 0;
+    if (inode_is_symlink(inode))
+        return ELOOP;
+    if (inode_is_dir(inode) && (flags & O_ACCMODE) != O_RDONLY)
+        return EISDIR;
+    int may = 0;
+    if ((flags & O_ACCMODE) != O_WRONLY)
+        may |= MAY_READ;
+    if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC))
+        may |= MAY_WRITE;
+    int rc = inode_permission(cred, inode, may);
+    /* The library cannot be the other end of a FIFO or socket, nor a device driver; a FUSE mount's kernel is. */
+    if (!rc && !inode_is_dir(inode) && !inode_is_regular(inode))
+        rc = ENXIO;
+    return rc;
+}
+
+/* O_CREAT: opens the name in dir, following a symlink there, or creates it; takes over dir's reference. */
+static int open_or_create(struct walk *w, struct inode *dir, struct last_name last, int flags, mode_t mode,
+                          struct inode **out, bool *created)
+{
+    struct fs *fs = w->fs;
+    for (;;) {
+        int rc = 0;
+        if (names_no_entry(&last))
+            return flags & O_EXCL ? (inode_put(fs, dir), EEXIST) : walk_last(w, dir, last, 0, out);
+        /* As on Linux: open creates only regular files, so a name that must be a directory fails. */
+        if (last.trailing_slash)
             rc = EISDIR;
-        } else {
+        struct inode *found = NULL;
+        if (!rc) {
             rwlock_write(&dir->iolock, dir->ino);
             const struct dir_name *n = dir_index_find(&dir->names, last.name, last.len);
             if (n && (flags & O_EXCL)) {
                 rc = EEXIST;
             } else if (n) {
-                inode = fs->inodes[n->ino];
-                inode_get(inode);
+                found = fs->inodes[n->ino];
+                inode_get(found);
             } else {
-                rc = create_child(fs, dir, last.name, last.len, S_IFREG | (mode & 07777), &inode);
+                rc = inode_permission(w->cred, dir, MAY_WRITE | MAY_EXEC);
+                struct new_inode spec = {.mode = S_IFREG | (mode & 07777)};
                 if (!rc)
-                    inode_get(inode);
+                    rc = create_child(fs, w->cred, dir, &last, &spec, &found);
+                if (!rc) {
+                    inode_get(found);
+                    *created = true;
+                }
             }
             rwlock_unlock(&dir->iolock);
         }
+        if (!rc && inode_is_symlink(found) && !(flags & O_NOFOLLOW)) {
+            struct inode *link_dir = dir;
+            rc = follow_last(w, link_dir, found, false, &dir, &last);
+            inode_put(fs, found);
+            inode_put(fs, link_dir);
+            if (rc)
+                return rc;
+            continue;
+        }
         inode_put(fs, dir);
+        if (!rc)
+            *out = found;
+        return rc;
+    }
+}
+
+int namei_open(struct fs *fs, const struct cred *cred, struct inode *start, const char *path, int flags, mode_t mode,
+               struct inode **out)
+{
+    struct walk w;
+    struct inode *dir, *inode = NULL;
+    struct last_name last;
+    bool created = false;
+    int rc = walk_init(&w, fs, cred, path);
+    if (!rc)
+        rc = walk_parent(&w, start, &dir, &last);
+    if (rc)
+        return rc;
+    if ((flags & O_CREAT) && !(flags & O_PATH)) {
+        rc = last.len ? inode_permission(cred, dir, MAY_EXEC) : 0;
+        if (rc)
+            inode_put(fs, dir);
+        else
+            rc = open_or_create(&w, dir, last, flags, mode, &inode, &created);
         /* POSIX: EISDIR for O_CREAT without O_DIRECTORY on a directory, whatever the access mode. */
         if (!rc && inode_is_dir(inode) && !(flags & O_DIRECTORY))
             rc = EISDIR;
     } else {
-        rc = namei_lookup(fs, start, path, &inode);
+        rc = walk_last(&w, dir, last, flags & O_NOFOLLOW ? 0 : LOOKUP_FOLLOW, &inode);
     }
     if (!rc && (flags & O_DIRECTORY) && !inode_is_dir(inode))
         rc = ENOTDIR;
-    if (!rc && inode_is_dir(inode) && (flags & O_ACCMODE) != O_RDONLY)
-        rc = EISDIR;
+    if (!rc && !created)
+        rc = may_open(cred, inode, flags);
     if (rc) {
         if (inode)
             inode_put(fs, inode);
@@ -250,25 +549,78 @@ int namei_open(struct fs *fs, struct inode *start, const char *path, int flags, 
     return 0;
 }
 
-int namei_mkdir(struct fs *fs, struct inode *start, const char *path, mode_t mode)
+int namei_link(struct fs *fs, const struct cred *cred, struct inode *old_start, const char *old_path, unsigned old_flags,
+               struct inode *new_start, const char *new_path)
 {
-    struct inode *dir;
-    struct last_name last;
-    int rc = namei_parent(fs, start, path, &dir, &last);
+    struct inode *target;
+    int rc = namei_lookup(fs, cred, old_start, old_path, old_flags, &target);
     if (rc)
         return rc;
-    if (!last.len || is_dot(last.name, last.len) || is_dotdot(last.name, last.len)) {
-        inode_put(fs, dir);
-        return EEXIST;
+    struct walk w;
+    struct inode *dir = NULL;
+    struct last_name last;
+    rc = inode_is_dir(target) ? EPERM : walk_init(&w, fs, cred, new_path);
+    if (!rc)
+        rc = walk_to_last(&w, new_start, &dir, &last);
+    if (!rc && names_no_entry(&last))
+        rc = EEXIST;
+    if (rc) {
+        if (dir)
+            inode_put(fs, dir);
+        inode_put(fs, target);
+        return rc;
     }
     rwlock_write(&dir->iolock, dir->ino);
-    struct inode *child;
     if (dir_index_find(&dir->names, last.name, last.len))
         rc = EEXIST;
+    else if (last.trailing_slash)
+        rc = ENOENT;
     else
-        rc = create_child(fs, dir, last.name, last.len, S_IFDIR | (mode & 07777), &child);
+        rc = inode_permission(cred, dir, MAY_WRITE | MAY_EXEC);
+    if (!rc) {
+        struct inode *locked[] = {dir, target};
+        lock_inodes(locked, 2);
+        if (dir->dead || target->attr.nlink == 0)
+            rc = ENOENT;
+        else if (target->attr.nlink >= NAMEI_LINK_MAX)
+            rc = EMLINK;
+        int64_t now = now_ns();
+        struct udax_attr dir_attr = touched(dir, now), target_attr = target->attr;
+        target_attr.nlink++;
+        target_attr.ctime_ns = now;
+        struct log_txn dir_txn, target_txn;
+        log_txn_begin(&dir_txn, &dir->log);
+        log_txn_begin(&target_txn, &target->log);
+        uint8_t file_type = inode_dirent_type(target);
+        if (!rc)
+            rc = inode_log_dentry(fs, &dir_txn, UDAX_ENTRY_DENTRY_ADD, last.name, last.len, target->ino, file_type);
+        if (!rc)
+            rc = inode_log_attr(fs, &dir_txn, &dir_attr);
+        if (!rc)
+            rc = inode_log_attr(fs, &target_txn, &target_attr);
+        if (!rc)
+            rc = dir_index_put(&dir->names, last.name, last.len, target->ino, file_type);
+        if (rc) {
+            log_abort(&fs->env, &dir_txn);
+            log_abort(&fs->env, &target_txn);
+        } else {
+            struct journal_word words[] = {
+                {log_tail_word(&fs->pool, dir->ino), dir_txn.pos},
+                {log_tail_word(&fs->pool, target->ino), target_txn.pos},
+            };
+            journal_commit(&fs->journal, words, 2);
+            log_txn_applied(&fs->env, &dir_txn);
+            log_txn_applied(&fs->env, &target_txn);
+            dir->attr = dir_attr;
+            target->attr = target_attr;
+            inode_maybe_compact(fs, dir);
+            inode_maybe_compact(fs, target);
+        }
+        unlock_inodes(locked, 2);
+    }
     rwlock_unlock(&dir->iolock);
     inode_put(fs, dir);
+    inode_put(fs, target);
     return rc;
 }
 
@@ -279,6 +631,19 @@ static int log_unlinked(struct fs *fs, struct log_txn *txn, struct inode *victim
     attr->nlink = inode_is_dir(victim) ? 0 : attr->nlink - 1;
     attr->ctime_ns = now;
     return inode_log_attr(fs, txn, attr);
+}
+
+/* Whether cred may remove or replace victim's name in dir: write and search on dir, and the sticky rule. */
+static int may_delete(const struct cred *cred, struct inode *dir, struct inode *victim)
+{
+    int rc = inode_permission(cred, dir, MAY_WRITE | MAY_EXEC);
+    if (rc)
+        return rc;
+    struct inode *locked[] = {dir, victim};
+    lock_inodes(locked, 2);
+    bool forbidden = sticky_forbids(cred, &dir->attr, &victim->attr);
+    unlock_inodes(locked, 2);
+    return forbidden ? EPERM : 0;
 }
 
 /* unlink and rmdir: the caller holds dir's IOLOCK exclusive; victim is referenced. */
@@ -315,16 +680,21 @@ static int remove_name(struct fs *fs, struct inode *dir, const struct last_name 
         victim->attr = victim_attr;
         victim->dead = inode_is_dir(victim);
         inode_maybe_compact(fs, dir);
+        inode_maybe_compact(fs, victim);
     }
     unlock_inodes(locked, 2);
     return rc;
 }
 
-static int unlink_or_rmdir(struct fs *fs, struct inode *start, const char *path, bool want_dir)
+static int unlink_or_rmdir(struct fs *fs, const struct cred *cred, struct inode *start, const char *path,
+                           bool want_dir)
 {
+    struct walk w;
     struct inode *dir;
     struct last_name last;
-    int rc = namei_parent(fs, start, path, &dir, &last);
+    int rc = walk_init(&w, fs, cred, path);
+    if (!rc)
+        rc = walk_to_last(&w, start, &dir, &last);
     if (rc)
         return rc;
     if (!last.len)
@@ -340,19 +710,21 @@ static int unlink_or_rmdir(struct fs *fs, struct inode *start, const char *path,
     rwlock_write(&dir->iolock, dir->ino);
     const struct dir_name *n = dir_index_find(&dir->names, last.name, last.len);
     struct inode *victim = NULL;
-    if (!n)
+    if (!n) {
         rc = ENOENT;
-    else if (want_dir && n->file_type != DT_DIR)
-        rc = ENOTDIR;
-    else if (!want_dir && n->file_type == DT_DIR)
-        rc = EISDIR;
-    else if (!want_dir && last.trailing_slash)
-        rc = ENOTDIR;
-    if (!rc) {
+    } else {
         victim = fs->inodes[n->ino];
         inode_get(victim);
-        rc = remove_name(fs, dir, &last, victim);
+        rc = may_delete(cred, dir, victim);
     }
+    if (!rc && want_dir && !inode_is_dir(victim))
+        rc = ENOTDIR;
+    if (!rc && !want_dir && inode_is_dir(victim))
+        rc = EISDIR;
+    if (!rc && !want_dir && last.trailing_slash)
+        rc = ENOTDIR;
+    if (!rc)
+        rc = remove_name(fs, dir, &last, victim);
     rwlock_unlock(&dir->iolock);
     if (victim)
         inode_put(fs, victim);
@@ -360,14 +732,14 @@ static int unlink_or_rmdir(struct fs *fs, struct inode *start, const char *path,
     return rc;
 }
 
-int namei_unlink(struct fs *fs, struct inode *start, const char *path)
+int namei_unlink(struct fs *fs, const struct cred *cred, struct inode *start, const char *path)
 {
-    return unlink_or_rmdir(fs, start, path, false);
+    return unlink_or_rmdir(fs, cred, start, path, false);
 }
 
-int namei_rmdir(struct fs *fs, struct inode *start, const char *path)
+int namei_rmdir(struct fs *fs, const struct cred *cred, struct inode *start, const char *path)
 {
-    return unlink_or_rmdir(fs, start, path, true);
+    return unlink_or_rmdir(fs, cred, start, path, true);
 }
 
 /* Under the rename lock: whether dir is ancestor itself or lies below it. */
@@ -393,53 +765,76 @@ static void add_unique(struct inode **set, size_t *count, struct inode *inode)
     set[(*count)++] = inode;
 }
 
+/*
+ * moved leaves from_dir's name for to_dir's. The name there names victim,
+ * which loses it, or (exchange) takes moved's old name. Directories that
+ * change parent record the new one.
+ */
 struct rename_op {
     struct inode *from_dir, *to_dir, *moved, *victim;
     struct last_name from, to;
-    bool moves_dir_across;
+    bool exchange;
 };
+
+/* A renamed inode's new attributes: a changed ctime, and a directory's new parent. */
+static struct udax_attr renamed_attr(const struct inode *inode, const struct inode *new_dir, int64_t now)
+{
+    struct udax_attr attr = inode->attr;
+    attr.ctime_ns = now;
+    if (inode_is_dir(inode))
+        attr.parent = new_dir->ino;
+    return attr;
+}
 
 static int commit_rename(struct fs *fs, struct rename_op *op)
 {
     struct inode *locked[4] = {op->from_dir};
     size_t count = 1;
     add_unique(locked, &count, op->to_dir);
-    if (op->moves_dir_across)
-        add_unique(locked, &count, op->moved);
+    add_unique(locked, &count, op->moved);
     if (op->victim)
         add_unique(locked, &count, op->victim);
     lock_inodes(locked, count);
-    int rc = op->victim && inode_is_dir(op->victim) && op->victim->names.count ? ENOTEMPTY : 0;
+    bool replaces_dir = op->victim && !op->exchange && inode_is_dir(op->victim);
+    int rc = replaces_dir && op->victim->names.count ? ENOTEMPTY : 0;
     int64_t now = now_ns();
+    bool same_dir = op->to_dir == op->from_dir;
     struct udax_attr from_attr = touched(op->from_dir, now), to_attr = touched(op->to_dir, now);
-    struct udax_attr moved_attr = op->moved->attr, victim_attr;
-    moved_attr.parent = op->to_dir->ino;
-    moved_attr.ctime_ns = now;
+    struct udax_attr moved_attr = renamed_attr(op->moved, op->to_dir, now), victim_attr;
     struct log_txn from_txn, to_txn_storage, moved_txn, victim_txn;
-    struct log_txn *to_txn = op->to_dir == op->from_dir ? &from_txn : &to_txn_storage;
+    struct log_txn *to_txn = same_dir ? &from_txn : &to_txn_storage;
     log_txn_begin(&from_txn, &op->from_dir->log);
     log_txn_begin(to_txn, &op->to_dir->log);
     log_txn_begin(&moved_txn, &op->moved->log);
     if (op->victim)
         log_txn_begin(&victim_txn, &op->victim->log);
-    uint8_t file_type = inode_is_dir(op->moved) ? DT_DIR : DT_REG;
-    if (!rc)
+    uint8_t moved_type = inode_dirent_type(op->moved);
+    uint8_t victim_type = op->victim ? inode_dirent_type(op->victim) : 0;
+    if (!rc && op->exchange)
+        rc = inode_log_dentry(fs, &from_txn, UDAX_ENTRY_DENTRY_ADD, op->from.name, op->from.len, op->victim->ino,
+                              victim_type);
+    else if (!rc)
         rc = inode_log_dentry(fs, &from_txn, UDAX_ENTRY_DENTRY_DEL, op->from.name, op->from.len, op->moved->ino, 0);
     if (!rc)
-        rc = inode_log_dentry(fs, to_txn, UDAX_ENTRY_DENTRY_ADD, op->to.name, op->to.len, op->moved->ino, file_type);
+        rc = inode_log_dentry(fs, to_txn, UDAX_ENTRY_DENTRY_ADD, op->to.name, op->to.len, op->moved->ino, moved_type);
     if (!rc)
         rc = inode_log_attr(fs, &from_txn, &from_attr);
-    if (!rc && to_txn != &from_txn)
+    if (!rc && !same_dir)
         rc = inode_log_attr(fs, to_txn, &to_attr);
-    if (!rc && op->moves_dir_across)
-        rc = inode_log_attr(fs, &moved_txn, &moved_attr);
-    if (!rc && op->victim)
-        rc = log_unlinked(fs, &victim_txn, op->victim, &victim_attr, now);
     if (!rc)
-        rc = dir_index_put(&op->to_dir->names, op->to.name, op->to.len, op->moved->ino, file_type);
+        rc = inode_log_attr(fs, &moved_txn, &moved_attr);
+    if (!rc && op->exchange) {
+        victim_attr = renamed_attr(op->victim, op->from_dir, now);
+        rc = inode_log_attr(fs, &victim_txn, &victim_attr);
+    } else if (!rc && op->victim) {
+        rc = log_unlinked(fs, &victim_txn, op->victim, &victim_attr, now);
+    }
+    /* An exchange only replaces names, which cannot fail; a move may need memory for the new name. */
+    if (!rc && !op->exchange)
+        rc = dir_index_put(&op->to_dir->names, op->to.name, op->to.len, op->moved->ino, moved_type);
     if (rc) {
         log_abort(&fs->env, &from_txn);
-        if (to_txn != &from_txn)
+        if (!same_dir)
             log_abort(&fs->env, to_txn);
         log_abort(&fs->env, &moved_txn);
         if (op->victim)
@@ -450,44 +845,63 @@ static int commit_rename(struct fs *fs, struct rename_op *op)
     struct journal_word words[4];
     unsigned n = 0;
     words[n++] = (struct journal_word){log_tail_word(&fs->pool, op->from_dir->ino), from_txn.pos};
-    if (to_txn != &from_txn)
+    if (!same_dir)
         words[n++] = (struct journal_word){log_tail_word(&fs->pool, op->to_dir->ino), to_txn->pos};
-    if (op->moves_dir_across)
-        words[n++] = (struct journal_word){log_tail_word(&fs->pool, op->moved->ino), moved_txn.pos};
+    words[n++] = (struct journal_word){log_tail_word(&fs->pool, op->moved->ino), moved_txn.pos};
     if (op->victim)
         words[n++] = (struct journal_word){log_tail_word(&fs->pool, op->victim->ino), victim_txn.pos};
     journal_commit(&fs->journal, words, n);
     log_txn_applied(&fs->env, &from_txn);
-    if (to_txn != &from_txn)
+    if (!same_dir)
         log_txn_applied(&fs->env, to_txn);
-    if (op->moves_dir_across) {
-        log_txn_applied(&fs->env, &moved_txn);
-        op->moved->attr = moved_attr;
-    }
+    log_txn_applied(&fs->env, &moved_txn);
+    op->moved->attr = moved_attr;
     if (op->victim) {
         log_txn_applied(&fs->env, &victim_txn);
         op->victim->attr = victim_attr;
-        op->victim->dead = inode_is_dir(op->victim);
+        op->victim->dead = replaces_dir;
     }
-    dir_index_remove(&op->from_dir->names, op->from.name, op->from.len);
+    if (op->exchange) {
+        dir_index_put(&op->from_dir->names, op->from.name, op->from.len, op->victim->ino, victim_type);
+        dir_index_put(&op->to_dir->names, op->to.name, op->to.len, op->moved->ino, moved_type);
+    } else {
+        dir_index_remove(&op->from_dir->names, op->from.name, op->from.len);
+    }
     op->from_dir->attr = from_attr;
     op->to_dir->attr = to_attr;
-    inode_maybe_compact(fs, op->from_dir);
-    if (op->to_dir != op->from_dir)
-        inode_maybe_compact(fs, op->to_dir);
+    for (size_t i = 0; i < count; i++)
+        inode_maybe_compact(fs, locked[i]);
     unlock_inodes(locked, count);
     return 0;
 }
 
-static int check_rename_target(struct fs *fs, struct rename_op *op)
+/* A directory that changes parent has its ".." rewritten: it must be writable, and must not go below itself. */
+static int may_reparent(struct fs *fs, const struct cred *cred, struct inode *dir, struct inode *old_parent,
+                        struct inode *new_parent)
+{
+    if (!inode_is_dir(dir) || old_parent == new_parent)
+        return 0;
+    if (is_within(fs, new_parent, dir))
+        return EINVAL;
+    return inode_permission(cred, dir, MAY_WRITE);
+}
+
+static int check_rename_target(struct fs *fs, const struct cred *cred, struct rename_op *op, unsigned flags)
 {
     const struct dir_name *target = dir_index_find(&op->to_dir->names, op->to.name, op->to.len);
     if (!target)
-        return op->to.trailing_slash && !inode_is_dir(op->moved) ? ENOTDIR : 0;
+        return op->exchange ? ENOENT : 0;
+    if (flags & RENAME_NOREPLACE)
+        return EEXIST;
     if (target->ino == op->moved->ino)
         return -1;
     op->victim = fs->inodes[target->ino];
     inode_get(op->victim);
+    int rc = may_delete(cred, op->to_dir, op->victim);
+    if (rc)
+        return rc;
+    if (op->exchange)
+        return may_reparent(fs, cred, op->victim, op->to_dir, op->from_dir);
     if (inode_is_dir(op->moved) && !inode_is_dir(op->victim))
         return ENOTDIR;
     if (!inode_is_dir(op->moved) && inode_is_dir(op->victim))
@@ -495,7 +909,7 @@ static int check_rename_target(struct fs *fs, struct rename_op *op)
     return 0;
 }
 
-static int rename_locked(struct fs *fs, struct rename_op *op)
+static int rename_locked(struct fs *fs, const struct cred *cred, struct rename_op *op, unsigned flags)
 {
     const struct dir_name *source = dir_index_find(&op->from_dir->names, op->from.name, op->from.len);
     if (!source)
@@ -506,12 +920,13 @@ static int rename_locked(struct fs *fs, struct rename_op *op)
         return ENOTDIR;
     if (op->from_dir == op->to_dir && op->from.len == op->to.len && !memcmp(op->from.name, op->to.name, op->to.len))
         return -1;
-    if (inode_is_dir(op->moved) && op->from_dir != op->to_dir) {
-        if (is_within(fs, op->to_dir, op->moved))
-            return EINVAL;
-        op->moves_dir_across = true;
-    }
-    int rc = check_rename_target(fs, op);
+    int rc = may_delete(cred, op->from_dir, op->moved);
+    if (!rc)
+        rc = inode_permission(cred, op->to_dir, MAY_WRITE | MAY_EXEC);
+    if (!rc)
+        rc = may_reparent(fs, cred, op->moved, op->from_dir, op->to_dir);
+    if (!rc)
+        rc = check_rename_target(fs, cred, op, flags);
     return rc ? rc : commit_rename(fs, op);
 }
 
@@ -524,15 +939,28 @@ static int check_rename_name(const struct last_name *last)
     return 0;
 }
 
-int namei_rename(struct fs *fs, struct inode *start, const char *from, const char *to)
+int namei_rename(struct fs *fs, const struct cred *cred, struct inode *from_start, const char *from,
+                 struct inode *to_start, const char *to, unsigned flags)
 {
-    struct rename_op op = {0};
-    int rc = namei_parent(fs, start, from, &op.from_dir, &op.from);
-    if (rc)
-        return rc;
-    rc = namei_parent(fs, start, to, &op.to_dir, &op.to);
+    if ((flags & ~(unsigned)(RENAME_NOREPLACE | RENAME_EXCHANGE)) ||
+        (flags & (RENAME_NOREPLACE | RENAME_EXCHANGE)) == (RENAME_NOREPLACE | RENAME_EXCHANGE))
+        return EINVAL;
+    struct walk *walks = malloc(2 * sizeof(*walks));
+    if (!walks)
+        return ENOMEM;
+    struct rename_op op = {.exchange = flags & RENAME_EXCHANGE};
+    int rc = walk_init(&walks[0], fs, cred, from);
+    if (!rc)
+        rc = walk_init(&walks[1], fs, cred, to);
+    if (!rc)
+        rc = walk_to_last(&walks[0], from_start, &op.from_dir, &op.from);
+    if (!rc) {
+        rc = walk_to_last(&walks[1], to_start, &op.to_dir, &op.to);
+        if (rc)
+            inode_put(fs, op.from_dir);
+    }
     if (rc) {
-        inode_put(fs, op.from_dir);
+        free(walks);
         return rc;
     }
     rc = check_rename_name(&op.from);
@@ -549,7 +977,7 @@ int namei_rename(struct fs *fs, struct inode *start, const char *from, const cha
         } else {
             rwlock_write(&op.from_dir->iolock, op.from_dir->ino);
         }
-        rc = rename_locked(fs, &op);
+        rc = rename_locked(fs, cred, &op, flags);
         if (across) {
             rwlock_unlock(&op.to_dir->iolock);
             rwlock_unlock(&op.from_dir->iolock);
@@ -564,5 +992,6 @@ int namei_rename(struct fs *fs, struct inode *start, const char *from, const cha
         inode_put(fs, op.moved);
     inode_put(fs, op.to_dir);
     inode_put(fs, op.from_dir);
+    free(walks);
     return rc < 0 ? 0 : rc;
 }

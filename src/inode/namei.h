@@ -1,4 +1,4 @@
-/* namei.h: path walk and the namespace operations that change directories. */
+/* namei.h: path walks (symlinks, permissions) and the namespace operations that change directories. */
 #ifndef UDAX_NAMEI_H
 #define UDAX_NAMEI_H
 
@@ -7,23 +7,38 @@
 #include <sys/types.h>
 
 #include "inode.h"
+#include "permission.h"
 
-struct last_name {
-    const char *name;
-    size_t len;       /* 0 for the root itself */
-    bool trailing_slash;
-};
+/* Most symlinks one walk follows before it fails with ELOOP, as on Linux. */
+#define NAMEI_MAX_SYMLINKS 40
+/* Most names one inode may have, as on ext4. */
+#define NAMEI_LINK_MAX 65000
 
-/* Resolves path from start (NULL: the root); *out is referenced. 0 or an errno. */
-int namei_lookup(struct fs *fs, struct inode *start, const char *path, struct inode **out);
-/* Resolves every component but the last; *parent is referenced. 0 or an errno. */
-int namei_parent(struct fs *fs, struct inode *start, const char *path, struct inode **parent, struct last_name *last);
+/* Lookup flags. */
+#define LOOKUP_FOLLOW 0x1 /* a symlink in the last component is followed */
+#define LOOKUP_EMPTY 0x2  /* an empty path names start itself (AT_EMPTY_PATH) */
 
-/* Opens or creates; *out is referenced. 0 or an errno. */
-int namei_open(struct fs *fs, struct inode *start, const char *path, int flags, mode_t mode, struct inode **out);
-int namei_mkdir(struct fs *fs, struct inode *start, const char *path, mode_t mode);
-int namei_rmdir(struct fs *fs, struct inode *start, const char *path);
-int namei_unlink(struct fs *fs, struct inode *start, const char *path);
-int namei_rename(struct fs *fs, struct inode *start, const char *from, const char *to);
+/*
+ * Every call resolves path from start, or from the root when start is NULL
+ * or path is absolute, with cred's permissions; each returns 0 or an errno.
+ */
+
+/* *out is referenced. */
+int namei_lookup(struct fs *fs, const struct cred *cred, struct inode *start, const char *path, unsigned flags,
+                 struct inode **out);
+/* Opens or creates, with open(2)'s flags (O_CREAT, O_EXCL, O_NOFOLLOW, O_DIRECTORY, O_PATH, the access mode); *out is referenced. */
+int namei_open(struct fs *fs, const struct cred *cred, struct inode *start, const char *path, int flags, mode_t mode,
+               struct inode **out);
+int namei_mkdir(struct fs *fs, const struct cred *cred, struct inode *start, const char *path, mode_t mode);
+/* Regular files, FIFOs, sockets, and (root only) character and block devices. */
+int namei_mknod(struct fs *fs, const struct cred *cred, struct inode *start, const char *path, mode_t mode, dev_t dev);
+int namei_symlink(struct fs *fs, const struct cred *cred, const char *target, struct inode *start, const char *path);
+int namei_link(struct fs *fs, const struct cred *cred, struct inode *old_start, const char *old_path, unsigned old_flags,
+               struct inode *new_start, const char *new_path);
+int namei_rmdir(struct fs *fs, const struct cred *cred, struct inode *start, const char *path);
+int namei_unlink(struct fs *fs, const struct cred *cred, struct inode *start, const char *path);
+/* flags: RENAME_NOREPLACE or RENAME_EXCHANGE. */
+int namei_rename(struct fs *fs, const struct cred *cred, struct inode *from_start, const char *from,
+                 struct inode *to_start, const char *to, unsigned flags);
 
 #endif

@@ -142,6 +142,22 @@ static bool valid_name(const char *name, size_t len)
     return !(len == 1 && name[0] == '.') && !(len == 2 && name[0] == '.' && name[1] == '.');
 }
 
+static bool known_file_type(uint32_t mode)
+{
+    switch (mode & S_IFMT) {
+    case S_IFREG:
+    case S_IFDIR:
+    case S_IFLNK:
+    case S_IFIFO:
+    case S_IFSOCK:
+    case S_IFCHR:
+    case S_IFBLK:
+        return true;
+    default:
+        return false;
+    }
+}
+
 static bool replay_dentry(struct loader *l, const struct udax_entry_header *h)
 {
     const struct udax_entry_dentry *d = (const void *)h;
@@ -158,7 +174,7 @@ static bool replay_dentry(struct loader *l, const struct udax_entry_header *h)
         return true;
     }
     if (d->ino <= UDAX_ROOT_INO || d->ino >= l->fs->pool.sb.inode_count ||
-        (d->file_type != DT_REG && d->file_type != DT_DIR)) {
+        !known_file_type(DTTOIF(d->file_type))) {
         inode_problem(l, "inode %llu: entry '%.*s' names an impossible inode", (unsigned long long)inode->ino,
                       (int)len, d->name);
         return false;
@@ -178,7 +194,11 @@ static bool replay(struct loader *l, const struct udax_entry_header *h)
     switch (h->type) {
     case UDAX_ENTRY_ATTR: {
         const struct udax_attr *attr = &((const struct udax_entry_attr *)h)->attr;
-        if (!S_ISREG(attr->mode) && !S_ISDIR(attr->mode)) {
+        if (h->slots != log_entry_slots(sizeof(struct udax_entry_attr))) {
+            inode_problem(l, "inode %llu: malformed attributes", (unsigned long long)inode->ino);
+            return false;
+        }
+        if (!known_file_type(attr->mode)) {
             inode_problem(l, "inode %llu: unknown file type %o", (unsigned long long)inode->ino,
                           attr->mode & S_IFMT);
             return false;
@@ -191,15 +211,14 @@ static bool replay(struct loader *l, const struct udax_entry_header *h)
             extent_unmap(&inode->extents, (attr->size + UDAX_BLOCK_SIZE - 1) >> UDAX_BLOCK_SHIFT, UINT64_MAX, NULL,
                          NULL))
             return out_of_memory(l);
-        inode->attr = *attr;
-        inode->is_dir = S_ISDIR(attr->mode);
+        inode_set_mode_attr(inode, attr);
         l->have_attr = true;
         return true;
     }
     case UDAX_ENTRY_EXTENT: {
         const struct udax_entry_extent *e = (const void *)h;
         struct pool *pool = &l->fs->pool;
-        if (inode_is_dir(inode) || !e->count || e->count > pool->sb.block_count ||
+        if (!(inode_is_regular(inode) || inode_is_symlink(inode)) || !e->count || e->count > pool->sb.block_count ||
             !pool_is_data_block(pool, e->block) || e->block + e->count > pool->sb.block_count ||
             e->page > (UINT64_MAX >> UDAX_BLOCK_SHIFT) - e->count) {
             inode_problem(l, "inode %llu: extent outside the data area", (unsigned long long)inode->ino);
@@ -432,9 +451,9 @@ static struct inode *create_root(struct fs *fs)
     if (!root)
         return NULL;
     int64_t now = now_ns();
-    root->attr = (struct udax_attr){.mode = S_IFDIR | 0755, .uid = geteuid(), .gid = getegid(), .nlink = 2,
-                                    .atime_ns = now, .mtime_ns = now, .ctime_ns = now, .parent = UDAX_ROOT_INO};
-    root->is_dir = true;
+    struct udax_attr attr = {.mode = S_IFDIR | 0755, .uid = geteuid(), .gid = getegid(), .nlink = 2, .atime_ns = now,
+                             .mtime_ns = now, .ctime_ns = now, .btime_ns = now, .parent = UDAX_ROOT_INO};
+    inode_set_mode_attr(root, &attr);
     struct log_txn txn;
     log_txn_begin_fresh(&txn, &root->log);
     if (inode_log_attr(fs, &txn, &root->attr)) {
@@ -477,7 +496,7 @@ static void check_names(struct loader *l)
                 if (!target)
                     problem(l, "inode %llu: entry '%.*s' names free inode %llu", (unsigned long long)ino, n->len,
                             n->name, (unsigned long long)n->ino);
-                else if ((n->file_type == DT_DIR) != inode_is_dir(target))
+                else if (n->file_type != inode_dirent_type(target))
                     problem(l, "inode %llu: entry '%.*s' has the wrong file type", (unsigned long long)ino, n->len,
                             n->name);
             }

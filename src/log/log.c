@@ -1,6 +1,7 @@
 /* log.c: appending to, committing and walking per-inode logs of 64-byte slots in chained 4 KiB pages. */
 #include "log.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>
@@ -20,13 +21,12 @@ static uint64_t page_of(uint64_t pos)
     return (pos - 1) & ~PAGE_MASK;
 }
 
+/* XXH32 of the entry's slots with the checksum field zero. */
 static uint32_t entry_checksum(const struct udax_entry_header *entry)
 {
-    unsigned len = entry->slots * UDAX_SLOT_SIZE;
-    unsigned char copy[UDAX_DENTRY_MAX_SLOTS * UDAX_SLOT_SIZE];
-    memcpy(copy, entry, len);
-    ((struct udax_entry_header *)copy)->checksum = 0;
-    return checksum32(copy, len);
+    struct udax_entry_header header = *entry;
+    header.checksum = 0;
+    return checksum32_split(&header, sizeof(header), entry + 1, entry->slots * UDAX_SLOT_SIZE - sizeof(header));
 }
 
 void log_txn_begin(struct log_txn *txn, struct log *log)
@@ -64,20 +64,21 @@ static void write_slots(const struct log_env *env, uint64_t pos, const void *ent
 static void unmark_last(const struct log_env *env, uint64_t pos)
 {
     const struct udax_entry_header *entry = pool_addr(env->pool, pos);
-    unsigned char copy[UDAX_DENTRY_MAX_SLOTS * UDAX_SLOT_SIZE];
-    memcpy(copy, entry, entry->slots * UDAX_SLOT_SIZE);
-    struct udax_entry_header *header = (struct udax_entry_header *)copy;
-    header->flags &= (uint8_t)~UDAX_ENTRY_LAST;
-    header->checksum = entry_checksum(header);
-    persist_copy(&env->pool->pm, pool_addr(env->pool, pos), header, sizeof(*header));
+    struct udax_entry_header header = *entry;
+    header.flags &= (uint8_t)~UDAX_ENTRY_LAST;
+    header.checksum = 0;
+    header.checksum = checksum32_split(&header, sizeof(header), entry + 1, entry->slots * UDAX_SLOT_SIZE - sizeof(header));
+    persist_copy(&env->pool->pm, pool_addr(env->pool, pos), &header, sizeof(header));
 }
 
 int log_append(const struct log_env *env, struct log_txn *txn, void *entry, uint8_t type, uint8_t name_len,
                unsigned len)
 {
     unsigned slots = log_entry_slots(len);
-    unsigned char sealed[UDAX_DENTRY_MAX_SLOTS * UDAX_SLOT_SIZE] = {0};
+    assert(slots && slots <= UDAX_ENTRY_MAX_SLOTS);
+    unsigned char sealed[UDAX_ENTRY_MAX_SLOTS * UDAX_SLOT_SIZE];
     memcpy(sealed, entry, len);
+    memset(sealed + len, 0, slots * UDAX_SLOT_SIZE - len);
     struct udax_entry_header *header = (struct udax_entry_header *)sealed;
     *header = (struct udax_entry_header){
         .type = type, .slots = (uint8_t)slots, .name_len = name_len, .flags = UDAX_ENTRY_LAST};
@@ -211,7 +212,7 @@ static bool walk(struct pool *pool, uint64_t ino, uint64_t head, uint64_t tail, 
         }
         const struct udax_entry_header *entry = pool_addr(pool, pos);
         uint64_t room = (page + UDAX_BLOCK_SIZE - pos) / UDAX_SLOT_SIZE;
-        if (entry->slots == 0 || entry->slots > UDAX_DENTRY_MAX_SLOTS || entry->slots > room ||
+        if (entry->slots == 0 || entry->slots > UDAX_ENTRY_MAX_SLOTS || entry->slots > room ||
             entry->checksum != entry_checksum(entry)) {
             walker->problem(walker->arg, "log entry fails its checksum", pos);
             return false;

@@ -12,7 +12,7 @@
 #define UDAX_BLOCKS_PER_HUGE (UDAX_HUGE_SIZE / UDAX_BLOCK_SIZE)
 
 #define UDAX_MAGIC 0x4c4f4f5058414455ULL /* "UDAXPOOL" */
-#define UDAX_FORMAT_VERSION 1
+#define UDAX_FORMAT_VERSION 2 /* 2: attributes span two slots, with birth time and rdev */
 #define UDAX_SUPER_PRIMARY_BLOCK 0
 #define UDAX_SUPER_BACKUP_BLOCK 1
 #define UDAX_OWNER_OFFSET 2048 /* within the primary superblock's block */
@@ -95,13 +95,16 @@ struct udax_attr {
     int64_t mtime_ns;
     int64_t ctime_ns;
     uint64_t parent; /* directories: the inode holding its name */
+    int64_t btime_ns;
+    uint64_t rdev;   /* character and block devices */
+    uint64_t reserved[6];
 };
 
 struct udax_entry_attr {
     struct udax_entry_header h;
     struct udax_attr attr;
 };
-static_assert(sizeof(struct udax_entry_attr) == UDAX_SLOT_SIZE, "attr entry size");
+static_assert(sizeof(struct udax_entry_attr) == 2 * UDAX_SLOT_SIZE, "attr entry size");
 
 struct udax_entry_extent {
     struct udax_entry_header h;
@@ -133,6 +136,9 @@ struct udax_entry_dentry {
 static_assert(sizeof(struct udax_entry_dentry) == UDAX_SLOT_SIZE, "dentry entry size");
 #define UDAX_DENTRY_NAME_FIRST (UDAX_SLOT_SIZE - 17)
 #define UDAX_DENTRY_MAX_SLOTS (1 + (UDAX_NAME_MAX - UDAX_DENTRY_NAME_FIRST + UDAX_SLOT_SIZE - 1) / UDAX_SLOT_SIZE)
+
+/* The largest entry of any type: every slot of a log page after its header. */
+#define UDAX_ENTRY_MAX_SLOTS (UDAX_SLOTS_PER_PAGE - 1)
 
 /*
  * A journal slot is one block: an undo record of every 8-byte word that a

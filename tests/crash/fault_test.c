@@ -51,24 +51,13 @@ static uint64_t slots_left_in_page(struct udax_pool *pool, const char *path)
 static void crowd_logs(const char *template)
 {
     struct udax_pool *pool = udax_pool_open(template, NULL);
-    const char *files[] = {"/A/foo", "/A/bar", "/B/foo", "/B/bar"};
-    for (size_t i = 0; i < 4; i++) {
+    const char *paths[] = {"/A/foo", "/A/bar", "/B/foo", "/B/bar", "/A", "/B", "/"};
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
         struct stat st;
-        udax_stat(pool, files[i], &st);
-        while (slots_left_in_page(pool, files[i]))
-            udax_truncate(pool, files[i], st.st_size);
-    }
-    const char *dirs[] = {"/A", "/B", "/"};
-    for (size_t i = 0; i < 3; i++) {
-        char probe[16];
-        snprintf(probe, sizeof(probe), "%s/probe", strcmp(dirs[i], "/") ? dirs[i] : "");
-        /* mkdir and rmdir each append two slots: a name entry and the directory's times. */
-        for (bool exists = false; slots_left_in_page(pool, dirs[i]) >= 2; exists = !exists) {
-            if (exists)
-                udax_rmdir(pool, probe);
-            else
-                udax_mkdir(pool, probe, 0755);
-        }
+        udax_stat(pool, paths[i], &st);
+        /* Each chmod appends an attribute entry of two slots. */
+        while (slots_left_in_page(pool, paths[i]) >= 2)
+            udax_chmod(pool, paths[i], st.st_mode & 07777);
     }
     udax_pool_close(pool);
 }

@@ -61,7 +61,7 @@ static bool describe(struct udax_pool *pool, const char *dir_path, struct tree *
             tree_append(t, line);
             ok = ok && describe(pool, path, t);
         } else {
-            int fd = udax_open(pool, path, O_RDONLY);
+            int fd = udax_open(pool, path, O_RDONLY | O_NOATIME);
             char *data = malloc((size_t)st.st_size + 1);
             ssize_t got = fd >= 0 ? udax_pread(pool, fd, data, (size_t)st.st_size + 1, 0) : -1;
             if (fd >= 0)
@@ -96,7 +96,7 @@ char *contents(struct udax_pool *pool, const char *path, size_t *size)
     if (udax_stat(pool, path, &st))
         return NULL;
     char *data = malloc((size_t)st.st_size + 1);
-    int fd = udax_open(pool, path, O_RDONLY);
+    int fd = udax_open(pool, path, O_RDONLY | O_NOATIME);
     ssize_t got = fd >= 0 ? udax_pread(pool, fd, data, (size_t)st.st_size, 0) : -1;
     if (fd >= 0)
         udax_close(pool, fd);

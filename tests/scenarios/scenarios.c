@@ -44,7 +44,7 @@ static void setup(uint64_t size, bool data)
     HARNESS_CHECK(udax_pool_create(sc.path, 64ULL << 20, &opts) == 0, "mkfs: %s", udax_last_error());
     HARNESS_CHECK(fs_open(&sc.fs, sc.path, NULL) == 0, "open failed");
     sc.fs.mapping_ops = &dax_mapping_ops;
-    HARNESS_CHECK(namei_open(&sc.fs, NULL, "/file", O_CREAT | O_RDWR, 0644, &sc.file) == 0, "create failed");
+    HARNESS_CHECK(namei_open(&sc.fs, &(struct cred){0}, NULL, "/file", O_CREAT | O_RDWR, 0644, &sc.file) == 0, "create failed");
     if (data) {
         char *buf = malloc(size);
         memset(buf, 0xab, size);
@@ -174,7 +174,7 @@ static void scenario_s4(void)
     HARNESS_CHECK(write.rc == 4096, "the write returned %zd", write.rc);
     char buf[4096];
     struct iovec iov = {buf, sizeof(buf)};
-    HARNESS_CHECK(file_read(&sc.fs, sc.file, &iov, 1, 3 << UDAX_BLOCK_SHIFT) == 4096 && buf[0] == 0x5a &&
+    HARNESS_CHECK(file_read(&sc.fs, sc.file, &iov, 1, 3 << UDAX_BLOCK_SHIFT, false) == 4096 && buf[0] == 0x5a &&
                       buf[4095] == 0x5a,
                   "the write's bytes are not in the file");
     teardown();
@@ -395,7 +395,7 @@ static void scenario_write_keeps_fault_block(void)
     HARNESS_CHECK(w.rc == 100, "the write failed: %zd", w.rc);
     char page[4096];
     struct iovec iov = {page, sizeof(page)};
-    HARNESS_CHECK(file_read(&sc.fs, sc.file, &iov, 1, 4096) == 4096, "read failed");
+    HARNESS_CHECK(file_read(&sc.fs, sc.file, &iov, 1, 4096, false) == 4096, "read failed");
     HARNESS_CHECK(page[0] == 0x5a && page[99] == 0x5a && page[100] == 0, "the write's bytes are wrong");
     HARNESS_CHECK(page[2000] == 's', "the store made through the fault's block was lost");
     teardown();

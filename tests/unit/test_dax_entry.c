@@ -205,7 +205,7 @@ static struct fixture *open_fixture(enum udax_data_mode mode)
     test_pool_create(f->path, sizeof(f->path), 64ULL << 20, mode);
     assert_int_equal(fs_open(&f->fs, f->path, NULL), 0);
     f->fs.mapping_ops = &dax_mapping_ops;
-    assert_int_equal(namei_open(&f->fs, NULL, "/file", O_CREAT | O_RDWR, 0644, &f->file), 0);
+    assert_int_equal(namei_open(&f->fs, &(struct cred){0}, NULL, "/file", O_CREAT | O_RDWR, 0644, &f->file), 0);
     return f;
 }
 
@@ -243,7 +243,7 @@ static void test_fault_hole_then_write(void **state)
     memcpy((char *)r.addr + 100, "stored", 6);
     char buf[6];
     struct iovec iov = {buf, sizeof(buf)};
-    assert_int_equal(file_read(&f->fs, f->file, &iov, 1, 8192 + 100), 6);
+    assert_int_equal(file_read(&f->fs, f->file, &iov, 1, 8192 + 100, false), 6);
     assert_memory_equal(buf, "stored", 6);
     assert_int_equal(file_sync(&f->fs, f->file), 0);
     assert_int_equal(dax_fault(&f->fs, f->file, 64 << 10, 0, &r), ENXIO);

@@ -24,7 +24,7 @@ static struct layout *open_layout(enum udax_data_mode mode)
     struct layout *l = calloc(1, sizeof(*l));
     test_pool_create(l->path, sizeof(l->path), 64ULL << 20, mode);
     assert_int_equal(fs_open(&l->fs, l->path, NULL), 0);
-    assert_int_equal(namei_open(&l->fs, NULL, "/file", O_CREAT | O_RDWR, 0644, &l->file), 0);
+    assert_int_equal(namei_open(&l->fs, &(struct cred){0}, NULL, "/file", O_CREAT | O_RDWR, 0644, &l->file), 0);
     return l;
 }
 

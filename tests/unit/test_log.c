@@ -172,7 +172,7 @@ static unsigned append_batches(struct fixture *f, struct expected_entry *expecte
         for (unsigned in_batch = 0; in_batch < 7 && step < steps; in_batch++, step++) {
             if (step % 4 == 0) {
                 assert_int_equal(inode_log_attr(fs, &txn, &root->attr), 0);
-                expected[count++] = (struct expected_entry){.type = UDAX_ENTRY_ATTR, .slots = 1};
+                expected[count++] = (struct expected_entry){.type = UDAX_ENTRY_ATTR, .slots = 2};
             }
             append_dentry(fs, &txn, UDAX_ENTRY_DENTRY_ADD, step, &expected[count++]);
             append_dentry(fs, &txn, UDAX_ENTRY_DENTRY_DEL, step, &expected[count++]);
@@ -239,7 +239,7 @@ static void test_committed_entries_are_walked_in_order_across_pages(void **state
     struct fs *fs = &f->fs;
     struct expected_entry *expected = calloc(2048, sizeof(*expected));
     assert_non_null(expected);
-    expected[0] = (struct expected_entry){.type = UDAX_ENTRY_ATTR, .slots = 1, .last = true};
+    expected[0] = (struct expected_entry){.type = UDAX_ENTRY_ATTR, .slots = 2, .last = true};
 
     unsigned count = append_batches(f, expected, 1, STEPS);
 
@@ -269,7 +269,7 @@ static void test_an_uncommitted_append_is_not_walked(void **state)
     struct fs *fs = &f->fs;
     struct expected_entry *expected = calloc(2048, sizeof(*expected));
     assert_non_null(expected);
-    expected[0] = (struct expected_entry){.type = UDAX_ENTRY_ATTR, .slots = 1, .last = true};
+    expected[0] = (struct expected_entry){.type = UDAX_ENTRY_ATTR, .slots = 2, .last = true};
     unsigned count = append_batches(f, expected, 1, 20);
     struct inode *root = root_of(f);
     uint64_t tail = root->log.tail;

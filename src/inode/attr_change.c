@@ -1,0 +1,154 @@
+/* attr_change.c: chmod, chown, utimens, access and the set-ID and atime rules, as Linux applies them. */
+#include "attr_change.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define NS_PER_SEC 1000000000LL
+#define RELATIME_PERIOD_NS (24LL * 3600 * NS_PER_SEC)
+
+/* Under ILOCK: logs attr as the inode's new attributes. */
+static int commit_attr(struct fs *fs, struct inode *inode, const struct udax_attr *attr)
+{
+    struct log_txn txn;
+    log_txn_begin(&txn, &inode->log);
+    int rc = inode_log_attr(fs, &txn, attr);
+    if (rc) {
+        log_abort(&fs->env, &txn);
+        return rc;
+    }
+    log_commit(&fs->env, &txn);
+    inode_set_mode_attr(inode, attr);
+    inode->times_unlogged = false;
+    inode_maybe_compact(fs, inode);
+    return 0;
+}
+
+int inode_chmod(struct fs *fs, const struct cred *cred, struct inode *inode, uint32_t mode)
+{
+    mutex_lock(&inode->ilock, inode->ino);
+    struct udax_attr attr = inode->attr;
+    int rc = cred_owns(cred, &attr) ? 0 : EPERM;
+    if (!rc) {
+        attr.mode = (attr.mode & S_IFMT) | (mode & 07777);
+        if (!cred_is_root(cred) && !cred_in_group(cred, attr.gid))
+            attr.mode &= ~(uint32_t)S_ISGID;
+        attr.ctime_ns = now_ns();
+        rc = commit_attr(fs, inode, &attr);
+    }
+    mutex_unlock(&inode->ilock);
+    return rc;
+}
+
+int inode_chown(struct fs *fs, const struct cred *cred, struct inode *inode, uint32_t uid, uint32_t gid)
+{
+    mutex_lock(&inode->ilock, inode->ino);
+    struct udax_attr attr = inode->attr;
+    bool owner = cred->uid == attr.uid;
+    int rc = 0;
+    if (uid != (uint32_t)-1 && !cred_is_root(cred) && !(owner && uid == attr.uid))
+        rc = EPERM;
+    if (gid != (uint32_t)-1 && !cred_is_root(cred) && !(owner && (gid == attr.gid || cred_in_group(cred, gid))))
+        rc = EPERM;
+    if (!rc) {
+        if (uid != (uint32_t)-1)
+            attr.uid = uid;
+        if (gid != (uint32_t)-1)
+            attr.gid = gid;
+        /* As Linux does, for root too: a new owner must not inherit the right to run as the old one. */
+        if (!S_ISDIR(attr.mode)) {
+            attr.mode &= ~(uint32_t)S_ISUID;
+            if (attr.mode & S_IXGRP)
+                attr.mode &= ~(uint32_t)S_ISGID;
+        }
+        attr.ctime_ns = now_ns();
+        rc = commit_attr(fs, inode, &attr);
+    }
+    mutex_unlock(&inode->ilock);
+    return rc;
+}
+
+static bool valid_time(const struct timespec *t)
+{
+    return t->tv_nsec == UTIME_NOW || t->tv_nsec == UTIME_OMIT || (t->tv_nsec >= 0 && t->tv_nsec < NS_PER_SEC);
+}
+
+static int64_t time_ns(const struct timespec *t, int64_t now)
+{
+    return t->tv_nsec == UTIME_NOW ? now : (int64_t)t->tv_sec * NS_PER_SEC + t->tv_nsec;
+}
+
+int inode_utimens(struct fs *fs, const struct cred *cred, struct inode *inode, const struct timespec times[2])
+{
+    static const struct timespec both_now[2] = {{0, UTIME_NOW}, {0, UTIME_NOW}};
+    if (!times)
+        times = both_now;
+    if (!valid_time(&times[0]) || !valid_time(&times[1]))
+        return EINVAL;
+    if (times[0].tv_nsec == UTIME_OMIT && times[1].tv_nsec == UTIME_OMIT)
+        return 0;
+    bool explicit = (times[0].tv_nsec != UTIME_NOW && times[0].tv_nsec != UTIME_OMIT) ||
+                    (times[1].tv_nsec != UTIME_NOW && times[1].tv_nsec != UTIME_OMIT);
+    mutex_lock(&inode->ilock, inode->ino);
+    struct udax_attr attr = inode->attr;
+    int rc = 0;
+    /* Setting the current time needs only write permission; any other time needs ownership. */
+    if (!cred_owns(cred, &attr))
+        rc = explicit ? EPERM : permission_check(cred, &attr, MAY_WRITE);
+    if (!rc) {
+        int64_t now = now_ns();
+        if (times[0].tv_nsec != UTIME_OMIT)
+            attr.atime_ns = time_ns(&times[0], now);
+        if (times[1].tv_nsec != UTIME_OMIT)
+            attr.mtime_ns = time_ns(&times[1], now);
+        attr.ctime_ns = now;
+        rc = commit_attr(fs, inode, &attr);
+    }
+    mutex_unlock(&inode->ilock);
+    return rc;
+}
+
+int inode_access(const struct cred *cred, struct inode *inode, int mode)
+{
+    if (mode & ~(R_OK | W_OK | X_OK))
+        return EINVAL;
+    static_assert(R_OK == MAY_READ && W_OK == MAY_WRITE && X_OK == MAY_EXEC, "access bits are permission bits");
+    return mode ? inode_permission(cred, inode, mode) : 0;
+}
+
+int inode_drop_setid(struct fs *fs, const struct cred *cred, struct inode *inode)
+{
+    if (!__atomic_load_n(&inode->setid, __ATOMIC_RELAXED) || cred_is_root(cred))
+        return 0;
+    mutex_lock(&inode->ilock, inode->ino);
+    struct udax_attr attr = inode->attr;
+    attr.mode = mode_after_write(cred, attr.mode);
+    int rc = 0;
+    if (attr.mode != inode->attr.mode) {
+        attr.ctime_ns = now_ns();
+        rc = commit_attr(fs, inode, &attr);
+    }
+    mutex_unlock(&inode->ilock);
+    return rc;
+}
+
+bool inode_atime_due(const struct inode *inode, int64_t now)
+{
+    const struct udax_attr *attr = &inode->attr;
+    return attr->atime_ns <= attr->mtime_ns || attr->atime_ns <= attr->ctime_ns ||
+           now - attr->atime_ns >= RELATIME_PERIOD_NS;
+}
+
+void inode_touch_atime(struct fs *fs, struct inode *inode)
+{
+    int64_t now = now_ns();
+    mutex_lock(&inode->ilock, inode->ino);
+    if (inode_atime_due(inode, now)) {
+        struct udax_attr attr = inode->attr;
+        attr.atime_ns = now;
+        commit_attr(fs, inode, &attr);
+    }
+    mutex_unlock(&inode->ilock);
+}
