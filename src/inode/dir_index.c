@@ -148,10 +148,14 @@ void dir_index_clear(struct dir_index *index)
     *index = (struct dir_index){0};
 }
 
+/* JudyLFirst is a JudyLGet and, on a miss, a JudyLNext: one search instead of two when a key stands before. */
 struct dir_name *dir_index_next(const struct dir_index *index, uint64_t from_key)
 {
     Word_t key = (Word_t)from_key;
-    return at_or_after(index, &key);
+    if (!key)
+        return at_or_after(index, &key);
+    key--;
+    return after(index, &key);
 }
 
 int dir_index_each(const struct dir_index *index, int (*visit)(void *arg, const struct dir_name *name), void *arg)
