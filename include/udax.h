@@ -157,9 +157,32 @@ int udax_utimensat(struct udax_pool *pool, int dirfd, const char *path, const st
 int udax_futimens(struct udax_pool *pool, int fd, const struct timespec times[2]);
 int udax_access(struct udax_pool *pool, const char *path, int mode);
 int udax_faccessat(struct udax_pool *pool, int dirfd, const char *path, int mode, int flags);
+
+/*
+ * Directory streams. A stream reads the directory as it is at each call, not
+ * a copy taken at opendir: a name that exists for the whole life of the
+ * stream is returned exactly once, whatever is created or unlinked meanwhile;
+ * a name created or unlinked meanwhile may or may not be returned. "." and
+ * ".." come first. The dirent returned is overwritten by the next call on the
+ * same stream, and its d_off is what udax_telldir returns right after it.
+ * Close every stream before its pool.
+ */
 UDAX_DIR *udax_opendir(struct udax_pool *pool, const char *path);
+/* A stream over the directory open at fd, which the stream takes over: udax_closedir closes it. */
+UDAX_DIR *udax_fdopendir(struct udax_pool *pool, int fd);
 struct dirent *udax_readdir(struct udax_pool *pool, UDAX_DIR *dir);
 int udax_closedir(struct udax_pool *pool, UDAX_DIR *dir);
+/*
+ * The stream's position, a cookie for udax_seekdir: it stays valid across
+ * creates and unlinks in the directory, on any stream of that directory, for
+ * the life of the process (not across processes). -1 with EBADF when dir is
+ * NULL.
+ */
+long udax_telldir(struct udax_pool *pool, UDAX_DIR *dir);
+/* Goes back (or forward) to a position that udax_telldir returned: the names read after it are read again. */
+void udax_seekdir(struct udax_pool *pool, UDAX_DIR *dir, long loc);
+/* Starts the stream over from ".". */
+void udax_rewinddir(struct udax_pool *pool, UDAX_DIR *dir);
 int udax_statvfs(struct udax_pool *pool, struct statvfs *st);
 
 /*

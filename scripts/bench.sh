@@ -28,3 +28,11 @@ set title 'udax_mmap against its baselines'; \
 plot 'bench/results/mmap.csv' using 5:xtic(strcol(1).' / '.strcol(3)) skip 1 title '', \
 '' using 0:5:(sprintf('%.3g', \$5)) skip 1 with labels rotate by 90 left offset 0,0.5 title ''"
 echo "plot: bench/results/mmap.png"
+build-release/bench/dir_bench "${DIR_BENCH_NAMES:-100000}" bench/results/dir.csv
+# A logarithmic axis: readdir costs tens of nanoseconds an entry, a create microseconds.
+gnuplot -e "set terminal pngcairo noenhanced size 1000,640; set logscale y; set offsets 0,0,graph 0.15,0; \
+set output 'bench/results/dir.png'; set datafile separator ','; set style data histogram; \
+set style histogram clustered gap 1; set style fill solid; set xtics rotate by 30 right; set bmargin 10; \
+set ylabel 'ns per operation'; set title 'directory operations as the directory grows'; \
+plot 'bench/results/dir.csv' using 2:xtic(1) skip 1 title 'udax', '' using 4 skip 1 title 'tmpfs'"
+echo "plot: bench/results/dir.png"

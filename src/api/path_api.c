@@ -278,30 +278,21 @@ int udax_truncate(struct udax_pool *pool, const char *path, off_t length)
     return api_result(rc, "truncate", path);
 }
 
-struct dir_entry_copy {
-    uint64_t ino;
-    uint8_t type;
-    char name[UDAX_NAME_MAX + 1];
-};
-
-/* A directory stream reads a snapshot taken at opendir, as POSIX allows. */
+/*
+ * A stream holds its directory and a position, not a copy of the names:
+ * 0 is ".", 1 is "..", and p >= 2 the first name whose key is at least
+ * p - 2. Keys stay fixed while a name exists, so a name present for the
+ * whole life of the stream is returned once, whatever changes around it.
+ */
 struct udax_dir {
-    struct dir_entry_copy *entries;
-    size_t count;
-    size_t next;
+    struct inode *inode;
+    long position;
+    int fd;       /* the descriptor fdopendir took over, closed with the stream; -1 for opendir */
+    bool noatime; /* opened with O_NOATIME */
     struct dirent current;
 };
 
-static int copy_name(void *arg, const struct dir_name *name)
-{
-    struct udax_dir *dir = arg;
-    struct dir_entry_copy *e = &dir->entries[dir->count++];
-    e->ino = name->ino;
-    e->type = name->file_type;
-    memcpy(e->name, name->name, name->len);
-    e->name[name->len] = '\0';
-    return 0;
-}
+#define FIRST_NAME_POSITION 2
 
 UDAX_DIR *udax_opendir(struct udax_pool *pool, const char *path)
 {
@@ -319,52 +310,107 @@ UDAX_DIR *udax_opendir(struct udax_pool *pool, const char *path)
         return NULL;
     }
     struct udax_dir *dir = calloc(1, sizeof(*dir));
-    rwlock_read(&inode->iolock, inode->ino);
-    mutex_lock(&inode->ilock, inode->ino);
-    uint64_t parent = inode->attr.parent;
-    mutex_unlock(&inode->ilock);
-    if (dir)
-        dir->entries = calloc(inode->names.count + 2, sizeof(*dir->entries));
-    if (dir && dir->entries) {
-        dir->entries[dir->count++] = (struct dir_entry_copy){.ino = inode->ino, .type = DT_DIR, .name = "."};
-        dir->entries[dir->count++] = (struct dir_entry_copy){.ino = parent, .type = DT_DIR, .name = ".."};
-        dir_index_each(&inode->names, copy_name, dir);
-    }
-    rwlock_unlock(&inode->iolock);
-    inode_put(&pool->fs, inode);
-    if (!dir || !dir->entries) {
-        free(dir);
+    if (!dir) {
+        inode_put(&pool->fs, inode);
         udax_fail(ENOMEM, "opendir %s: out of memory", path);
         return NULL;
     }
+    dir->inode = inode;
+    dir->fd = -1;
     return dir;
+}
+
+UDAX_DIR *udax_fdopendir(struct udax_pool *pool, int fd)
+{
+    struct open_file *file = api_get_file(pool, fd, "fdopendir");
+    if (!file)
+        return NULL;
+    struct udax_dir *dir = NULL;
+    if (!inode_is_dir(file->inode)) {
+        udax_fail(ENOTDIR, "fdopendir: descriptor %d is not a directory", fd);
+    } else if (!(dir = calloc(1, sizeof(*dir)))) {
+        udax_fail(ENOMEM, "fdopendir: out of memory");
+    } else {
+        inode_get(file->inode);
+        *dir = (struct udax_dir){.inode = file->inode, .fd = fd, .noatime = file->flags & O_NOATIME};
+    }
+    open_file_put(pool, file);
+    return dir;
+}
+
+static struct dirent *fill_entry(UDAX_DIR *dir, uint64_t ino, uint8_t type, const char *name, size_t len, long next)
+{
+    memset(&dir->current, 0, sizeof(dir->current));
+    dir->current.d_ino = ino;
+    dir->current.d_off = next;
+    dir->current.d_reclen = sizeof(dir->current);
+    dir->current.d_type = type;
+    memcpy(dir->current.d_name, name, len);
+    dir->current.d_name[len] = '\0';
+    dir->position = next;
+    return &dir->current;
 }
 
 struct dirent *udax_readdir(struct udax_pool *pool, UDAX_DIR *dir)
 {
-    (void)pool;
-    if (!dir) {
+    if (!pool || !dir) {
         udax_fail(EBADF, "readdir: no directory stream");
         return NULL;
     }
-    if (dir->next == dir->count)
-        return NULL;
-    const struct dir_entry_copy *e = &dir->entries[dir->next++];
-    memset(&dir->current, 0, sizeof(dir->current));
-    dir->current.d_ino = e->ino;
-    dir->current.d_off = (off_t)dir->next;
-    dir->current.d_reclen = sizeof(dir->current);
-    dir->current.d_type = e->type;
-    memcpy(dir->current.d_name, e->name, strlen(e->name) + 1);
-    return &dir->current;
+    struct inode *inode = dir->inode;
+    if (dir->position == 0) {
+        /* A read of the directory from its start is an access, for relatime. */
+        if (!dir->noatime)
+            inode_touch_atime(&pool->fs, inode);
+        return fill_entry(dir, inode->ino, DT_DIR, ".", 1, 1);
+    }
+    if (dir->position == 1) {
+        mutex_lock(&inode->ilock, inode->ino);
+        uint64_t parent = inode->attr.parent;
+        mutex_unlock(&inode->ilock);
+        return fill_entry(dir, parent, DT_DIR, "..", 2, FIRST_NAME_POSITION);
+    }
+    struct dirent *entry = NULL;
+    rwlock_read(&inode->iolock, inode->ino);
+    const struct dir_name *n = dir_index_next(&inode->names, (uint64_t)(dir->position - FIRST_NAME_POSITION));
+    if (n)
+        entry = fill_entry(dir, n->ino, n->file_type, n->name, n->len, (long)n->key + FIRST_NAME_POSITION + 1);
+    rwlock_unlock(&inode->iolock);
+    return entry;
+}
+
+long udax_telldir(struct udax_pool *pool, UDAX_DIR *dir)
+{
+    (void)pool;
+    if (!dir)
+        return udax_fail(EBADF, "telldir: no directory stream");
+    return dir->position;
+}
+
+void udax_seekdir(struct udax_pool *pool, UDAX_DIR *dir, long loc)
+{
+    (void)pool;
+    if (!dir)
+        udax_fail(EBADF, "seekdir: no directory stream");
+    else if (loc < 0)
+        udax_fail(EINVAL, "seekdir: negative position %ld", loc);
+    else
+        dir->position = loc;
+}
+
+void udax_rewinddir(struct udax_pool *pool, UDAX_DIR *dir)
+{
+    udax_seekdir(pool, dir, 0);
 }
 
 int udax_closedir(struct udax_pool *pool, UDAX_DIR *dir)
 {
-    (void)pool;
     if (!dir)
         return udax_fail(EBADF, "closedir: no directory stream");
-    free(dir->entries);
+    if (!pool)
+        return udax_fail(EFAULT, "closedir: null argument");
+    inode_put(&pool->fs, dir->inode);
+    int rc = dir->fd >= 0 ? udax_close(pool, dir->fd) : 0;
     free(dir);
-    return 0;
+    return rc;
 }

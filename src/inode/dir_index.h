@@ -1,13 +1,31 @@
-/* dir_index.h: a directory's DRAM name index, a chained hash table from name to inode. */
+/* dir_index.h: a directory's DRAM name index, ordered by keys that stay fixed while a name exists. */
 #ifndef UDAX_DIR_INDEX_H
 #define UDAX_DIR_INDEX_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+/*
+ * A key is a seeded 55-bit hash of the name, shifted left by 7, plus a slot
+ * that tells apart names whose hashes collide. 55 + 7 bits leave a key, and
+ * a readdir position a few past it, within a positive long.
+ */
+#define DIR_HASH_BITS 55
+#define DIR_SLOT_BITS 7
+#define DIR_SLOTS (1u << DIR_SLOT_BITS)
+
+static inline uint64_t dir_key_hash(uint64_t key)
+{
+    return key >> DIR_SLOT_BITS;
+}
+
+static inline unsigned dir_key_slot(uint64_t key)
+{
+    return (unsigned)(key & (DIR_SLOTS - 1));
+}
+
 struct dir_name {
-    struct dir_name *next;
-    uint64_t hash;
+    uint64_t key;
     uint64_t ino;
     uint8_t file_type;
     uint8_t len;
@@ -15,19 +33,39 @@ struct dir_name {
 };
 
 struct dir_index {
-    struct dir_name **buckets;
-    size_t bucket_count; /* a power of two, or 0 */
+    void *names; /* JudyL: key -> struct dir_name * */
     size_t count;
     size_t subdirs;
 };
 
 void dir_index_clear(struct dir_index *index);
 struct dir_name *dir_index_find(const struct dir_index *index, const char *name, size_t len);
-/* Adds or replaces name; 0 or ENOMEM. */
+/*
+ * Adds or replaces name; a name replaced keeps its key. 0, ENOMEM, or
+ * ENOSPC when every slot of its hash is taken.
+ */
 int dir_index_put(struct dir_index *index, const char *name, size_t len, uint64_t ino, uint8_t file_type);
 void dir_index_remove(struct dir_index *index, const char *name, size_t len);
 
-/* Visits every name; stops early when visit returns nonzero, and returns that. */
+/* The name with the smallest key >= from_key, or NULL. */
+struct dir_name *dir_index_next(const struct dir_index *index, uint64_t from_key);
+
+static inline struct dir_name *dir_index_after(const struct dir_index *index, const struct dir_name *name)
+{
+    return dir_index_next(index, name->key + 1);
+}
+
+/*
+ * Visits every name in key order; stops early when visit returns nonzero,
+ * and returns that. visit may remove the name it is given.
+ */
 int dir_index_each(const struct dir_index *index, int (*visit)(void *arg, const struct dir_name *name), void *arg);
+
+/*
+ * Tests only: replaces the seeded hash (NULL restores it), so that a test can
+ * make names collide, which the seeded hash makes infeasible. Only the low
+ * DIR_HASH_BITS bits of what hash returns are used.
+ */
+void dir_index_override_hash(uint64_t (*hash)(const char *name, size_t len));
 
 #endif

@@ -92,7 +92,7 @@ static void check_superblocks(struct checker *c)
  * that commit is also the first to store its new tail: the cut and the loss
  * of its stale names become durable together.
  */
-static void drop_names(struct checker *c, struct inode *dir, struct dir_name *const *names, size_t count)
+static void drop_names(struct checker *c, struct inode *dir, const struct dir_name *const *names, size_t count)
 {
     struct repair_txn r = {.inodes = {dir}, .count = 1};
     log_txn_begin(&r.txns[0], &dir->log);
@@ -109,7 +109,7 @@ static void drop_names(struct checker *c, struct inode *dir, struct dir_name *co
         dir_index_remove(&dir->names, names[i]->name, names[i]->len);
 }
 
-static void drop_name(struct checker *c, struct inode *dir, struct dir_name *n)
+static void drop_name(struct checker *c, struct inode *dir, const struct dir_name *n)
 {
     drop_names(c, dir, &n, 1);
 }
@@ -121,40 +121,37 @@ static void drop_name(struct checker *c, struct inode *dir, struct dir_name *n)
  * directory, its link count for a file). Names in the other directories are
  * therefore counted first. doomed has room for every name of dir.
  */
-static void check_dir_names(struct checker *c, struct inode *dir, bool salvaged, struct dir_name **doomed)
+static void check_dir_names(struct checker *c, struct inode *dir, bool salvaged, const struct dir_name **doomed)
 {
     struct fs *fs = &c->fs;
     unsigned long long ino = dir->ino;
     size_t drops = 0;
-    for (size_t b = 0; b < dir->names.bucket_count; b++) {
-        for (struct dir_name *n = dir->names.buckets[b]; n; n = n->next) {
-            struct inode *target = fs->inodes[n->ino];
-            bool broken = !target && fs->pool.inode_table[n->ino].log_head;
-            if (broken)
-                continue;
-            if (!target) {
-                found(c, true, "directory %llu: entry '%.*s' names free inode %llu", ino, n->len, n->name,
-                      (unsigned long long)n->ino);
-                doomed[drops++] = n;
-                continue;
-            }
-            bool wrong_type = n->file_type != inode_dirent_type(target);
-            uint32_t names_due = inode_is_dir(target) ? 1 : target->attr.nlink;
-            if (salvaged && (wrong_type || c->links[n->ino] >= names_due)) {
-                found(c, true, "directory %llu: salvaged entry '%.*s' is stale: inode %llu %s", ino, n->len,
-                      n->name, (unsigned long long)n->ino,
-                      wrong_type ? "is of another type now" : "has all its names elsewhere");
-                doomed[drops++] = n;
-                continue;
-            }
-            if (wrong_type) {
-                found(c, false, "directory %llu: entry '%.*s' has the wrong file type", ino, n->len, n->name);
-                continue;
-            }
-            c->links[n->ino]++;
-            if (inode_is_dir(target))
-                c->named_in[n->ino] = dir->ino;
+    for (const struct dir_name *n = dir_index_next(&dir->names, 0); n; n = dir_index_after(&dir->names, n)) {
+        struct inode *target = fs->inodes[n->ino];
+        bool broken = !target && fs->pool.inode_table[n->ino].log_head;
+        if (broken)
+            continue;
+        if (!target) {
+            found(c, true, "directory %llu: entry '%.*s' names free inode %llu", ino, n->len, n->name,
+                  (unsigned long long)n->ino);
+            doomed[drops++] = n;
+            continue;
         }
+        bool wrong_type = n->file_type != inode_dirent_type(target);
+        uint32_t names_due = inode_is_dir(target) ? 1 : target->attr.nlink;
+        if (salvaged && (wrong_type || c->links[n->ino] >= names_due)) {
+            found(c, true, "directory %llu: salvaged entry '%.*s' is stale: inode %llu %s", ino, n->len, n->name,
+                  (unsigned long long)n->ino, wrong_type ? "is of another type now" : "has all its names elsewhere");
+            doomed[drops++] = n;
+            continue;
+        }
+        if (wrong_type) {
+            found(c, false, "directory %llu: entry '%.*s' has the wrong file type", ino, n->len, n->name);
+            continue;
+        }
+        c->links[n->ino]++;
+        if (inode_is_dir(target))
+            c->named_in[n->ino] = dir->ino;
     }
     if (drops && repairing(c))
         drop_names(c, dir, doomed, drops);
@@ -168,7 +165,7 @@ static void check_names(struct checker *c)
             struct inode *dir = fs->inodes[ino];
             if (!dir || !inode_is_dir(dir) || c->check.salvaged[ino] != salvaged)
                 continue;
-            struct dir_name **doomed = malloc((dir->names.count + 1) * sizeof(*doomed));
+            const struct dir_name **doomed = malloc((dir->names.count + 1) * sizeof(*doomed));
             if (!doomed) {
                 found(c, false, "out of memory for the names of directory %llu", (unsigned long long)ino);
                 continue;
@@ -267,12 +264,11 @@ static void mark_reachable(struct fs *fs, uint8_t *seen, uint64_t *queue, uint64
         struct inode *dir = fs->inodes[queue[head++]];
         if (!dir || !inode_is_dir(dir))
             continue;
-        for (size_t b = 0; b < dir->names.bucket_count; b++)
-            for (const struct dir_name *n = dir->names.buckets[b]; n; n = n->next)
-                if (fs->inodes[n->ino] && !seen[n->ino]) {
-                    seen[n->ino] = 1;
-                    queue[tail++] = n->ino;
-                }
+        for (const struct dir_name *n = dir_index_next(&dir->names, 0); n; n = dir_index_after(&dir->names, n))
+            if (fs->inodes[n->ino] && !seen[n->ino]) {
+                seen[n->ino] = 1;
+                queue[tail++] = n->ino;
+            }
     }
 }
 
@@ -284,12 +280,11 @@ static void drop_detached_names(struct checker *c, const uint8_t *seen, uint64_t
         struct inode *dir = fs->inodes[d];
         if (!dir || seen[d] || !inode_is_dir(dir))
             continue;
-        for (size_t b = 0; b < dir->names.bucket_count; b++)
-            for (struct dir_name *n = dir->names.buckets[b], *next; n; n = next) {
-                next = n->next;
-                if (n->ino == ino)
-                    drop_name(c, dir, n);
-            }
+        for (const struct dir_name *n = dir_index_next(&dir->names, 0), *next; n; n = next) {
+            next = dir_index_after(&dir->names, n);
+            if (n->ino == ino)
+                drop_name(c, dir, n);
+        }
     }
 }
 
@@ -323,9 +318,8 @@ static void check_connectivity(struct checker *c)
         state[ino] |= DETACHED;
         if (!inode_is_dir(dir))
             continue;
-        for (size_t b = 0; b < dir->names.bucket_count; b++)
-            for (const struct dir_name *n = dir->names.buckets[b]; n; n = n->next)
-                state[n->ino] |= NAMED;
+        for (const struct dir_name *n = dir_index_next(&dir->names, 0); n; n = dir_index_after(&dir->names, n))
+            state[n->ino] |= NAMED;
     }
     for (int in_cycle = 0; in_cycle < 2; in_cycle++) {
         for (uint64_t ino = UDAX_ROOT_INO + 1; ino < count; ino++) {

@@ -488,18 +488,16 @@ static void check_names(struct loader *l)
         struct inode *dir = fs->inodes[ino];
         if (!dir || !inode_is_dir(dir))
             continue;
-        for (size_t b = 0; b < dir->names.bucket_count; b++) {
-            for (const struct dir_name *n = dir->names.buckets[b]; n; n = n->next) {
-                const struct inode *target = fs->inodes[n->ino];
-                if (l->broken[n->ino])
-                    continue;
-                if (!target)
-                    problem(l, "inode %llu: entry '%.*s' names free inode %llu", (unsigned long long)ino, n->len,
-                            n->name, (unsigned long long)n->ino);
-                else if (n->file_type != inode_dirent_type(target))
-                    problem(l, "inode %llu: entry '%.*s' has the wrong file type", (unsigned long long)ino, n->len,
-                            n->name);
-            }
+        for (const struct dir_name *n = dir_index_next(&dir->names, 0); n; n = dir_index_after(&dir->names, n)) {
+            const struct inode *target = fs->inodes[n->ino];
+            if (l->broken[n->ino])
+                continue;
+            if (!target)
+                problem(l, "inode %llu: entry '%.*s' names free inode %llu", (unsigned long long)ino, n->len, n->name,
+                        (unsigned long long)n->ino);
+            else if (n->file_type != inode_dirent_type(target))
+                problem(l, "inode %llu: entry '%.*s' has the wrong file type", (unsigned long long)ino, n->len,
+                        n->name);
         }
     }
 }

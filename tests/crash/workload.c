@@ -38,9 +38,14 @@ const char *relaxed_path;
 /* A canonical listing: every path with its type, size, links and a hash of its contents. */
 static bool describe(struct udax_pool *pool, const char *dir_path, struct tree *t)
 {
-    UDAX_DIR *dir = udax_opendir(pool, dir_path);
-    if (!dir)
+    /* O_NOATIME: describing the tree must not change the pool. */
+    int fd = udax_open(pool, dir_path, O_RDONLY | O_DIRECTORY | O_NOATIME);
+    UDAX_DIR *dir = fd >= 0 ? udax_fdopendir(pool, fd) : NULL;
+    if (!dir) {
+        if (fd >= 0)
+            udax_close(pool, fd);
         return false;
+    }
     char *names[64];
     size_t count = 0;
     struct dirent *e;

@@ -1,4 +1,4 @@
-/* test_dir_index.c: unit tests of a directory's name hash table. */
+/* test_dir_index.c: unit tests of a directory's name index: lookups, collision slots, key order and stable keys. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +9,9 @@
 
 #include <cmocka.h>
 #include <dirent.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <xxhash.h>
 
 #include "inode/dir_index.h"
 
@@ -131,39 +134,38 @@ static void test_subdirs_counts_directories_only(void **state)
 }
 
 #define MANY_NAMES 10000
+#define MILLION 1000000
 
 static int format_name(char *buffer, size_t size, unsigned i)
 {
     return snprintf(buffer, size, "entry-%u", i);
 }
 
-static void test_growth_past_many_names(void **state)
+static void test_a_million_names(void **state)
 {
     (void)state;
     struct dir_index index = {0};
     char name[32];
-    for (unsigned i = 0; i < MANY_NAMES; i++) {
+    for (unsigned i = 0; i < MILLION; i++) {
         int len = format_name(name, sizeof(name), i);
         assert_int_equal(dir_index_put(&index, name, (size_t)len, 100 + i, i % 10 ? DT_REG : DT_DIR), 0);
     }
-    assert_int_equal(index.count, MANY_NAMES);
-    assert_int_equal(index.subdirs, MANY_NAMES / 10);
-    assert_true(index.bucket_count >= MANY_NAMES);
-    assert_int_equal(index.bucket_count & (index.bucket_count - 1), 0);
+    assert_int_equal(index.count, MILLION);
+    assert_int_equal(index.subdirs, MILLION / 10);
 
-    for (unsigned i = 0; i < MANY_NAMES; i++) {
+    for (unsigned i = 0; i < MILLION; i++) {
         int len = format_name(name, sizeof(name), i);
         const struct dir_name *found = dir_index_find(&index, name, (size_t)len);
         assert_non_null(found);
         assert_int_equal(found->ino, 100 + i);
     }
-    for (unsigned i = 0; i < MANY_NAMES; i += 2) {
+    for (unsigned i = 0; i < MILLION; i += 2) {
         int len = format_name(name, sizeof(name), i);
         dir_index_remove(&index, name, (size_t)len);
     }
-    assert_int_equal(index.count, MANY_NAMES / 2);
+    assert_int_equal(index.count, MILLION / 2);
     assert_int_equal(index.subdirs, 0);
-    for (unsigned i = 0; i < MANY_NAMES; i++) {
+    for (unsigned i = 0; i < MILLION; i++) {
         int len = format_name(name, sizeof(name), i);
         const struct dir_name *found = dir_index_find(&index, name, (size_t)len);
         if (i % 2) {
@@ -175,8 +177,182 @@ static void test_growth_past_many_names(void **state)
     }
     dir_index_clear(&index);
     assert_int_equal(index.count, 0);
-    assert_int_equal(index.bucket_count, 0);
-    assert_null(index.buckets);
+    assert_null(index.names);
+}
+
+/* Names that start with 'c' all share one hash; the rest keep the real one. */
+#define SHARED_HASH 0x1234
+
+static uint64_t collide_c_names(const char *name, size_t len)
+{
+    return len && name[0] == 'c' ? SHARED_HASH : XXH3_64bits(name, len);
+}
+
+static int restore_hash(void **state)
+{
+    (void)state;
+    dir_index_override_hash(NULL);
+    return 0;
+}
+
+static uint64_t key_of(const struct dir_index *index, const char *name)
+{
+    const struct dir_name *n = find(index, name);
+    assert_non_null(n);
+    return n->key;
+}
+
+static void test_colliding_names_take_the_smallest_free_slots(void **state)
+{
+    (void)state;
+    dir_index_override_hash(collide_c_names);
+    struct dir_index index = {0};
+    char name[32];
+    for (unsigned i = 0; i < 10; i++) {
+        snprintf(name, sizeof(name), "c%u", i);
+        put_or_fail(&index, name, 100 + i, DT_REG);
+    }
+    put_or_fail(&index, "other", 99, DT_REG);
+    for (unsigned i = 0; i < 10; i++) {
+        snprintf(name, sizeof(name), "c%u", i);
+        uint64_t key = key_of(&index, name);
+        assert_int_equal(dir_key_hash(key), SHARED_HASH);
+        assert_int_equal(dir_key_slot(key), i);
+        assert_int_equal(find(&index, name)->ino, 100 + i);
+    }
+    assert_int_not_equal(dir_key_hash(key_of(&index, "other")), SHARED_HASH);
+    assert_null(find(&index, "c10"));
+
+    dir_index_remove(&index, "c3", 2);
+    dir_index_remove(&index, "c7", 2);
+    assert_null(find(&index, "c3"));
+    assert_null(find(&index, "c7"));
+    assert_int_equal(dir_key_slot(key_of(&index, "c8")), 8);
+    put_or_fail(&index, "cx", 200, DT_REG);
+    put_or_fail(&index, "cy", 201, DT_DIR);
+    put_or_fail(&index, "cz", 202, DT_REG);
+    assert_int_equal(dir_key_slot(key_of(&index, "cx")), 3);
+    assert_int_equal(dir_key_slot(key_of(&index, "cy")), 7);
+    assert_int_equal(dir_key_slot(key_of(&index, "cz")), 10);
+    assert_int_equal(index.count, 12);
+    assert_int_equal(index.subdirs, 1);
+
+    const char *all[] = {"c0", "c1", "c2", "c4", "c5", "c6", "c8", "c9", "cx", "cy", "cz", "other"};
+    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+        assert_non_null(find(&index, all[i]));
+        dir_index_remove(&index, all[i], strlen(all[i]));
+        assert_null(find(&index, all[i]));
+    }
+    assert_int_equal(index.count, 0);
+    assert_int_equal(index.subdirs, 0);
+    assert_null(dir_index_next(&index, 0));
+    dir_index_clear(&index);
+}
+
+static void test_a_hash_with_every_slot_taken_refuses_more_names(void **state)
+{
+    (void)state;
+    dir_index_override_hash(collide_c_names);
+    struct dir_index index = {0};
+    char name[32];
+    for (unsigned i = 0; i < DIR_SLOTS; i++) {
+        int len = snprintf(name, sizeof(name), "c%u", i);
+        assert_int_equal(dir_index_put(&index, name, (size_t)len, 100 + i, DT_REG), 0);
+    }
+    assert_int_equal(dir_index_put(&index, "cfull", 5, 1, DT_REG), ENOSPC);
+    assert_null(find(&index, "cfull"));
+    assert_int_equal(index.count, DIR_SLOTS);
+    put_or_fail(&index, "c5", 555, DT_DIR);
+    assert_int_equal(find(&index, "c5")->ino, 555);
+    assert_int_equal(index.count, DIR_SLOTS);
+    put_or_fail(&index, "elsewhere", 7, DT_REG);
+    dir_index_remove(&index, "c64", 3);
+    put_or_fail(&index, "cfull", 1, DT_REG);
+    assert_int_equal(dir_key_slot(key_of(&index, "cfull")), 64);
+    dir_index_clear(&index);
+}
+
+/* 64 hashes for every name, so that churn keeps filling and freeing slots beside the names that stay. */
+static uint64_t narrow_hash(const char *name, size_t len)
+{
+    return XXH3_64bits(name, len) % 64;
+}
+
+#define KEPT 500
+#define CHURNED 2000
+
+static void churn_around_kept_names(bool narrow)
+{
+    dir_index_override_hash(narrow ? narrow_hash : NULL);
+    struct dir_index index = {0};
+    char name[32];
+    uint64_t keys[KEPT];
+    const struct dir_name *objects[KEPT];
+    for (unsigned i = 0; i < KEPT; i++) {
+        snprintf(name, sizeof(name), "kept-%u", i);
+        put_or_fail(&index, name, 1 + i, DT_REG);
+        if (i % 5 == 0) {
+            snprintf(name, sizeof(name), "churn-%u", i);
+            put_or_fail(&index, name, 1, DT_REG);
+        }
+    }
+    for (unsigned i = 0; i < KEPT; i++) {
+        snprintf(name, sizeof(name), "kept-%u", i);
+        objects[i] = find(&index, name);
+        keys[i] = objects[i]->key;
+    }
+    uint64_t random = 12345;
+    for (unsigned op = 0; op < 100000; op++) {
+        random = random * 6364136223846793005ULL + 1442695040888963407ULL;
+        unsigned which = (unsigned)(random >> 33);
+        if (which % 7 == 0) {
+            snprintf(name, sizeof(name), "kept-%u", which % KEPT);
+            put_or_fail(&index, name, op, which % 2 ? DT_REG : DT_DIR);
+            continue;
+        }
+        int len = snprintf(name, sizeof(name), "churn-%u", which % CHURNED);
+        if (which % 2)
+            assert_int_equal(dir_index_put(&index, name, (size_t)len, op, DT_REG), 0);
+        else
+            dir_index_remove(&index, name, (size_t)len);
+    }
+    for (unsigned i = 0; i < KEPT; i++) {
+        snprintf(name, sizeof(name), "kept-%u", i);
+        assert_ptr_equal(find(&index, name), objects[i]);
+        assert_int_equal(find(&index, name)->key, keys[i]);
+    }
+    dir_index_clear(&index);
+}
+
+static void test_keys_of_names_that_stay_never_change(void **state)
+{
+    (void)state;
+    churn_around_kept_names(false);
+    churn_around_kept_names(true);
+}
+
+static void test_next_finds_the_first_name_at_or_after_a_key(void **state)
+{
+    (void)state;
+    struct dir_index index = {0};
+    char name[32];
+    for (unsigned i = 0; i < 1000; i++) {
+        int len = format_name(name, sizeof(name), i);
+        assert_int_equal(dir_index_put(&index, name, (size_t)len, 100 + i, DT_REG), 0);
+    }
+    size_t seen = 0;
+    uint64_t previous = 0;
+    for (const struct dir_name *n = dir_index_next(&index, 0); n; n = dir_index_after(&index, n)) {
+        assert_true(seen == 0 || n->key > previous);
+        assert_ptr_equal(dir_index_next(&index, n->key), n);
+        if (seen)
+            assert_ptr_equal(dir_index_next(&index, previous + 1), n);
+        previous = n->key;
+        seen++;
+    }
+    assert_int_equal(seen, 1000);
+    assert_null(dir_index_next(&index, previous + 1));
+    dir_index_clear(&index);
 }
 
 struct visit_record {
@@ -240,6 +416,41 @@ static void test_each_stops_when_the_visitor_asks(void **state)
     dir_index_clear(&index);
 }
 
+struct removing_visit {
+    struct dir_index *index;
+    uint64_t previous_key;
+    unsigned total;
+};
+
+static int remove_visited(void *arg, const struct dir_name *name)
+{
+    struct removing_visit *v = arg;
+    assert_true(v->total == 0 || name->key > v->previous_key);
+    v->previous_key = name->key;
+    v->total++;
+    char copy[256];
+    memcpy(copy, name->name, name->len);
+    dir_index_remove(v->index, copy, name->len);
+    return 0;
+}
+
+static void test_each_goes_in_key_order_and_lets_the_visitor_remove_each_name(void **state)
+{
+    (void)state;
+    struct dir_index index = {0};
+    char name[32];
+    for (unsigned i = 0; i < MANY_NAMES; i++) {
+        int len = format_name(name, sizeof(name), i);
+        assert_int_equal(dir_index_put(&index, name, (size_t)len, 100 + i, DT_REG), 0);
+    }
+    struct removing_visit v = {.index = &index};
+    assert_int_equal(dir_index_each(&index, remove_visited, &v), 0);
+    assert_int_equal(v.total, MANY_NAMES);
+    assert_int_equal(index.count, 0);
+    assert_null(dir_index_next(&index, 0));
+    dir_index_clear(&index);
+}
+
 static void test_each_on_an_empty_index_visits_nothing(void **state)
 {
     (void)state;
@@ -259,9 +470,14 @@ int main(void)
         cmocka_unit_test(test_longest_name_is_kept_whole),
         cmocka_unit_test(test_put_of_an_existing_name_replaces_it),
         cmocka_unit_test(test_subdirs_counts_directories_only),
-        cmocka_unit_test(test_growth_past_many_names),
+        cmocka_unit_test(test_a_million_names),
+        cmocka_unit_test_teardown(test_colliding_names_take_the_smallest_free_slots, restore_hash),
+        cmocka_unit_test_teardown(test_a_hash_with_every_slot_taken_refuses_more_names, restore_hash),
+        cmocka_unit_test_teardown(test_keys_of_names_that_stay_never_change, restore_hash),
+        cmocka_unit_test(test_next_finds_the_first_name_at_or_after_a_key),
         cmocka_unit_test(test_each_visits_every_name_exactly_once),
         cmocka_unit_test(test_each_stops_when_the_visitor_asks),
+        cmocka_unit_test(test_each_goes_in_key_order_and_lets_the_visitor_remove_each_name),
         cmocka_unit_test(test_each_on_an_empty_index_visits_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
