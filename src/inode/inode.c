@@ -45,10 +45,15 @@ void inode_object_free(struct inode *inode)
     free(inode);
 }
 
+void inode_init_attr(struct inode *inode, const struct udax_attr *attr)
+{
+    inode->type = attr->mode & S_IFMT;
+    inode_set_mode_attr(inode, attr);
+}
+
 void inode_set_mode_attr(struct inode *inode, const struct udax_attr *attr)
 {
     inode->attr = *attr;
-    inode->type = attr->mode & S_IFMT;
     bool setid = (attr->mode & S_ISUID) || (attr->mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP);
     __atomic_store_n(&inode->setid, setid, __ATOMIC_RELAXED);
 }

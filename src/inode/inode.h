@@ -110,7 +110,9 @@ int inode_permission(const struct cred *cred, struct inode *inode, int may);
 /* Copies up to size bytes of a symlink's target (fixed at its creation) into buf; returns its whole length. */
 size_t inode_symlink_target(struct fs *fs, struct inode *inode, char *buf, size_t size);
 
-/* Under ILOCK: installs attributes whose mode may have changed. */
+/* Installs the first attributes of an inode nobody else can reach yet, with its file type. */
+void inode_init_attr(struct inode *inode, const struct udax_attr *attr);
+/* Under ILOCK: installs attributes whose permission bits may have changed; the file type never does. */
 void inode_set_mode_attr(struct inode *inode, const struct udax_attr *attr);
 
 int64_t now_ns(void);

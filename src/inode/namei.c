@@ -321,7 +321,7 @@ static int create_child(struct fs *fs, const struct cred *cred, struct inode *di
     mutex_lock(&dir->ilock, dir->ino);
     struct udax_attr attr = new_attr(cred, dir, spec, now);
     attr.size = spec->target_len;
-    inode_set_mode_attr(inode, &attr);
+    inode_init_attr(inode, &attr);
     uint8_t file_type = inode_dirent_type(inode);
     struct log_txn child_txn, dir_txn;
     log_txn_begin_fresh(&child_txn, &inode->log);

@@ -211,7 +211,7 @@ static bool replay(struct loader *l, const struct udax_entry_header *h)
             extent_unmap(&inode->extents, (attr->size + UDAX_BLOCK_SIZE - 1) >> UDAX_BLOCK_SHIFT, UINT64_MAX, NULL,
                          NULL))
             return out_of_memory(l);
-        inode_set_mode_attr(inode, attr);
+        inode_init_attr(inode, attr);
         l->have_attr = true;
         return true;
     }
@@ -453,7 +453,7 @@ static struct inode *create_root(struct fs *fs)
     int64_t now = now_ns();
     struct udax_attr attr = {.mode = S_IFDIR | 0755, .uid = geteuid(), .gid = getegid(), .nlink = 2, .atime_ns = now,
                              .mtime_ns = now, .ctime_ns = now, .btime_ns = now, .parent = UDAX_ROOT_INO};
-    inode_set_mode_attr(root, &attr);
+    inode_init_attr(root, &attr);
     struct log_txn txn;
     log_txn_begin_fresh(&txn, &root->log);
     if (inode_log_attr(fs, &txn, &root->attr)) {
