@@ -549,6 +549,48 @@ int namei_open(struct fs *fs, const struct cred *cred, struct inode *start, cons
     return 0;
 }
 
+/*
+ * Under the ILOCKs of dir and inode: appends a change of one name in dir (a
+ * DENTRY_ADD naming inode, or a DENTRY_DEL) with the new attributes of both,
+ * and commits the two tails in one journaled store. A new name enters the
+ * index before the commit, while running out of memory can still undo it.
+ */
+static int commit_name_change(struct fs *fs, struct inode *dir, const struct last_name *last, uint8_t entry_type,
+                              struct inode *inode, const struct udax_attr *dir_attr, const struct udax_attr *inode_attr)
+{
+    uint8_t file_type = entry_type == UDAX_ENTRY_DENTRY_ADD ? inode_dirent_type(inode) : 0;
+    struct log_txn dir_txn, inode_txn;
+    log_txn_begin(&dir_txn, &dir->log);
+    log_txn_begin(&inode_txn, &inode->log);
+    int rc = inode_log_dentry(fs, &dir_txn, entry_type, last->name, last->len, inode->ino, file_type);
+    if (!rc)
+        rc = inode_log_attr(fs, &dir_txn, dir_attr);
+    if (!rc)
+        rc = inode_log_attr(fs, &inode_txn, inode_attr);
+    if (!rc && file_type)
+        rc = dir_index_put(&dir->names, last->name, last->len, inode->ino, file_type);
+    if (rc) {
+        if (!BUG_INJECTED(BUG_FAULT_LEAK))
+            log_abort(&fs->env, &dir_txn);
+        log_abort(&fs->env, &inode_txn);
+        return rc;
+    }
+    struct journal_word words[] = {
+        {log_tail_word(&fs->pool, dir->ino), dir_txn.pos},
+        {log_tail_word(&fs->pool, inode->ino), inode_txn.pos},
+    };
+    journal_commit(&fs->journal, words, 2);
+    log_txn_applied(&fs->env, &dir_txn);
+    log_txn_applied(&fs->env, &inode_txn);
+    if (!file_type)
+        dir_index_remove(&dir->names, last->name, last->len);
+    dir->attr = *dir_attr;
+    inode->attr = *inode_attr;
+    inode_maybe_compact(fs, dir);
+    inode_maybe_compact(fs, inode);
+    return 0;
+}
+
 int namei_link(struct fs *fs, const struct cred *cred, struct inode *old_start, const char *old_path, unsigned old_flags,
                struct inode *new_start, const char *new_path)
 {
@@ -588,34 +630,8 @@ int namei_link(struct fs *fs, const struct cred *cred, struct inode *old_start, 
         struct udax_attr dir_attr = touched(dir, now), target_attr = target->attr;
         target_attr.nlink++;
         target_attr.ctime_ns = now;
-        struct log_txn dir_txn, target_txn;
-        log_txn_begin(&dir_txn, &dir->log);
-        log_txn_begin(&target_txn, &target->log);
-        uint8_t file_type = inode_dirent_type(target);
         if (!rc)
-            rc = inode_log_dentry(fs, &dir_txn, UDAX_ENTRY_DENTRY_ADD, last.name, last.len, target->ino, file_type);
-        if (!rc)
-            rc = inode_log_attr(fs, &dir_txn, &dir_attr);
-        if (!rc)
-            rc = inode_log_attr(fs, &target_txn, &target_attr);
-        if (!rc)
-            rc = dir_index_put(&dir->names, last.name, last.len, target->ino, file_type);
-        if (rc) {
-            log_abort(&fs->env, &dir_txn);
-            log_abort(&fs->env, &target_txn);
-        } else {
-            struct journal_word words[] = {
-                {log_tail_word(&fs->pool, dir->ino), dir_txn.pos},
-                {log_tail_word(&fs->pool, target->ino), target_txn.pos},
-            };
-            journal_commit(&fs->journal, words, 2);
-            log_txn_applied(&fs->env, &dir_txn);
-            log_txn_applied(&fs->env, &target_txn);
-            dir->attr = dir_attr;
-            target->attr = target_attr;
-            inode_maybe_compact(fs, dir);
-            inode_maybe_compact(fs, target);
-        }
+            rc = commit_name_change(fs, dir, &last, UDAX_ENTRY_DENTRY_ADD, target, &dir_attr, &target_attr);
         unlock_inodes(locked, 2);
     }
     rwlock_unlock(&dir->iolock);
@@ -624,13 +640,13 @@ int namei_link(struct fs *fs, const struct cred *cred, struct inode *old_start, 
     return rc;
 }
 
-/* Appends a victim's loss of one link (all of them for a directory). */
-static int log_unlinked(struct fs *fs, struct log_txn *txn, struct inode *victim, struct udax_attr *attr, int64_t now)
+/* A victim's attributes once it loses one name (all of them, for a directory). */
+static struct udax_attr unlinked_attr(const struct inode *victim, int64_t now)
 {
-    *attr = victim->attr;
-    attr->nlink = inode_is_dir(victim) ? 0 : attr->nlink - 1;
-    attr->ctime_ns = now;
-    return inode_log_attr(fs, txn, attr);
+    struct udax_attr attr = victim->attr;
+    attr.nlink = inode_is_dir(victim) ? 0 : attr.nlink - 1;
+    attr.ctime_ns = now;
+    return attr;
 }
 
 /* Whether cred may remove or replace victim's name in dir: write and search on dir, and the sticky rule. */
@@ -653,35 +669,11 @@ static int remove_name(struct fs *fs, struct inode *dir, const struct last_name 
     lock_inodes(locked, 2);
     int rc = inode_is_dir(victim) && victim->names.count ? ENOTEMPTY : 0;
     int64_t now = now_ns();
-    struct udax_attr dir_attr = touched(dir, now), victim_attr;
-    struct log_txn dir_txn, victim_txn;
-    log_txn_begin(&dir_txn, &dir->log);
-    log_txn_begin(&victim_txn, &victim->log);
+    struct udax_attr dir_attr = touched(dir, now), victim_attr = unlinked_attr(victim, now);
     if (!rc)
-        rc = inode_log_dentry(fs, &dir_txn, UDAX_ENTRY_DENTRY_DEL, last->name, last->len, victim->ino, 0);
+        rc = commit_name_change(fs, dir, last, UDAX_ENTRY_DENTRY_DEL, victim, &dir_attr, &victim_attr);
     if (!rc)
-        rc = inode_log_attr(fs, &dir_txn, &dir_attr);
-    if (!rc)
-        rc = log_unlinked(fs, &victim_txn, victim, &victim_attr, now);
-    if (rc) {
-        if (!BUG_INJECTED(BUG_FAULT_LEAK))
-            log_abort(&fs->env, &dir_txn);
-        log_abort(&fs->env, &victim_txn);
-    } else {
-        struct journal_word words[] = {
-            {log_tail_word(&fs->pool, dir->ino), dir_txn.pos},
-            {log_tail_word(&fs->pool, victim->ino), victim_txn.pos},
-        };
-        journal_commit(&fs->journal, words, 2);
-        log_txn_applied(&fs->env, &dir_txn);
-        log_txn_applied(&fs->env, &victim_txn);
-        dir_index_remove(&dir->names, last->name, last->len);
-        dir->attr = dir_attr;
-        victim->attr = victim_attr;
         victim->dead = inode_is_dir(victim);
-        inode_maybe_compact(fs, dir);
-        inode_maybe_compact(fs, victim);
-    }
     unlock_inodes(locked, 2);
     return rc;
 }
@@ -827,7 +819,8 @@ static int commit_rename(struct fs *fs, struct rename_op *op)
         victim_attr = renamed_attr(op->victim, op->from_dir, now);
         rc = inode_log_attr(fs, &victim_txn, &victim_attr);
     } else if (!rc && op->victim) {
-        rc = log_unlinked(fs, &victim_txn, op->victim, &victim_attr, now);
+        victim_attr = unlinked_attr(op->victim, now);
+        rc = inode_log_attr(fs, &victim_txn, &victim_attr);
     }
     /* An exchange only replaces names, which cannot fail; a move may need memory for the new name. */
     if (!rc && !op->exchange)
