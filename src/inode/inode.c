@@ -1,4 +1,4 @@
-/* inode.c: DRAM inode objects, their references, inode numbers, attribute and dentry entries, log compaction. */
+/* inode.c: DRAM inode objects, their references, inode numbers, attribute, dentry and xattr entries, log compaction. */
 #include "inode.h"
 
 #include <dirent.h>
@@ -39,6 +39,7 @@ void inode_object_free(struct inode *inode)
 {
     extent_index_clear(&inode->extents);
     dir_index_clear(&inode->names);
+    xattr_index_clear(&inode->xattrs);
     rwlock_destroy(&inode->iolock);
     rwlock_destroy(&inode->faultlock);
     mutex_destroy(&inode->ilock);
@@ -177,6 +178,19 @@ int inode_log_dentry(struct fs *fs, struct log_txn *txn, uint8_t type, const cha
     return log_append(&fs->env, txn, buffer, type, (uint8_t)len, bytes);
 }
 
+int inode_log_xattr(struct fs *fs, struct log_txn *txn, uint8_t type, const char *name, size_t len, const void *value,
+                    size_t value_len)
+{
+    unsigned char buffer[UDAX_ENTRY_MAX_SLOTS * UDAX_SLOT_SIZE];
+    struct udax_entry_xattr *entry = (struct udax_entry_xattr *)buffer;
+    *entry = (struct udax_entry_xattr){.value_len = (uint32_t)value_len};
+    memcpy(entry->data, name, len);
+    if (value_len)
+        memcpy(entry->data + len, value, value_len);
+    unsigned bytes = (unsigned)(offsetof(struct udax_entry_xattr, data) + len + value_len);
+    return log_append(&fs->env, txn, buffer, type, (uint8_t)len, bytes);
+}
+
 struct compaction {
     struct fs *fs;
     struct log_txn *txn;
@@ -202,13 +216,25 @@ static int copy_extents(struct compaction *c, const struct extent_index *index)
     return 0;
 }
 
+static int copy_xattrs(struct compaction *c, const struct xattr_index *index)
+{
+    for (size_t i = 0; i < index->count; i++) {
+        const struct xattr *x = index->items[i];
+        int rc = inode_log_xattr(c->fs, c->txn, UDAX_ENTRY_XATTR_SET, x->data, x->name_len, xattr_value(x),
+                                 x->value_len);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 /* Compaction pays off once the log holds several times the entries its live state needs. */
 #define COMPACT_MIN_ENTRIES 128
 #define COMPACT_RATIO 4
 
 void inode_maybe_compact(struct fs *fs, struct inode *inode)
 {
-    uint64_t live = 1 + (inode_is_dir(inode) ? inode->names.count : inode->extents.count);
+    uint64_t live = 1 + (inode_is_dir(inode) ? inode->names.count : inode->extents.count) + inode->xattrs.count;
     if (inode->log.entries < COMPACT_MIN_ENTRIES || inode->log.entries < COMPACT_RATIO * live)
         return;
     struct log_txn txn;
@@ -217,6 +243,8 @@ void inode_maybe_compact(struct fs *fs, struct inode *inode)
     int rc = inode_log_attr(fs, &txn, &inode->attr);
     if (!rc)
         rc = inode_is_dir(inode) ? dir_index_each(&inode->names, copy_dentry, &c) : copy_extents(&c, &inode->extents);
+    if (!rc)
+        rc = copy_xattrs(&c, &inode->xattrs);
     if (rc) {
         log_abort(&fs->env, &txn);
         return;

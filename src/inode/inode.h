@@ -15,6 +15,7 @@
 #include "permission.h"
 #include "pool/pool.h"
 #include "util/locks.h"
+#include "xattr_index.h"
 
 struct dax_mapping;
 struct fs;
@@ -28,6 +29,7 @@ struct inode {
     struct log log;
     struct extent_index extents; /* regular files */
     struct dir_index names;      /* directories */
+    struct xattr_index xattrs;   /* extended attributes */
     struct dax_mapping *mapping; /* DAX entries, created by the first fault; set atomically, read under ILOCK */
     uint32_t refs;               /* open files and walkers; atomic */
     bool dead;                   /* a removed directory: nothing may be added */
@@ -150,4 +152,7 @@ void inode_to_stat(const struct fs *fs, const struct inode *inode, struct stat *
 /* Appends a DENTRY_ADD or DENTRY_DEL; 0 or ENOSPC. */
 int inode_log_dentry(struct fs *fs, struct log_txn *txn, uint8_t type, const char *name, size_t len, uint64_t ino,
                      uint8_t file_type);
+/* Appends an XATTR_SET (or an XATTR_DEL, with no value); name and value fit UDAX_XATTR_DATA_MAX. 0 or ENOSPC. */
+int inode_log_xattr(struct fs *fs, struct log_txn *txn, uint8_t type, const char *name, size_t len, const void *value,
+                    size_t value_len);
 #endif

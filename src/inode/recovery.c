@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "inode.h"
+#include "xattr.h"
 #include "util/error.h"
 #include "util/inject_bug.h"
 
@@ -184,6 +185,31 @@ static bool replay_dentry(struct loader *l, const struct udax_entry_header *h)
     return true;
 }
 
+static bool replay_xattr(struct loader *l, const struct udax_entry_header *h)
+{
+    const struct udax_entry_xattr *x = (const void *)h;
+    struct inode *inode = l->inode;
+    size_t len = h->name_len;
+    uint64_t bytes = offsetof(struct udax_entry_xattr, data) + (uint64_t)len + x->value_len;
+    bool set = h->type == UDAX_ENTRY_XATTR_SET;
+    if ((!set && x->value_len) || bytes > UDAX_ENTRY_MAX_SLOTS * UDAX_SLOT_SIZE ||
+        h->slots != log_entry_slots((unsigned)bytes) || !xattr_name_valid(inode, x->data, len)) {
+        inode_problem(l, "inode %llu: malformed extended attribute", (unsigned long long)inode->ino);
+        return false;
+    }
+    if (!set) {
+        xattr_index_remove(&inode->xattrs, x->data, len);
+        return true;
+    }
+    struct xattr *item = xattr_new(x->data, len, x->data + len, x->value_len);
+    if (!item || xattr_index_reserve(&inode->xattrs)) {
+        free(item);
+        return out_of_memory(l);
+    }
+    xattr_index_put(&inode->xattrs, item);
+    return true;
+}
+
 static bool replay(struct loader *l, const struct udax_entry_header *h)
 {
     struct inode *inode = l->inode;
@@ -244,6 +270,9 @@ static bool replay(struct loader *l, const struct udax_entry_header *h)
     case UDAX_ENTRY_DENTRY_ADD:
     case UDAX_ENTRY_DENTRY_DEL:
         return replay_dentry(l, h);
+    case UDAX_ENTRY_XATTR_SET:
+    case UDAX_ENTRY_XATTR_DEL:
+        return replay_xattr(l, h);
     default:
         inode_problem(l, "inode %llu: unknown log entry type %u", (unsigned long long)inode->ino, h->type);
         return false;

@@ -71,6 +71,8 @@ enum udax_entry_type {
     UDAX_ENTRY_PUNCH = 4,     /* file pages become a hole */
     UDAX_ENTRY_DENTRY_ADD = 5,
     UDAX_ENTRY_DENTRY_DEL = 6,
+    UDAX_ENTRY_XATTR_SET = 7, /* an extended attribute is added or replaced */
+    UDAX_ENTRY_XATTR_DEL = 8, /* an extended attribute is removed */
 };
 
 /* Set on the last entry of each commit, so that fsck can cut a damaged log back to a state it really had. */
@@ -79,7 +81,7 @@ enum udax_entry_type {
 struct udax_entry_header {
     uint8_t type;
     uint8_t slots;     /* how many 64-byte slots the entry spans */
-    uint8_t name_len;  /* dentries only */
+    uint8_t name_len;  /* dentries and extended attributes only */
     uint8_t flags;     /* UDAX_ENTRY_LAST; zero in pools written before it existed */
     uint32_t checksum; /* XXH32 of the entry's slots with this field zero */
 };
@@ -139,6 +141,22 @@ static_assert(sizeof(struct udax_entry_dentry) == UDAX_SLOT_SIZE, "dentry entry 
 
 /* The largest entry of any type: every slot of a log page after its header. */
 #define UDAX_ENTRY_MAX_SLOTS (UDAX_SLOTS_PER_PAGE - 1)
+
+/*
+ * XATTR_SET and XATTR_DEL: the name (h.name_len bytes, with its namespace
+ * prefix) and, for XATTR_SET, value_len bytes of value right after it,
+ * continuing into the following slots. One entry never leaves its log page,
+ * which bounds name plus value by UDAX_XATTR_DATA_MAX.
+ */
+struct udax_entry_xattr {
+    struct udax_entry_header h;
+    uint32_t value_len; /* 0 in XATTR_DEL */
+    uint32_t reserved;
+    char data[UDAX_SLOT_SIZE - 16];
+};
+static_assert(sizeof(struct udax_entry_xattr) == UDAX_SLOT_SIZE, "xattr entry size");
+#define UDAX_XATTR_DATA_FIRST (UDAX_SLOT_SIZE - 16)
+#define UDAX_XATTR_DATA_MAX (UDAX_ENTRY_MAX_SLOTS * UDAX_SLOT_SIZE - 16) /* 4016 bytes */
 
 /*
  * A journal slot is one block: an undo record of every 8-byte word that a
