@@ -159,6 +159,41 @@ int udax_access(struct udax_pool *pool, const char *path, int mode);
 int udax_faccessat(struct udax_pool *pool, int dirfd, const char *path, int mode, int flags);
 
 /*
+ * Extended attributes, as their Linux namesakes: names in the user.,
+ * trusted. and security. namespaces (others, system. included, fail with
+ * EOPNOTSUPP; POSIX ACLs are not enforced), with Linux's permission rules
+ * and errors. A name is 1 to 255 bytes; a value up to 65536 bytes is
+ * accepted (E2BIG beyond), but name and value together must fit one log
+ * entry, 4016 bytes, or the call fails with ENOSPC, as ext4 does when an
+ * attribute does not fit its block. set flags: XATTR_CREATE, XATTR_REPLACE
+ * (<sys/xattr.h>). A set or remove changes ctime in the same commit. The *at
+ * forms take AT_SYMLINK_NOFOLLOW and AT_EMPTY_PATH (with an O_PATH
+ * descriptor too); the l- forms do not follow a final symlink; the f- forms
+ * refuse O_PATH descriptors with EBADF.
+ */
+ssize_t udax_getxattr(struct udax_pool *pool, const char *path, const char *name, void *value, size_t size);
+ssize_t udax_lgetxattr(struct udax_pool *pool, const char *path, const char *name, void *value, size_t size);
+ssize_t udax_fgetxattr(struct udax_pool *pool, int fd, const char *name, void *value, size_t size);
+ssize_t udax_getxattrat(struct udax_pool *pool, int dirfd, const char *path, int at_flags, const char *name,
+                        void *value, size_t size);
+int udax_setxattr(struct udax_pool *pool, const char *path, const char *name, const void *value, size_t size,
+                  int flags);
+int udax_lsetxattr(struct udax_pool *pool, const char *path, const char *name, const void *value, size_t size,
+                   int flags);
+int udax_fsetxattr(struct udax_pool *pool, int fd, const char *name, const void *value, size_t size, int flags);
+int udax_setxattrat(struct udax_pool *pool, int dirfd, const char *path, int at_flags, const char *name,
+                    const void *value, size_t size, int flags);
+/* The names the caller may see (trusted. ones only for root), each followed by a NUL. */
+ssize_t udax_listxattr(struct udax_pool *pool, const char *path, char *list, size_t size);
+ssize_t udax_llistxattr(struct udax_pool *pool, const char *path, char *list, size_t size);
+ssize_t udax_flistxattr(struct udax_pool *pool, int fd, char *list, size_t size);
+ssize_t udax_listxattrat(struct udax_pool *pool, int dirfd, const char *path, int at_flags, char *list, size_t size);
+int udax_removexattr(struct udax_pool *pool, const char *path, const char *name);
+int udax_lremovexattr(struct udax_pool *pool, const char *path, const char *name);
+int udax_fremovexattr(struct udax_pool *pool, int fd, const char *name);
+int udax_removexattrat(struct udax_pool *pool, int dirfd, const char *path, int at_flags, const char *name);
+
+/*
  * Directory streams. A stream reads the directory as it is at each call, not
  * a copy taken at opendir: a name that exists for the whole life of the
  * stream is returned exactly once, whatever is created or unlinked meanwhile;
