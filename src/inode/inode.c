@@ -245,6 +245,9 @@ void inode_maybe_compact(struct fs *fs, struct inode *inode)
         rc = inode_is_dir(inode) ? dir_index_each(&inode->names, copy_dentry, &c) : copy_extents(&c, &inode->extents);
     if (!rc)
         rc = copy_xattrs(&c, &inode->xattrs);
+    /* Replaying an EXTENT moves ctime to its mtime: the attributes again restore a ctime that changed later. */
+    if (!rc && inode->extents.count)
+        rc = inode_log_attr(fs, &txn, &inode->attr);
     if (rc) {
         log_abort(&fs->env, &txn);
         return;

@@ -696,6 +696,49 @@ static void test_compaction_keeps_every_attribute(void **state)
     free(dir_model);
 }
 
+static uint64_t log_pages(struct udax_pool *pool)
+{
+    struct udax_pool_info info;
+    assert_int_equal(udax_pool_info(pool, &info), 0);
+    return info.log_pages;
+}
+
+/*
+ * Stops right after the set that compacted a file with data: the compacted
+ * log alone must give back the ctime the set gave (replaying its EXTENT
+ * entries once moved ctime back to the mtime of the last write).
+ */
+static void test_compaction_keeps_ctime(void **state)
+{
+    struct fixture *f = *state;
+    struct udax_pool *pool = f->pool;
+    make_file(pool, "/f", 0644);
+    int fd = udax_open(pool, "/f", O_WRONLY);
+    char block[4096];
+    test_fill(block, sizeof(block), 3, 0);
+    assert_int_equal(udax_pwrite(pool, fd, block, sizeof(block), 0), 4096);
+    assert_int_equal(udax_close(pool, fd), 0);
+    bool compacted = false;
+    for (int i = 0; i < 1000 && !compacted; i++) {
+        uint64_t pages = log_pages(pool);
+        assert_int_equal(udax_setxattr(pool, "/f", "user.k", block, (size_t)i % 100, 0), 0);
+        compacted = log_pages(pool) < pages;
+    }
+    assert_true(compacted);
+    struct stat before, after;
+    assert_int_equal(udax_stat(pool, "/f", &before), 0);
+    assert_true(before.st_ctim.tv_sec != before.st_mtim.tv_sec || before.st_ctim.tv_nsec != before.st_mtim.tv_nsec);
+    assert_int_equal(udax_pool_close(pool), 0);
+    f->pool = pool = udax_pool_open(f->path, NULL);
+    assert_non_null(pool);
+    assert_int_equal(udax_stat(pool, "/f", &after), 0);
+    assert_int_equal(after.st_ctim.tv_sec, before.st_ctim.tv_sec);
+    assert_int_equal(after.st_ctim.tv_nsec, before.st_ctim.tv_nsec);
+    assert_int_equal(after.st_mtim.tv_sec, before.st_mtim.tv_sec);
+    assert_int_equal(after.st_mtim.tv_nsec, before.st_mtim.tv_nsec);
+    assert_int_equal(after.st_size, 4096);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -711,6 +754,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_ctime, setup, teardown),
         cmocka_unit_test_setup_teardown(test_persistence, setup, teardown),
         cmocka_unit_test_setup_teardown(test_compaction_keeps_every_attribute, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_compaction_keeps_ctime, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
