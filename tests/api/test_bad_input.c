@@ -705,6 +705,72 @@ static void test_random_damage(void **state)
     unlink(path);
 }
 
+enum xattr_damage { XATTR_UNKNOWN_NAMESPACE, XATTR_VALUE_PAST_ITS_SLOTS, XATTR_NUL_IN_NAME, XATTR_DEL_WITH_VALUE,
+                    XATTR_USER_ON_SYMLINK, XATTR_DAMAGES };
+
+/*
+ * A last commit whose XATTR entry is well sealed but impossible: open refuses
+ * the pool naming the malformed attribute, and fsck --repair cuts the log
+ * back before that commit, keeping the file's data and earlier attributes.
+ */
+static void test_malformed_xattr_entry(void **state)
+{
+    (void)state;
+    for (int kind = 0; kind < XATTR_DAMAGES; kind++) {
+        char path[128];
+        struct udax_pool *pool = test_pool_new(path, sizeof(path), POOL_SIZE, UDAX_DATA_STRICT);
+        write_file(pool, "/f", "data");
+        assert_int_equal(udax_setxattr(pool, "/f", "user.a", "first", 5, 0), 0);
+        assert_int_equal(udax_symlink(pool, "f", "/s"), 0);
+        const char *victim = kind == XATTR_USER_ON_SYMLINK ? "/s" : "/f";
+        if (kind == XATTR_DEL_WITH_VALUE)
+            assert_int_equal(udax_removexattr(pool, "/f", "user.a"), 0);
+        else
+            assert_int_equal(udax_lsetxattr(pool, victim, "trusted.b", "second", 6, 0), 0);
+        struct stat st;
+        assert_int_equal(udax_lstat(pool, victim, &st), 0);
+        uint64_t ino = st.st_ino;
+        assert_int_equal(udax_pool_close(pool), 0);
+
+        size_t size;
+        unsigned char *base = map_pool(path, &size);
+        uint64_t offsets[16];
+        size_t count = log_entries(base, ino, offsets, 16);
+        struct udax_entry_xattr *e = (void *)(base + offsets[count - 2]);
+        assert_int_equal(e->h.type, kind == XATTR_DEL_WITH_VALUE ? UDAX_ENTRY_XATTR_DEL : UDAX_ENTRY_XATTR_SET);
+        if (kind == XATTR_UNKNOWN_NAMESPACE)
+            memcpy(e->data, "trustex", 7);
+        else if (kind == XATTR_VALUE_PAST_ITS_SLOTS)
+            e->value_len += UDAX_SLOT_SIZE;
+        else if (kind == XATTR_NUL_IN_NAME)
+            e->data[8] = '\0';
+        else if (kind == XATTR_DEL_WITH_VALUE)
+            e->value_len = 1;
+        else
+            memcpy(e->data, "user.bbbb", 9);
+        e->h.checksum = 0;
+        e->h.checksum = checksum32(e, e->h.slots * UDAX_SLOT_SIZE);
+        munmap(base, size);
+
+        char words[64];
+        snprintf(words, sizeof(words), "inode %llu: malformed extended attribute", (unsigned long long)ino);
+        expect_refused(path, EUCLEAN, words);
+        struct reports r;
+        assert_int_equal(fsck_reports(path, 0, &r), UDAX_FSCK_UNCORRECTED);
+        expect_reported(&r, words);
+        assert_int_equal(fsck_reports(path, 1, &r), UDAX_FSCK_CORRECTED);
+        expect_reported(&r, "repaired: kept its first");
+        pool = udax_pool_open(path, NULL);
+        assert_non_null(pool);
+        expect_file(pool, "/f", "data");
+        char value[8];
+        assert_int_equal(udax_getxattr(pool, "/f", "user.a", value, sizeof(value)), 5);
+        assert_memory_equal(value, "first", 5);
+        assert_int_equal(udax_llistxattr(pool, victim, NULL, 0), kind == XATTR_USER_ON_SYMLINK ? 0 : 7);
+        test_pool_finish(pool, path);
+    }
+}
+
 static void test_full_pool(void **state)
 {
     (void)state;
@@ -778,6 +844,7 @@ int main(void)
         cmocka_unit_test(test_salvage_block_owned_twice), cmocka_unit_test(test_failed_log_gives_back_its_claims),
         cmocka_unit_test(test_salvage_drops_stale_names),
         cmocka_unit_test(test_salvage_root),
+        cmocka_unit_test(test_malformed_xattr_entry),
         cmocka_unit_test(test_random_damage), cmocka_unit_test(test_full_pool),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
