@@ -35,7 +35,32 @@ static int compare_names(const void *a, const void *b)
 
 const char *relaxed_path;
 
-/* A canonical listing: every path with its type, size, links and a hash of its contents. */
+/* " xattrs=" and each extended attribute of path as name:hash of its value, in name order; nothing without any. */
+static bool describe_xattrs(struct udax_pool *pool, const char *path, struct tree *t)
+{
+    char list[4096];
+    ssize_t len = udax_llistxattr(pool, path, list, sizeof(list));
+    if (len <= 0)
+        return len == 0;
+    char *names[64];
+    size_t count = 0;
+    for (ssize_t at = 0; at < len && count < 64; at += (ssize_t)strlen(list + at) + 1)
+        names[count++] = list + at;
+    qsort(names, count, sizeof(names[0]), compare_names);
+    tree_append(t, " xattrs=");
+    bool ok = true;
+    for (size_t i = 0; i < count; i++) {
+        char value[4096], item[300];
+        ssize_t got = udax_lgetxattr(pool, path, names[i], value, sizeof(value));
+        ok = ok && got >= 0;
+        snprintf(item, sizeof(item), "%s%s:%016llx", i ? "," : "", names[i],
+                 (unsigned long long)XXH64(value, got > 0 ? (size_t)got : 0, 0));
+        tree_append(t, item);
+    }
+    return ok;
+}
+
+/* A canonical listing: every path with its type, size, links, a hash of its contents and its attributes. */
 static bool describe(struct udax_pool *pool, const char *dir_path, struct tree *t)
 {
     /* O_NOATIME: describing the tree must not change the pool. */
@@ -62,8 +87,10 @@ static bool describe(struct udax_pool *pool, const char *dir_path, struct tree *
         if (udax_stat(pool, path, &st)) {
             ok = false;
         } else if (S_ISDIR(st.st_mode)) {
-            snprintf(line, sizeof(line), "%s dir links=%lu\n", path, (unsigned long)st.st_nlink);
+            snprintf(line, sizeof(line), "%s dir links=%lu", path, (unsigned long)st.st_nlink);
             tree_append(t, line);
+            ok = describe_xattrs(pool, path, t) && ok;
+            tree_append(t, "\n");
             ok = ok && describe(pool, path, t);
         } else {
             int fd = udax_open(pool, path, O_RDONLY | O_NOATIME);
@@ -75,10 +102,12 @@ static bool describe(struct udax_pool *pool, const char *dir_path, struct tree *
             unsigned long long hash = XXH64(data, got > 0 ? (size_t)got : 0, 0);
             if (relaxed_path && !strcmp(path, relaxed_path))
                 hash = 0;
-            snprintf(line, sizeof(line), "%s file size=%lld links=%lu hash=%016llx\n", path, (long long)st.st_size,
+            snprintf(line, sizeof(line), "%s file size=%lld links=%lu hash=%016llx", path, (long long)st.st_size,
                      (unsigned long)st.st_nlink, hash);
             free(data);
             tree_append(t, line);
+            ok = describe_xattrs(pool, path, t) && ok;
+            tree_append(t, "\n");
         }
         free(names[i]);
     }
@@ -140,6 +169,11 @@ const struct op single_ops[] = {
     {OP_RENAME, "/A", "/B/A", 0, 0, "rename a directory across"},
     {OP_FSYNC_AFTER_WRITE, "/A/foo", NULL, 10, 20, "overwrite then fsync"},
     {OP_CREATE_TRUNC, "/A/foo", NULL, 0, 0, "open with O_TRUNC"},
+    {OP_SETXATTR, "/A/bar", "user.new", 0, 10, "setxattr"},
+    {OP_SETXATTR, "/A/foo", "user.colour", 0, 3900, "setxattr replacing, over two new log pages"},
+    {OP_SETXATTR, "/B", "user.tag", 0, 0, "setxattr on a directory, empty value"},
+    {OP_REMOVEXATTR, "/A/foo", "user.colour", 0, 0, "removexattr"},
+    {OP_REMOVEXATTR, "/B", "user.tag", 0, 0, "removexattr on a directory"},
 };
 const size_t single_op_count = sizeof(single_ops) / sizeof(single_ops[0]);
 
@@ -203,6 +237,15 @@ int run_op(struct udax_pool *pool, const struct op *op)
         return udax_rmdir(pool, op->path);
     case OP_RENAME:
         return udax_rename(pool, op->path, op->other);
+    case OP_SETXATTR: {
+        char *value = malloc(op->length + 1);
+        fill(value, op->length, op->length);
+        int rc = udax_setxattr(pool, op->path, op->other, value, op->length, 0);
+        free(value);
+        return rc;
+    }
+    case OP_REMOVEXATTR:
+        return udax_removexattr(pool, op->path, op->other);
     case OP_FSYNC_AFTER_WRITE: {
         fd = udax_open(pool, op->path, O_WRONLY);
         if (fd < 0)
@@ -244,6 +287,8 @@ void make_template(const char *path, enum udax_data_mode mode)
         free(buf);
         udax_close(pool, fd);
     }
+    udax_setxattr(pool, "/A/foo", "user.colour", "blue", 4, 0);
+    udax_setxattr(pool, "/B", "user.tag", "b", 1, 0);
     udax_pool_close(pool);
 }
 

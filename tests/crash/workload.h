@@ -12,15 +12,15 @@
 
 enum op_kind {
     OP_CREATE, OP_MKDIR, OP_APPEND, OP_OVERWRITE, OP_WRITE_PAST_END, OP_TRUNCATE, OP_FALLOCATE, OP_FALLOCATE_KEEP,
-    OP_PUNCH, OP_UNLINK, OP_RMDIR, OP_RENAME, OP_FSYNC_AFTER_WRITE, OP_CREATE_TRUNC,
+    OP_PUNCH, OP_UNLINK, OP_RMDIR, OP_RENAME, OP_FSYNC_AFTER_WRITE, OP_CREATE_TRUNC, OP_SETXATTR, OP_REMOVEXATTR,
 };
 
 struct op {
     enum op_kind kind;
     const char *path;
-    const char *other;
+    const char *other; /* rename's new path; the extended attribute's name */
     uint64_t offset;
-    uint64_t length;
+    uint64_t length;   /* bytes written; the attribute value's */
     const char *name;
 };
 
@@ -34,11 +34,11 @@ extern const char *relaxed_path;
 bool in_place_in_fast_mode(const struct op *op);
 /* Runs one operation; 0 or -1 with errno. */
 int run_op(struct udax_pool *pool, const struct op *op);
-/* A canonical listing of the tree: every path with its type, size, links and a hash of its bytes. */
+/* A canonical listing of the tree: every path with its type, size, links, a hash of its bytes and its attributes. */
 char *snapshot(struct udax_pool *pool);
 /* The bytes of path, or NULL. */
 char *contents(struct udax_pool *pool, const char *path, size_t *size);
-/* Formats path with A/foo, A/bar, B/foo, B/bar and the directories A, B, C. */
+/* Formats path with A/foo, A/bar, B/foo, B/bar and the directories A, B, C; A/foo and B have an attribute. */
 void make_template(const char *path, enum udax_data_mode mode);
 void copy_file(const char *from, const char *to);
 /* An fsck report callback that prints each problem to stderr. */
