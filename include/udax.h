@@ -162,10 +162,10 @@ int udax_faccessat(struct udax_pool *pool, int dirfd, const char *path, int mode
  * Extended attributes, as their Linux namesakes: names in the user.,
  * trusted. and security. namespaces (others, system. included, fail with
  * EOPNOTSUPP; POSIX ACLs are not enforced), with Linux's permission rules
- * and errors. A name is 1 to 255 bytes; a value up to 65536 bytes is
- * accepted (E2BIG beyond), but name and value together must fit one log
- * entry, 4016 bytes, or the call fails with ENOSPC, as ext4 does when an
- * attribute does not fit its block. set flags: XATTR_CREATE, XATTR_REPLACE
+ * and errors. A name is 1 to 255 bytes (ERANGE); a value above 65536
+ * bytes is E2BIG, and name and value together must fit one log entry, 4016
+ * bytes, or the call fails with ENOSPC, as ext4 does when an attribute does
+ * not fit its block. set flags: XATTR_CREATE, XATTR_REPLACE
  * (<sys/xattr.h>). A set or remove changes ctime in the same commit. The *at
  * forms take AT_SYMLINK_NOFOLLOW and AT_EMPTY_PATH (with an O_PATH
  * descriptor too); the l- forms do not follow a final symlink; the f- forms

@@ -2,6 +2,7 @@
 #include "xattr.h"
 
 #include <errno.h>
+#include <linux/limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -140,7 +141,7 @@ int inode_setxattr(struct fs *fs, const struct cred *cred, struct inode *inode, 
         rc = EEXIST;
     else if (!rc && !old && (flags & XATTR_REPLACE))
         rc = ENODATA;
-    else if (!rc && (!item || (!old && inode->xattrs.list_bytes + len + 1 > XATTR_NAMES_MAX)))
+    else if (!rc && (!item || (!old && inode->xattrs.list_bytes + len + 1 > XATTR_LIST_MAX)))
         rc = ENOSPC;
     if (!rc)
         rc = xattr_index_reserve(&inode->xattrs);

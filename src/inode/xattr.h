@@ -7,9 +7,6 @@
 
 #include "inode.h"
 
-/* The most bytes of names, each with its NUL, that one inode may list: Linux's XATTR_LIST_MAX. */
-#define XATTR_NAMES_MAX 65536
-
 /* Whether a name read from a log could have been set on inode: a namespace udax keeps, a suffix, no NUL. */
 bool xattr_name_valid(const struct inode *inode, const char *name, size_t len);
 
@@ -22,7 +19,11 @@ bool xattr_name_valid(const struct inode *inode, const char *name, size_t len);
 /* The length of name's value in *value_len, and unless copy is NULL the value in copy (UDAX_XATTR_DATA_MAX bytes). */
 int inode_getxattr(const struct cred *cred, struct inode *inode, const char *name, size_t len, void *copy,
                    size_t *value_len);
-/* flags: 0, XATTR_CREATE or XATTR_REPLACE (<sys/xattr.h>). Logs the value and the new ctime in one commit. */
+/*
+ * flags: 0, XATTR_CREATE or XATTR_REPLACE (<sys/xattr.h>). Logs the value and
+ * the new ctime in one commit. ENOSPC when name and value do not fit one log
+ * entry, or a new name would make the list longer than XATTR_LIST_MAX.
+ */
 int inode_setxattr(struct fs *fs, const struct cred *cred, struct inode *inode, const char *name, size_t len,
                    const void *value, size_t size, int flags);
 int inode_removexattr(struct fs *fs, const struct cred *cred, struct inode *inode, const char *name, size_t len);
