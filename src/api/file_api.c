@@ -94,6 +94,9 @@ static int open_at(struct udax_pool *pool, struct inode *start, const char *path
     /* As on Linux, O_PATH keeps only O_DIRECTORY and O_NOFOLLOW; the descriptor can name the file, not use it. */
     if (flags & O_PATH)
         flags &= O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+    /* As on Linux since 6.4: open creates only regular files, so the pair can only fail, after a create. */
+    if ((flags & (O_CREAT | O_DIRECTORY)) == (O_CREAT | O_DIRECTORY))
+        return udax_fail(EINVAL, "open %s: O_CREAT with O_DIRECTORY", path);
     const struct cred *cred = api_cred(pool);
     struct inode *inode;
     int rc = namei_open(&pool->fs, cred, start, path, flags, mode, &inode);

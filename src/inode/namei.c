@@ -530,8 +530,8 @@ int namei_open(struct fs *fs, const struct cred *cred, struct inode *start, cons
             inode_put(fs, dir);
         else
             rc = open_or_create(&w, dir, last, flags, mode, &inode, &created);
-        /* POSIX: EISDIR for O_CREAT without O_DIRECTORY on a directory, whatever the access mode. */
-        if (!rc && inode_is_dir(inode) && !(flags & O_DIRECTORY))
+        /* POSIX: EISDIR for O_CREAT on a directory, whatever the access mode (the caller refuses O_DIRECTORY with it). */
+        if (!rc && inode_is_dir(inode))
             rc = EISDIR;
     } else {
         rc = walk_last(&w, dir, last, flags & O_NOFOLLOW ? 0 : LOOKUP_FOLLOW, &inode);

@@ -229,6 +229,10 @@ static const struct row rows[] = {
     {"open: a FIFO still needs permission first", "p /p 0600", U1000, OPEN, "/p", .flags = O_RDONLY,
      .err = EACCES},
 
+    {"open: O_CREAT|O_DIRECTORY is EINVAL and creates nothing", NULL, ROOT, OPEN, "/n",
+     .flags = O_CREAT | O_DIRECTORY | O_RDONLY, .mode = 0755, .err = EINVAL, .after = "absent /n"},
+    {"open: O_CREAT|O_DIRECTORY on an existing directory is EINVAL", "d /d 0755", ROOT, OPEN, "/d",
+     .flags = O_CREAT | O_DIRECTORY | O_RDONLY, .mode = 0755, .err = EINVAL},
     /* ---- mkdir, mkdirat */
     {"mkdir: makes a directory owned by the caller, less the umask, and links it from its parent",
      "d /d 0777; t /d 1 0 1 0", U1000, MKDIR, "/d/e", .mode = 0777,
