@@ -111,7 +111,8 @@ static int open_at(struct udax_pool *pool, struct inode *start, const char *path
             return api_result(rc, "open", path);
         }
     }
-    if ((flags & O_TRUNC) && inode_is_regular(inode) && (flags & O_ACCMODE) != O_RDONLY) {
+    /* Linux truncates for O_RDONLY too (POSIX leaves it open); may_open has asked for write permission. */
+    if ((flags & O_TRUNC) && inode_is_regular(inode)) {
         rc = inode_drop_setid(&pool->fs, cred, inode);
         if (!rc)
             rc = file_truncate(&pool->fs, inode, 0);

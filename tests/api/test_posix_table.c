@@ -233,6 +233,8 @@ static const struct row rows[] = {
      .flags = O_CREAT | O_DIRECTORY | O_RDONLY, .mode = 0755, .err = EINVAL, .after = "absent /n"},
     {"open: O_CREAT|O_DIRECTORY on an existing directory is EINVAL", "d /d 0755", ROOT, OPEN, "/d",
      .flags = O_CREAT | O_DIRECTORY | O_RDONLY, .mode = 0755, .err = EINVAL},
+    {"open: O_RDONLY|O_TRUNC truncates, as on Linux", "f /f 0666; w /f hello", U1000, OPEN, "/f",
+     .flags = O_RDONLY | O_TRUNC, .after = "size /f 0"},
     /* ---- mkdir, mkdirat */
     {"mkdir: makes a directory owned by the caller, less the umask, and links it from its parent",
      "d /d 0777; t /d 1 0 1 0", U1000, MKDIR, "/d/e", .mode = 0777,
