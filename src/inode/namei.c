@@ -403,7 +403,8 @@ static int create_name(struct fs *fs, const struct cred *cred, struct inode *sta
 
 int namei_mkdir(struct fs *fs, const struct cred *cred, struct inode *start, const char *path, mode_t mode)
 {
-    struct new_inode spec = {.mode = S_IFDIR | (mode & 07777)};
+    /* As on Linux, mkdir's mode gives no set-ID bit: S_ISGID comes only from a set-group-ID parent. */
+    struct new_inode spec = {.mode = S_IFDIR | (mode & (S_IRWXU | S_IRWXG | S_IRWXO | S_ISVTX))};
     return create_name(fs, cred, start, path, &spec, NULL);
 }
 

@@ -268,6 +268,8 @@ static const struct row rows[] = {
     {"mkdirat: relative to a directory descriptor", "d /d 0755", ROOT, MKDIR, "e", .at = "/d", .mode = 0700,
      .after = "type /d/e dir; mode /d/e 0700; nlink /d 3"},
 
+    {"mkdir: S_ISUID and S_ISGID in the mode are ignored, the sticky bit kept", "d /d 0777", U1000, MKDIR, "/d/e",
+     .umask = "0", .mode = 07777, .after = "mode /d/e 1777"},
     /* ---- mknod, mknodat */
     {"mknod: a FIFO owned by the caller, less the umask, touches the directory", "d /d 0777; t /d 1 0 1 0", U1000,
      MKNOD, "/d/p", .mode = S_IFIFO | 0666,
