@@ -389,6 +389,9 @@ static int create_name(struct fs *fs, const struct cred *cred, struct inode *sta
         rc = ENOENT;
     else
         rc = inode_permission(cred, dir, MAY_WRITE | MAY_EXEC);
+    /* Devices are root's to make; Linux asks after EEXIST and the directory's permission, so udax does too. */
+    if (!rc && (S_ISCHR(spec->mode) || S_ISBLK(spec->mode)) && !cred_is_root(cred))
+        rc = EPERM;
     struct inode *child = NULL;
     if (!rc)
         rc = create_child(fs, cred, dir, &last, spec, &child);
@@ -417,11 +420,8 @@ int namei_mknod(struct fs *fs, const struct cred *cred, struct inode *start, con
     case S_IFREG:
     case S_IFIFO:
     case S_IFSOCK:
-        break;
     case S_IFCHR:
     case S_IFBLK:
-        if (!cred_is_root(cred))
-            return EPERM;
         break;
     case S_IFDIR:
         return EPERM;

@@ -299,6 +299,10 @@ static const struct row rows[] = {
     {"mknodat: relative to a directory descriptor", "d /d 0755", ROOT, MKNOD, "p", .at = "/d",
      .mode = S_IFIFO | 0600, .after = "type /d/p fifo"},
 
+    {"mknod: a device in an unwritable directory is EACCES, which comes first", "d /d 0755", U1000, MKNOD, "/d/c",
+     .mode = S_IFCHR | 0600, .dev = DEV(1, 3), .err = EACCES},
+    {"mknod: a device over an existing name is EEXIST, which comes first", "d /d 0777; f /d/f 0644", U1000, MKNOD,
+     "/d/f", .mode = S_IFCHR | 0600, .dev = DEV(1, 3), .err = EEXIST},
     /* ---- symlink, symlinkat */
     {"symlink: mode 0777 whatever the umask, owned by the caller, touches the directory",
      "d /d 0777; t /d 1 0 1 0", U1000, SYMLINK, "/d/s", "some/target", .umask = "077",
