@@ -350,6 +350,8 @@ static const struct row rows[] = {
     {"readlinkat: relative to a directory descriptor", "d /d 0755; l /d/s abc", ROOT, READLINK, "s", .at = "/d",
      .length = 64, .ret = 3, .after = "buf abc"},
 
+    {"readlinkat: an empty path on a descriptor of a directory is ENOENT", "d /d 0755", ROOT, READLINK, "",
+     .at = "/d", .length = 64, .err = ENOENT},
     /* ---- link, linkat */
     {"link: adds a name, raises nlink, changes the file's ctime and the directory's mtime and ctime",
      "d /d 0777; f /f 0644 1000 1000; t /f 1 0 1 0; t /d 1 0 1 0", U1000, LINK, "/f", "/d/g",
