@@ -560,7 +560,7 @@ int namei_link(struct fs *fs, const struct cred *cred, struct inode *old_start, 
     struct walk w;
     struct inode *dir = NULL;
     struct last_name last;
-    rc = inode_is_dir(target) ? EPERM : walk_init(&w, fs, cred, new_path);
+    rc = walk_init(&w, fs, cred, new_path);
     if (!rc)
         rc = walk_to_last(&w, new_start, &dir, &last);
     if (!rc && names_no_entry(&last))
@@ -578,6 +578,9 @@ int namei_link(struct fs *fs, const struct cred *cred, struct inode *old_start, 
         rc = ENOENT;
     else
         rc = inode_permission(cred, dir, MAY_WRITE | MAY_EXEC);
+    /* Linux refuses a directory only once the new name and its directory pass. */
+    if (!rc && inode_is_dir(target))
+        rc = EPERM;
     if (!rc) {
         struct inode *locked[] = {dir, target};
         lock_inodes(locked, 2);

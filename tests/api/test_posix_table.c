@@ -381,6 +381,10 @@ static const struct row rows[] = {
      .at = "/f", .flags = AT_EMPTY_PATH, .after = "ino /g /f; nlink /f 2"},
     {"linkat: an unknown flag is EINVAL", "f /f 0644", ROOT, LINK, "/f", "/g", .flags = 0x8000, .err = EINVAL},
 
+    {"link: a directory onto an existing name is EEXIST", "d /d 0755; f /f 0644", ROOT, LINK, "/d", "/f",
+     .err = EEXIST},
+    {"link: a directory into an unwritable directory is EACCES", "d /d 0755 1000 1000; d /ro 0755", U1000, LINK,
+     "/d", "/ro/d", .err = EACCES},
     /* ---- unlink, unlinkat */
     {"unlink: removes the name, lowers nlink, changes the file's ctime and the directory's times",
      "d /d 0777; f /d/f 0644; h /d/f /d/g; t /d/f 1 0 1 0; t /d 1 0 1 0", U1000, UNLINK, "/d/f",
