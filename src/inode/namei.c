@@ -934,13 +934,10 @@ static int rename_locked(struct fs *fs, const struct cred *cred, struct rename_o
     return rc ? rc : commit_rename(fs, op);
 }
 
+/* The root, "." and ".." cannot be renamed nor renamed over: EBUSY, as Linux says (POSIX says EINVAL for the dots). */
 static int check_rename_name(const struct last_name *last)
 {
-    if (!last->len)
-        return EBUSY;
-    if (is_dot(last->name, last->len) || is_dotdot(last->name, last->len))
-        return EINVAL;
-    return 0;
+    return names_no_entry(last) ? EBUSY : 0;
 }
 
 int namei_rename(struct fs *fs, const struct cred *cred, struct inode *from_start, const char *from,

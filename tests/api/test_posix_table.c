@@ -554,6 +554,8 @@ static const struct row rows[] = {
     {"renameat: relative to a directory descriptor", "d /d 0755; f /d/a 0644", ROOT, RENAME, "a", "/d/b", .at = "/d",
      .after = "type /d/b reg; absent /d/a"},
 
+    {"rename: . as the source is EBUSY", "d /d 0755", ROOT, RENAME, "/d/.", "/x", .err = EBUSY},
+    {"rename: .. as the target is EBUSY", "d /d 0755; f /f 0644", ROOT, RENAME, "/f", "/d/..", .err = EBUSY},
     /* ---- chmod, fchmodat */
     {"chmod: by the owner changes the mode and ctime, not mtime or atime", "f /f 0644 1000 1000; t /f 1 0 1 0",
      U1000, CHMOD, "/f", .mode = 0600,
