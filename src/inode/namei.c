@@ -890,13 +890,11 @@ static int may_reparent(struct fs *fs, const struct cred *cred, struct inode *di
     return inode_permission(cred, dir, MAY_WRITE);
 }
 
-static int check_rename_target(struct fs *fs, const struct cred *cred, struct rename_op *op, unsigned flags)
+static int check_rename_target(struct fs *fs, const struct cred *cred, struct rename_op *op)
 {
     const struct dir_name *target = dir_index_find(&op->to_dir->names, op->to.name, op->to.len);
     if (!target)
-        return op->exchange ? ENOENT : 0;
-    if (flags & RENAME_NOREPLACE)
-        return EEXIST;
+        return 0;
     if (target->ino == op->moved->ino)
         return -1;
     op->victim = fs->inodes[target->ino];
@@ -920,6 +918,12 @@ static int rename_locked(struct fs *fs, const struct cred *cred, struct rename_o
         return ENOENT;
     op->moved = fs->inodes[source->ino];
     inode_get(op->moved);
+    /* Linux asks whether the target exists, as the flags need, before anything else: a name onto itself included. */
+    bool target_exists = dir_index_find(&op->to_dir->names, op->to.name, op->to.len);
+    if (target_exists && (flags & RENAME_NOREPLACE))
+        return EEXIST;
+    if (!target_exists && op->exchange)
+        return ENOENT;
     if ((op->from.trailing_slash || op->to.trailing_slash) && !inode_is_dir(op->moved))
         return ENOTDIR;
     if (op->from_dir == op->to_dir && op->from.len == op->to.len && !memcmp(op->from.name, op->to.name, op->to.len))
@@ -930,7 +934,7 @@ static int rename_locked(struct fs *fs, const struct cred *cred, struct rename_o
     if (!rc)
         rc = may_reparent(fs, cred, op->moved, op->from_dir, op->to_dir);
     if (!rc)
-        rc = check_rename_target(fs, cred, op, flags);
+        rc = check_rename_target(fs, cred, op);
     return rc ? rc : commit_rename(fs, op);
 }
 

@@ -535,6 +535,8 @@ static const struct row rows[] = {
               "mtime /x new; mtime /y new; ctime /x new; ctime /y new"},
     {"renameat2: RENAME_EXCHANGE with a missing target is ENOENT", "f /a 0644", ROOT, RENAME, "/a", "/b",
      .flags = RENAME_EXCHANGE, .err = ENOENT, .after = "type /a reg"},
+    {"renameat2: RENAME_EXCHANGE: ENOENT comes before EACCES", "d /d 0755; f /d/a 0644", U1000, RENAME, "/d/a",
+     "/d/b", .flags = RENAME_EXCHANGE, .err = ENOENT},
     {"renameat2: RENAME_EXCHANGE of a name with itself does nothing", "f /a 0644; t /a 1 0 1 0", ROOT, RENAME, "/a",
      "/a", .flags = RENAME_EXCHANGE, .after = "ctime /a same"},
     {"renameat2: RENAME_EXCHANGE of a directory with its own subdirectory is EINVAL", "d /a 0755; d /a/b 0755", ROOT,
@@ -556,6 +558,10 @@ static const struct row rows[] = {
 
     {"rename: . as the source is EBUSY", "d /d 0755", ROOT, RENAME, "/d/.", "/x", .err = EBUSY},
     {"rename: .. as the target is EBUSY", "d /d 0755; f /f 0644", ROOT, RENAME, "/f", "/d/..", .err = EBUSY},
+    {"renameat2: RENAME_NOREPLACE onto itself is EEXIST", "f /a 0644", ROOT, RENAME, "/a", "/a",
+     .flags = RENAME_NOREPLACE, .err = EEXIST},
+    {"renameat2: RENAME_NOREPLACE: EEXIST comes before EACCES", "d /d 0755; f /d/a 0644; f /d/b 0644", U1000, RENAME,
+     "/d/a", "/d/b", .flags = RENAME_NOREPLACE, .err = EEXIST},
     /* ---- chmod, fchmodat */
     {"chmod: by the owner changes the mode and ctime, not mtime or atime", "f /f 0644 1000 1000; t /f 1 0 1 0",
      U1000, CHMOD, "/f", .mode = 0600,
