@@ -938,12 +938,6 @@ static int rename_locked(struct fs *fs, const struct cred *cred, struct rename_o
     return rc ? rc : commit_rename(fs, op);
 }
 
-/* The root, "." and ".." cannot be renamed nor renamed over: EBUSY, as Linux says (POSIX says EINVAL for the dots). */
-static int check_rename_name(const struct last_name *last)
-{
-    return names_no_entry(last) ? EBUSY : 0;
-}
-
 int namei_rename(struct fs *fs, const struct cred *cred, struct inode *from_start, const char *from,
                  struct inode *to_start, const char *to, unsigned flags)
 {
@@ -968,9 +962,15 @@ int namei_rename(struct fs *fs, const struct cred *cred, struct inode *from_star
         free(walks);
         return rc;
     }
-    rc = check_rename_name(&op.from);
-    if (!rc)
-        rc = check_rename_name(&op.to);
+    /*
+     * The root, "." and ".." cannot be renamed nor renamed over: EBUSY, as
+     * Linux says (POSIX says EINVAL for the dots); or, as the target exists,
+     * RENAME_NOREPLACE's EEXIST.
+     */
+    if (names_no_entry(&op.from))
+        rc = EBUSY;
+    else if (names_no_entry(&op.to))
+        rc = flags & RENAME_NOREPLACE ? EEXIST : EBUSY;
     if (!rc) {
         bool across = op.from_dir != op.to_dir;
         if (across) {

@@ -562,6 +562,8 @@ static const struct row rows[] = {
      .flags = RENAME_NOREPLACE, .err = EEXIST},
     {"renameat2: RENAME_NOREPLACE: EEXIST comes before EACCES", "d /d 0755; f /d/a 0644; f /d/b 0644", U1000, RENAME,
      "/d/a", "/d/b", .flags = RENAME_NOREPLACE, .err = EEXIST},
+    {"renameat2: RENAME_NOREPLACE onto . is EEXIST", "f /a 0644; d /d 0755", ROOT, RENAME, "/a", "/d/.",
+     .flags = RENAME_NOREPLACE, .err = EEXIST},
     /* ---- chmod, fchmodat */
     {"chmod: by the owner changes the mode and ctime, not mtime or atime", "f /f 0644 1000 1000; t /f 1 0 1 0",
      U1000, CHMOD, "/f", .mode = 0600,
