@@ -124,7 +124,7 @@ int inode_drop_setid(struct fs *fs, const struct cred *cred, struct inode *inode
         return 0;
     mutex_lock(&inode->ilock, inode->ino);
     struct udax_attr attr = inode->attr;
-    attr.mode = mode_after_write(cred, attr.mode);
+    attr.mode = mode_after_write(cred, &inode->attr);
     int rc = 0;
     if (attr.mode != inode->attr.mode) {
         attr.ctime_ns = now_ns();

@@ -724,6 +724,8 @@ static const struct row rows[] = {
      "/f", .length = 1, .after = "mode /f 0777; size /f 1"},
     {"truncate: to the same size still clears S_ISUID and S_ISGID", "f /f 6777; w /f abc", U1000, TRUNCATE, "/f",
      .length = 3, .after = "mode /f 0777"},
+    {"truncate: S_ISGID without group execute is cleared for a writer outside the group",
+     "f /f 2646 1000 3000; w /f abc", U1000, TRUNCATE, "/f", .length = 1, .after = "mode /f 0646"},
     {"truncate: by root keeps S_ISUID and S_ISGID", "f /f 6777; w /f abc", ROOT, TRUNCATE, "/f", .length = 1,
      .after = "mode /f 6777"},
     {"ftruncate: by a writer other than root clears S_ISUID", "f /f 4777; w /f abc", U1000, OPEN, "/f",
@@ -744,6 +746,8 @@ static const struct row rows[] = {
     {"read: O_NOATIME leaves atime alone", "f /f 0644 1000 1000; w /f abc; t /f 1 0 2 0", U1000, READ, "/f",
      .flags = O_NOATIME, .ret = 3, .after = "atime /f 1.000000000"},
 
+    {"write: S_ISGID without group execute is cleared for a writer outside the group", "f /f 2646 1000 3000", U1000,
+     WRITE, "/f", "x", .ret = 1, .after = "mode /f 0646"},
     /* ---- stat, lstat, fstatat, statx */
     {"stat: follows a symlink", "f /f 0644; l /s /f", U1000, STAT, "/s", .after = "rtype reg; rnlink 1"},
     {"lstat: describes the symlink itself", "f /f 0644; l /s /f", U1000, STAT, "/s", .flags = AT_SYMLINK_NOFOLLOW,
