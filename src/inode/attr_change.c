@@ -60,7 +60,7 @@ int inode_chown(struct fs *fs, const struct cred *cred, struct inode *inode, uin
         /* As Linux does, for root too: a new owner must not inherit the right to run as the old one. */
         if (!S_ISDIR(attr.mode)) {
             attr.mode &= ~(uint32_t)S_ISUID;
-            if (attr.mode & S_IXGRP)
+            if (sgid_dropped(cred, &inode->attr))
                 attr.mode &= ~(uint32_t)S_ISGID;
         }
         attr.ctime_ns = now_ns();

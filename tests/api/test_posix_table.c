@@ -643,6 +643,8 @@ static const struct row rows[] = {
     {"fchownat: an unknown flag is EINVAL", "f /f 0644", ROOT, CHOWN, "/f", .uid = 1, .gid = 1, .flags = 0x1,
      .err = EINVAL},
 
+    {"chown: by an owner outside the group drops S_ISGID without group execute", "f /f 2644 1000 3000", U1000,
+     CHOWN, "/f", .uid = -1, .gid = 2000, .after = "mode /f 0644; owner /f 1000 2000"},
     /* ---- utimensat */
     {"utimensat: the owner sets both times to the nanosecond", "f /f 0644 1000 1000", U1000, UTIMENS, "/f",
      .times = TIMES(5, 123456789, 7, 1),
