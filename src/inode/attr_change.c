@@ -63,6 +63,11 @@ int inode_chown(struct fs *fs, const struct cred *cred, struct inode *inode, uin
             if (sgid_dropped(cred, &inode->attr))
                 attr.mode &= ~(uint32_t)S_ISGID;
         }
+        /* Clearing those bits is a mode change, which only the owner may make: chown(-1, -1) by another is EPERM. */
+        if (attr.mode != inode->attr.mode && !cred_owns(cred, &inode->attr))
+            rc = EPERM;
+    }
+    if (!rc) {
         attr.ctime_ns = now_ns();
         rc = commit_attr(fs, inode, &attr);
     }

@@ -645,6 +645,8 @@ static const struct row rows[] = {
 
     {"chown: by an owner outside the group drops S_ISGID without group execute", "f /f 2644 1000 3000", U1000,
      CHOWN, "/f", .uid = -1, .gid = 2000, .after = "mode /f 0644; owner /f 1000 2000"},
+    {"chown: -1 -1 by another caller of a set-ID file is EPERM, as it would change the mode",
+     "f /f 6755 1001 1001", U1000, CHOWN, "/f", .uid = -1, .gid = -1, .err = EPERM, .after = "mode /f 6755"},
     /* ---- utimensat */
     {"utimensat: the owner sets both times to the nanosecond", "f /f 0644 1000 1000", U1000, UTIMENS, "/f",
      .times = TIMES(5, 123456789, 7, 1),
