@@ -94,14 +94,13 @@ int inode_utimens(struct fs *fs, const struct cred *cred, struct inode *inode, c
         return EINVAL;
     if (times[0].tv_nsec == UTIME_OMIT && times[1].tv_nsec == UTIME_OMIT)
         return 0;
-    bool explicit = (times[0].tv_nsec != UTIME_NOW && times[0].tv_nsec != UTIME_OMIT) ||
-                    (times[1].tv_nsec != UTIME_NOW && times[1].tv_nsec != UTIME_OMIT);
+    bool both_now_asked = times[0].tv_nsec == UTIME_NOW && times[1].tv_nsec == UTIME_NOW;
     mutex_lock(&inode->ilock, inode->ino);
     struct udax_attr attr = inode->attr;
     int rc = 0;
-    /* Setting the current time needs only write permission; any other time needs ownership. */
+    /* Both times to now needs only write permission; anything else, UTIME_OMIT too, ownership (Linux's ATTR_TIMES_SET). */
     if (!cred_owns(cred, &attr))
-        rc = explicit ? EPERM : permission_check(cred, &attr, MAY_WRITE);
+        rc = both_now_asked ? permission_check(cred, &attr, MAY_WRITE) : EPERM;
     if (!rc) {
         int64_t now = now_ns();
         if (times[0].tv_nsec != UTIME_OMIT)
