@@ -185,7 +185,11 @@ static ssize_t transfer(struct udax_pool *pool, struct open_file *file, const st
                          write ? "writing" : "reading");
     if (inode_is_dir(file->inode))
         return udax_fail(EISDIR, "%s: is a directory", write ? "write" : "read");
-    int dropped = write ? inode_drop_setid(&pool->fs, api_cred(pool), file->inode) : 0;
+    size_t total = 0;
+    for (int i = 0; i < iovcnt; i++)
+        total += iov[i].iov_len;
+    /* As on Linux, a write of no bytes changes nothing, set-ID bits included. */
+    int dropped = write && total ? inode_drop_setid(&pool->fs, api_cred(pool), file->inode) : 0;
     if (dropped)
         return udax_fail(dropped, "write: %s", strerror(dropped));
     ssize_t rc = write ? file_write(&pool->fs, file->inode, iov, iovcnt, offset, file->flags & O_APPEND, end)

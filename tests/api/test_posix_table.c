@@ -757,6 +757,7 @@ static const struct row rows[] = {
 
     {"write: S_ISGID without group execute is cleared for a writer outside the group", "f /f 2646 1000 3000", U1000,
      WRITE, "/f", "x", .ret = 1, .after = "mode /f 0646"},
+    {"write: of no bytes clears nothing", "f /f 6777", U1000, WRITE, "/f", "", .ret = 0, .after = "mode /f 6777"},
     /* ---- stat, lstat, fstatat, statx */
     {"stat: follows a symlink", "f /f 0644; l /s /f", U1000, STAT, "/s", .after = "rtype reg; rnlink 1"},
     {"lstat: describes the symlink itself", "f /f 0644; l /s /f", U1000, STAT, "/s", .flags = AT_SYMLINK_NOFOLLOW,
