@@ -498,6 +498,7 @@ int main(int argc, char **argv)
     for (int m = 0; m < 2 && !repairs; m++) {
         const char *mode_name = modes[m] == UDAX_DATA_STRICT ? "strict" : "fast";
         make_template(template, modes[m]);
+        list_times = true;
         copy_file(template, c.crash_path);
         int fd = open(c.crash_path, O_RDWR);
         c.crash_image = mmap(NULL, POOL_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);

@@ -34,8 +34,20 @@ static int compare_names(const void *a, const void *b)
 }
 
 const char *relaxed_path;
+bool list_times;
 
-/* A canonical listing: every path with its type, size, links and a hash of its contents. */
+/* What every entry shows, whatever its type: mode (with the type), owner, links and, when asked, times. */
+static void describe_inode(const struct stat *st, char *out, size_t size)
+{
+    int len = snprintf(out, size, "mode=%o owner=%u:%u links=%lu", (unsigned)st->st_mode, (unsigned)st->st_uid,
+                       (unsigned)st->st_gid, (unsigned long)st->st_nlink);
+    if (list_times)
+        snprintf(out + len, size - (size_t)len, " atime=%lld.%09ld mtime=%lld.%09ld ctime=%lld.%09ld",
+                 (long long)st->st_atim.tv_sec, st->st_atim.tv_nsec, (long long)st->st_mtim.tv_sec,
+                 st->st_mtim.tv_nsec, (long long)st->st_ctim.tv_sec, st->st_ctim.tv_nsec);
+}
+
+/* A canonical listing: every path with its inode's attributes and a hash of a file's contents or a symlink's target. */
 static bool describe(struct udax_pool *pool, const char *dir_path, struct tree *t)
 {
     /* O_NOATIME: describing the tree must not change the pool. */
@@ -56,15 +68,28 @@ static bool describe(struct udax_pool *pool, const char *dir_path, struct tree *
     qsort(names, count, sizeof(names[0]), compare_names);
     bool ok = true;
     for (size_t i = 0; i < count; i++) {
-        char path[512], line[700];
+        char path[512], line[1000], inode[200];
         snprintf(path, sizeof(path), "%s/%s", strcmp(dir_path, "/") ? dir_path : "", names[i]);
         struct stat st;
-        if (udax_stat(pool, path, &st)) {
+        if (udax_lstat(pool, path, &st)) {
+            free(names[i]);
             ok = false;
-        } else if (S_ISDIR(st.st_mode)) {
-            snprintf(line, sizeof(line), "%s dir links=%lu\n", path, (unsigned long)st.st_nlink);
+            continue;
+        }
+        describe_inode(&st, inode, sizeof(inode));
+        if (S_ISDIR(st.st_mode)) {
+            snprintf(line, sizeof(line), "%s dir %s\n", path, inode);
             tree_append(t, line);
             ok = ok && describe(pool, path, t);
+        } else if (S_ISLNK(st.st_mode)) {
+            char target[256];
+            ssize_t len = udax_readlink(pool, path, target, sizeof(target));
+            ok = ok && len >= 0;
+            snprintf(line, sizeof(line), "%s symlink %s -> %.*s\n", path, inode, len > 0 ? (int)len : 0, target);
+            tree_append(t, line);
+        } else if (!S_ISREG(st.st_mode)) {
+            snprintf(line, sizeof(line), "%s special %s\n", path, inode);
+            tree_append(t, line);
         } else {
             int fd = udax_open(pool, path, O_RDONLY | O_NOATIME);
             char *data = malloc((size_t)st.st_size + 1);
@@ -75,8 +100,8 @@ static bool describe(struct udax_pool *pool, const char *dir_path, struct tree *
             unsigned long long hash = XXH64(data, got > 0 ? (size_t)got : 0, 0);
             if (relaxed_path && !strcmp(path, relaxed_path))
                 hash = 0;
-            snprintf(line, sizeof(line), "%s file size=%lld links=%lu hash=%016llx\n", path, (long long)st.st_size,
-                     (unsigned long)st.st_nlink, hash);
+            snprintf(line, sizeof(line), "%s file %s size=%lld hash=%016llx\n", path, inode, (long long)st.st_size,
+                     hash);
             free(data);
             tree_append(t, line);
         }

@@ -29,12 +29,14 @@ extern const size_t single_op_count;
 
 /* While set, listings leave out the hash of this file, whose bytes a fast-mode crash may mix. */
 extern const char *relaxed_path;
+/* While set, listings show times: only trees of one run compare so, and not those fsck --repair adds lost+found to. */
+extern bool list_times;
 
 /* Operations that write bytes in place in fast mode, where docs/guarantees.md promises no atomicity. */
 bool in_place_in_fast_mode(const struct op *op);
 /* Runs one operation; 0 or -1 with errno. */
 int run_op(struct udax_pool *pool, const struct op *op);
-/* A canonical listing of the tree: every path with its type, size, links and a hash of its bytes. */
+/* A canonical listing: each path's type, mode, owner, links, times (list_times), a file's size and hash, a symlink's target. */
 char *snapshot(struct udax_pool *pool);
 /* The bytes of path, or NULL. */
 char *contents(struct udax_pool *pool, const char *path, size_t *size);
