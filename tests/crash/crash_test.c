@@ -498,6 +498,7 @@ int main(int argc, char **argv)
     for (int m = 0; m < 2 && !repairs; m++) {
         const char *mode_name = modes[m] == UDAX_DATA_STRICT ? "strict" : "fast";
         make_template(template, modes[m]);
+        add_links(template);
         list_times = true;
         copy_file(template, c.crash_path);
         int fd = open(c.crash_path, O_RDWR);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <xxhash.h>
 
@@ -165,6 +166,20 @@ const struct op single_ops[] = {
     {OP_RENAME, "/A", "/B/A", 0, 0, "rename a directory across"},
     {OP_FSYNC_AFTER_WRITE, "/A/foo", NULL, 10, 20, "overwrite then fsync"},
     {OP_CREATE_TRUNC, "/A/foo", NULL, 0, 0, "open with O_TRUNC"},
+    {OP_SYMLINK, "/B/newsym", "../A/foo", 0, 0, "symlink"},
+    {OP_LINK, "/A/foo", "/B/newlink", 0, 0, "hard link"},
+    {OP_UNLINK, "/B/hard", NULL, 0, 0, "unlink one of two names"},
+    {OP_UNLINK, "/B/sym", NULL, 0, 0, "unlink a symlink"},
+    {OP_RENAME, "/B/sym", "/C/sym", 0, 0, "rename a symlink across directories"},
+    {OP_EXCHANGE, "/A/foo", "/B/bar", 0, 0, "exchange two files across directories"},
+    {OP_EXCHANGE, "/A/bar", "/C", 0, 0, "exchange a file and a directory"},
+    {OP_EXCHANGE, "/A", "/B", 0, 0, "exchange two directories"},
+    {OP_NOREPLACE, "/A/foo", "/C/foo", 0, 0, "rename with RENAME_NOREPLACE"},
+    {OP_NOREPLACE, "/C", "/B/C", 0, 0, "rename a directory with RENAME_NOREPLACE"},
+    {OP_CHMOD, "/A/foo", NULL, 04751, 0, "chmod"},
+    {OP_CHOWN, "/A/bar", NULL, 1000, 100, "chown"},
+    {OP_UTIMENS, "/B/foo", NULL, 1000000000123456789ULL, 2000000000987654321ULL, "utimensat"},
+    {OP_MKFIFO, "/C/fifo", NULL, 0, 0, "mknod a FIFO"},
 };
 const size_t single_op_count = sizeof(single_ops) / sizeof(single_ops[0]);
 
@@ -228,6 +243,25 @@ int run_op(struct udax_pool *pool, const struct op *op)
         return udax_rmdir(pool, op->path);
     case OP_RENAME:
         return udax_rename(pool, op->path, op->other);
+    case OP_SYMLINK:
+        return udax_symlink(pool, op->other, op->path);
+    case OP_LINK:
+        return udax_link(pool, op->path, op->other);
+    case OP_EXCHANGE:
+        return udax_renameat2(pool, AT_FDCWD, op->path, AT_FDCWD, op->other, RENAME_EXCHANGE);
+    case OP_NOREPLACE:
+        return udax_renameat2(pool, AT_FDCWD, op->path, AT_FDCWD, op->other, RENAME_NOREPLACE);
+    case OP_CHMOD:
+        return udax_chmod(pool, op->path, (mode_t)op->offset);
+    case OP_CHOWN:
+        return udax_chown(pool, op->path, (uid_t)op->offset, (gid_t)op->length);
+    case OP_UTIMENS: {
+        struct timespec times[2] = {{(time_t)(op->offset / 1000000000), (long)(op->offset % 1000000000)},
+                                    {(time_t)(op->length / 1000000000), (long)(op->length % 1000000000)}};
+        return udax_utimensat(pool, AT_FDCWD, op->path, times, 0);
+    }
+    case OP_MKFIFO:
+        return udax_mknod(pool, op->path, S_IFIFO | 0640, 0);
     case OP_FSYNC_AFTER_WRITE: {
         fd = udax_open(pool, op->path, O_WRONLY);
         if (fd < 0)
@@ -268,6 +302,16 @@ void make_template(const char *path, enum udax_data_mode mode)
             udax_write(pool, fd, buf, files[i].size);
         free(buf);
         udax_close(pool, fd);
+    }
+    udax_pool_close(pool);
+}
+
+void add_links(const char *path)
+{
+    struct udax_pool *pool = udax_pool_open(path, NULL);
+    if (!pool || udax_link(pool, "/A/bar", "/B/hard") || udax_symlink(pool, "../A/foo", "/B/sym")) {
+        fprintf(stderr, "add_links: %s\n", udax_last_error());
+        exit(2);
     }
     udax_pool_close(pool);
 }

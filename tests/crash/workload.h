@@ -12,13 +12,15 @@
 
 enum op_kind {
     OP_CREATE, OP_MKDIR, OP_APPEND, OP_OVERWRITE, OP_WRITE_PAST_END, OP_TRUNCATE, OP_FALLOCATE, OP_FALLOCATE_KEEP,
-    OP_PUNCH, OP_UNLINK, OP_RMDIR, OP_RENAME, OP_FSYNC_AFTER_WRITE, OP_CREATE_TRUNC,
+    OP_PUNCH, OP_UNLINK, OP_RMDIR, OP_RENAME, OP_FSYNC_AFTER_WRITE, OP_CREATE_TRUNC, OP_SYMLINK, OP_LINK,
+    OP_EXCHANGE, OP_NOREPLACE, OP_CHMOD, OP_CHOWN, OP_UTIMENS, OP_MKFIFO,
 };
 
+/* offset and length: the range of writes; chmod's mode; chown's uid and gid; utimens's atime and mtime in ns. */
 struct op {
     enum op_kind kind;
     const char *path;
-    const char *other;
+    const char *other; /* rename's and link's new name, symlink's target */
     uint64_t offset;
     uint64_t length;
     const char *name;
@@ -42,6 +44,8 @@ char *snapshot(struct udax_pool *pool);
 char *contents(struct udax_pool *pool, const char *path, size_t *size);
 /* Formats path with A/foo, A/bar, B/foo, B/bar and the directories A, B, C. */
 void make_template(const char *path, enum udax_data_mode mode);
+/* Adds to the template what the namespace operations start from: B/hard, a second name of A/bar, and B/sym -> ../A/foo. */
+void add_links(const char *path);
 void copy_file(const char *from, const char *to);
 /* An fsck report callback that prints each problem to stderr. */
 void print_fsck_problem(void *arg, const char *problem);
