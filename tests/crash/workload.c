@@ -2,6 +2,7 @@
 #include "workload.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
 #include <stdio.h>
@@ -180,6 +181,7 @@ const struct op single_ops[] = {
     {OP_CHOWN, "/A/bar", NULL, 1000, 100, "chown"},
     {OP_UTIMENS, "/B/foo", NULL, 1000000000123456789ULL, 2000000000987654321ULL, "utimensat"},
     {OP_MKFIFO, "/C/fifo", NULL, 0, 0, "mknod a FIFO"},
+    {OP_UNLINK_OPEN, "/A/foo", NULL, 0, 0, "unlink a file that stays open, then close it"},
 };
 const size_t single_op_count = sizeof(single_ops) / sizeof(single_ops[0]);
 
@@ -262,6 +264,20 @@ int run_op(struct udax_pool *pool, const struct op *op)
     }
     case OP_MKFIFO:
         return udax_mknod(pool, op->path, S_IFIFO | 0640, 0);
+    case OP_UNLINK_OPEN: {
+        /* The crash states of the unlink and of the close in between: an orphan that recovery must free. */
+        fd = udax_open(pool, op->path, O_RDWR);
+        if (fd < 0)
+            return -1;
+        int rc = udax_unlink(pool, op->path);
+        char byte;
+        if (!rc && udax_pread(pool, fd, &byte, 1, 0) != 1)
+            rc = -1;
+        int saved = errno;
+        udax_close(pool, fd);
+        errno = saved;
+        return rc;
+    }
     case OP_FSYNC_AFTER_WRITE: {
         fd = udax_open(pool, op->path, O_WRONLY);
         if (fd < 0)
