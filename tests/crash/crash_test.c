@@ -291,10 +291,13 @@ static bool check_operation(struct checker *c, const char *before, const char *a
             memcpy(c->crash_image + l->line * LINE, l->bytes, LINE);
         }
     }
+    /* Every call is durable when it returns (docs/guarantees.md): what the medium then holds is the tree after. */
     if (ok) {
         bool none = false;
         struct line_list empty = {0};
-        ok = check_subset(c, &empty, &none, before, after, label);
+        char returned[300];
+        snprintf(returned, sizeof(returned), "%s, once it returned", label);
+        ok = check_subset(c, &empty, &none, after, after, returned);
     }
     return ok;
 }
