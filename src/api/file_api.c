@@ -94,6 +94,9 @@ static int open_at(struct udax_pool *pool, struct inode *start, const char *path
     /* As on Linux, O_PATH keeps only O_DIRECTORY and O_NOFOLLOW; the descriptor can name the file, not use it. */
     if (flags & O_PATH)
         flags &= O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+    /* As on Linux since 6.4: open creates only regular files, so the pair can only fail, after a create. */
+    if ((flags & (O_CREAT | O_DIRECTORY)) == (O_CREAT | O_DIRECTORY))
+        return udax_fail(EINVAL, "open %s: O_CREAT with O_DIRECTORY", path);
     const struct cred *cred = api_cred(pool);
     struct inode *inode;
     int rc = namei_open(&pool->fs, cred, start, path, flags, mode, &inode);
@@ -108,7 +111,8 @@ static int open_at(struct udax_pool *pool, struct inode *start, const char *path
             return api_result(rc, "open", path);
         }
     }
-    if ((flags & O_TRUNC) && inode_is_regular(inode) && (flags & O_ACCMODE) != O_RDONLY) {
+    /* Linux truncates for O_RDONLY too (POSIX leaves it open); may_open has asked for write permission. */
+    if ((flags & O_TRUNC) && inode_is_regular(inode)) {
         rc = inode_drop_setid(&pool->fs, cred, inode);
         if (!rc)
             rc = file_truncate(&pool->fs, inode, 0);
@@ -181,7 +185,11 @@ static ssize_t transfer(struct udax_pool *pool, struct open_file *file, const st
                          write ? "writing" : "reading");
     if (inode_is_dir(file->inode))
         return udax_fail(EISDIR, "%s: is a directory", write ? "write" : "read");
-    int dropped = write ? inode_drop_setid(&pool->fs, api_cred(pool), file->inode) : 0;
+    size_t total = 0;
+    for (int i = 0; i < iovcnt; i++)
+        total += iov[i].iov_len;
+    /* As on Linux, a write of no bytes changes nothing, set-ID bits included. */
+    int dropped = write && total ? inode_drop_setid(&pool->fs, api_cred(pool), file->inode) : 0;
     if (dropped)
         return udax_fail(dropped, "write: %s", strerror(dropped));
     ssize_t rc = write ? file_write(&pool->fs, file->inode, iov, iovcnt, offset, file->flags & O_APPEND, end)

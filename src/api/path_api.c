@@ -167,7 +167,8 @@ ssize_t udax_readlinkat(struct udax_pool *pool, int dirfd, const char *path, cha
         return -1;
     ssize_t len = -1;
     if (!inode_is_symlink(inode)) {
-        udax_fail(EINVAL, "readlink %s: not a symbolic link", path);
+        /* Linux's answer when the empty path named the descriptor itself. */
+        udax_fail(*path ? EINVAL : ENOENT, "readlink %s: not a symbolic link", path);
     } else {
         size_t whole = inode_symlink_target(&pool->fs, inode, buf, size);
         len = (ssize_t)(whole < size ? whole : size);

@@ -338,9 +338,14 @@ static void zero_past_size(struct fs *fs, struct inode *inode, uint64_t from, ui
     }
 }
 
-/* Under ILOCK: appends the extent entries of the fresh segments, or an ATTR when only the size or times changed. */
+/*
+ * Under ILOCK: appends the extent entries of the fresh segments, and an ATTR
+ * when they cannot say it all: an extent entry gives recovery the size and
+ * mtime, and a ctime equal to mtime, so a ctime of its own (fallocate keeping
+ * the size) or times changed in DRAM (times_unlogged) need the whole attr.
+ */
 static int log_segments(struct fs *fs, struct log_txn *txn, const struct plan *plan,
-                        const struct udax_attr *attr)
+                        const struct udax_attr *attr, bool times_unlogged)
 {
     bool any = false;
     for (size_t i = 0; i < plan->count; i++) {
@@ -354,7 +359,7 @@ static int log_segments(struct fs *fs, struct log_txn *txn, const struct plan *p
             return rc;
         any = true;
     }
-    return any ? 0 : inode_log_attr(fs, txn, attr);
+    return any && attr->ctime_ns == attr->mtime_ns && !times_unlogged ? 0 : inode_log_attr(fs, txn, attr);
 }
 
 /* The pages the fresh segments cover: the range whose entries must go. */
@@ -481,7 +486,7 @@ static int commit_layout(struct fs *fs, struct inode *inode, const struct udax_a
         rc = log_append(&fs->env, &txn, &entry, UDAX_ENTRY_PUNCH, 0, sizeof(entry));
     }
     if (!rc)
-        rc = plan ? log_segments(fs, &txn, plan, attr) : inode_log_attr(fs, &txn, attr);
+        rc = plan ? log_segments(fs, &txn, plan, attr, inode->times_unlogged) : inode_log_attr(fs, &txn, attr);
     if (rc) {
         log_abort(&fs->env, &txn);
         return rc;

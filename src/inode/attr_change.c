@@ -60,9 +60,14 @@ int inode_chown(struct fs *fs, const struct cred *cred, struct inode *inode, uin
         /* As Linux does, for root too: a new owner must not inherit the right to run as the old one. */
         if (!S_ISDIR(attr.mode)) {
             attr.mode &= ~(uint32_t)S_ISUID;
-            if (attr.mode & S_IXGRP)
+            if (sgid_dropped(cred, &inode->attr))
                 attr.mode &= ~(uint32_t)S_ISGID;
         }
+        /* Clearing those bits is a mode change, which only the owner may make: chown(-1, -1) by another is EPERM. */
+        if (attr.mode != inode->attr.mode && !cred_owns(cred, &inode->attr))
+            rc = EPERM;
+    }
+    if (!rc) {
         attr.ctime_ns = now_ns();
         rc = commit_attr(fs, inode, &attr);
     }
@@ -89,14 +94,13 @@ int inode_utimens(struct fs *fs, const struct cred *cred, struct inode *inode, c
         return EINVAL;
     if (times[0].tv_nsec == UTIME_OMIT && times[1].tv_nsec == UTIME_OMIT)
         return 0;
-    bool explicit = (times[0].tv_nsec != UTIME_NOW && times[0].tv_nsec != UTIME_OMIT) ||
-                    (times[1].tv_nsec != UTIME_NOW && times[1].tv_nsec != UTIME_OMIT);
+    bool both_now_asked = times[0].tv_nsec == UTIME_NOW && times[1].tv_nsec == UTIME_NOW;
     mutex_lock(&inode->ilock, inode->ino);
     struct udax_attr attr = inode->attr;
     int rc = 0;
-    /* Setting the current time needs only write permission; any other time needs ownership. */
+    /* Both times to now needs only write permission; anything else, UTIME_OMIT too, ownership (Linux's ATTR_TIMES_SET). */
     if (!cred_owns(cred, &attr))
-        rc = explicit ? EPERM : permission_check(cred, &attr, MAY_WRITE);
+        rc = both_now_asked ? permission_check(cred, &attr, MAY_WRITE) : EPERM;
     if (!rc) {
         int64_t now = now_ns();
         if (times[0].tv_nsec != UTIME_OMIT)
@@ -124,7 +128,7 @@ int inode_drop_setid(struct fs *fs, const struct cred *cred, struct inode *inode
         return 0;
     mutex_lock(&inode->ilock, inode->ino);
     struct udax_attr attr = inode->attr;
-    attr.mode = mode_after_write(cred, attr.mode);
+    attr.mode = mode_after_write(cred, &inode->attr);
     int rc = 0;
     if (attr.mode != inode->attr.mode) {
         attr.ctime_ns = now_ns();

@@ -55,7 +55,7 @@ void inode_init_attr(struct inode *inode, const struct udax_attr *attr)
 void inode_set_mode_attr(struct inode *inode, const struct udax_attr *attr)
 {
     inode->attr = *attr;
-    bool setid = (attr->mode & S_ISUID) || (attr->mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP);
+    bool setid = attr->mode & (S_ISUID | S_ISGID);
     __atomic_store_n(&inode->setid, setid, __ATOMIC_RELAXED);
 }
 

@@ -34,7 +34,7 @@ struct inode {
     uint32_t refs;               /* open files and walkers; atomic */
     bool dead;                   /* a removed directory: nothing may be added */
     uint32_t type;               /* S_IFMT of the mode, set before the inode is reachable; read without locks */
-    bool setid;                  /* the mode has bits a write by a non-root caller clears; atomic */
+    bool setid;                  /* the mode has bits a write by a non-root caller may clear; atomic */
     bool times_unlogged;         /* in-place overwrites, or reads, changed times since the last entry */
 };
 

@@ -389,6 +389,9 @@ static int create_name(struct fs *fs, const struct cred *cred, struct inode *sta
         rc = ENOENT;
     else
         rc = inode_permission(cred, dir, MAY_WRITE | MAY_EXEC);
+    /* Devices are root's to make; Linux asks after EEXIST and the directory's permission, so udax does too. */
+    if (!rc && (S_ISCHR(spec->mode) || S_ISBLK(spec->mode)) && !cred_is_root(cred))
+        rc = EPERM;
     struct inode *child = NULL;
     if (!rc)
         rc = create_child(fs, cred, dir, &last, spec, &child);
@@ -403,7 +406,8 @@ static int create_name(struct fs *fs, const struct cred *cred, struct inode *sta
 
 int namei_mkdir(struct fs *fs, const struct cred *cred, struct inode *start, const char *path, mode_t mode)
 {
-    struct new_inode spec = {.mode = S_IFDIR | (mode & 07777)};
+    /* As on Linux, mkdir's mode gives no set-ID bit: S_ISGID comes only from a set-group-ID parent. */
+    struct new_inode spec = {.mode = S_IFDIR | (mode & (S_IRWXU | S_IRWXG | S_IRWXO | S_ISVTX))};
     return create_name(fs, cred, start, path, &spec, NULL);
 }
 
@@ -416,11 +420,8 @@ int namei_mknod(struct fs *fs, const struct cred *cred, struct inode *start, con
     case S_IFREG:
     case S_IFIFO:
     case S_IFSOCK:
-        break;
     case S_IFCHR:
     case S_IFBLK:
-        if (!cred_is_root(cred))
-            return EPERM;
         break;
     case S_IFDIR:
         return EPERM;
@@ -530,8 +531,8 @@ int namei_open(struct fs *fs, const struct cred *cred, struct inode *start, cons
             inode_put(fs, dir);
         else
             rc = open_or_create(&w, dir, last, flags, mode, &inode, &created);
-        /* POSIX: EISDIR for O_CREAT without O_DIRECTORY on a directory, whatever the access mode. */
-        if (!rc && inode_is_dir(inode) && !(flags & O_DIRECTORY))
+        /* POSIX: EISDIR for O_CREAT on a directory, whatever the access mode (the caller refuses O_DIRECTORY with it). */
+        if (!rc && inode_is_dir(inode))
             rc = EISDIR;
     } else {
         rc = walk_last(&w, dir, last, flags & O_NOFOLLOW ? 0 : LOOKUP_FOLLOW, &inode);
@@ -601,7 +602,7 @@ int namei_link(struct fs *fs, const struct cred *cred, struct inode *old_start, 
     struct walk w;
     struct inode *dir = NULL;
     struct last_name last;
-    rc = inode_is_dir(target) ? EPERM : walk_init(&w, fs, cred, new_path);
+    rc = walk_init(&w, fs, cred, new_path);
     if (!rc)
         rc = walk_to_last(&w, new_start, &dir, &last);
     if (!rc && names_no_entry(&last))
@@ -619,6 +620,9 @@ int namei_link(struct fs *fs, const struct cred *cred, struct inode *old_start, 
         rc = ENOENT;
     else
         rc = inode_permission(cred, dir, MAY_WRITE | MAY_EXEC);
+    /* Linux refuses a directory only once the new name and its directory pass. */
+    if (!rc && inode_is_dir(target))
+        rc = EPERM;
     if (!rc) {
         struct inode *locked[] = {dir, target};
         lock_inodes(locked, 2);
@@ -879,13 +883,11 @@ static int may_reparent(struct fs *fs, const struct cred *cred, struct inode *di
     return inode_permission(cred, dir, MAY_WRITE);
 }
 
-static int check_rename_target(struct fs *fs, const struct cred *cred, struct rename_op *op, unsigned flags)
+static int check_rename_target(struct fs *fs, const struct cred *cred, struct rename_op *op)
 {
     const struct dir_name *target = dir_index_find(&op->to_dir->names, op->to.name, op->to.len);
     if (!target)
-        return op->exchange ? ENOENT : 0;
-    if (flags & RENAME_NOREPLACE)
-        return EEXIST;
+        return 0;
     if (target->ino == op->moved->ino)
         return -1;
     op->victim = fs->inodes[target->ino];
@@ -909,6 +911,12 @@ static int rename_locked(struct fs *fs, const struct cred *cred, struct rename_o
         return ENOENT;
     op->moved = fs->inodes[source->ino];
     inode_get(op->moved);
+    /* Linux asks whether the target exists, as the flags need, before anything else: a name onto itself included. */
+    bool target_exists = dir_index_find(&op->to_dir->names, op->to.name, op->to.len);
+    if (target_exists && (flags & RENAME_NOREPLACE))
+        return EEXIST;
+    if (!target_exists && op->exchange)
+        return ENOENT;
     if ((op->from.trailing_slash || op->to.trailing_slash) && !inode_is_dir(op->moved))
         return ENOTDIR;
     if (op->from_dir == op->to_dir && op->from.len == op->to.len && !memcmp(op->from.name, op->to.name, op->to.len))
@@ -919,17 +927,8 @@ static int rename_locked(struct fs *fs, const struct cred *cred, struct rename_o
     if (!rc)
         rc = may_reparent(fs, cred, op->moved, op->from_dir, op->to_dir);
     if (!rc)
-        rc = check_rename_target(fs, cred, op, flags);
+        rc = check_rename_target(fs, cred, op);
     return rc ? rc : commit_rename(fs, op);
-}
-
-static int check_rename_name(const struct last_name *last)
-{
-    if (!last->len)
-        return EBUSY;
-    if (is_dot(last->name, last->len) || is_dotdot(last->name, last->len))
-        return EINVAL;
-    return 0;
 }
 
 int namei_rename(struct fs *fs, const struct cred *cred, struct inode *from_start, const char *from,
@@ -956,9 +955,15 @@ int namei_rename(struct fs *fs, const struct cred *cred, struct inode *from_star
         free(walks);
         return rc;
     }
-    rc = check_rename_name(&op.from);
-    if (!rc)
-        rc = check_rename_name(&op.to);
+    /*
+     * The root, "." and ".." cannot be renamed nor renamed over: EBUSY, as
+     * Linux says (POSIX says EINVAL for the dots); or, as the target exists,
+     * RENAME_NOREPLACE's EEXIST.
+     */
+    if (names_no_entry(&op.from))
+        rc = EBUSY;
+    else if (names_no_entry(&op.to))
+        rc = flags & RENAME_NOREPLACE ? EEXIST : EBUSY;
     if (!rc) {
         bool across = op.from_dir != op.to_dir;
         if (across) {

@@ -41,12 +41,20 @@ bool sticky_forbids(const struct cred *cred, const struct udax_attr *dir, const 
     return (dir->mode & S_ISVTX) && !cred_is_root(cred) && cred->uid != victim->uid && cred->uid != dir->uid;
 }
 
-uint32_t mode_after_write(const struct cred *cred, uint32_t mode)
+bool sgid_dropped(const struct cred *cred, const struct udax_attr *attr)
 {
+    if (!(attr->mode & S_ISGID))
+        return false;
+    return (attr->mode & S_IXGRP) || !(cred_is_root(cred) || cred_in_group(cred, attr->gid));
+}
+
+uint32_t mode_after_write(const struct cred *cred, const struct udax_attr *attr)
+{
+    uint32_t mode = attr->mode;
     if (cred_is_root(cred))
         return mode;
     mode &= ~(uint32_t)S_ISUID;
-    if ((mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP))
+    if (sgid_dropped(cred, attr))
         mode &= ~(uint32_t)S_ISGID;
     return mode;
 }

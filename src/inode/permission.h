@@ -32,7 +32,13 @@ bool cred_owns(const struct cred *cred, const struct udax_attr *attr);
 int permission_check(const struct cred *cred, const struct udax_attr *attr, int may);
 /* In a sticky directory only the owner of an entry, the directory's owner or root may remove or replace it. */
 bool sticky_forbids(const struct cred *cred, const struct udax_attr *dir, const struct udax_attr *victim);
-/* The mode bits a write or truncate by cred leaves: without set-user-ID, and set-group-ID if group-executable. */
-uint32_t mode_after_write(const struct cred *cred, uint32_t mode);
+/*
+ * Whether a change of contents or owner by cred takes S_ISGID away, as Linux's
+ * setattr_should_drop_sgid: with group execute it means set-group-ID execution
+ * and always goes; without (a locking mark) it goes unless cred is in the group.
+ */
+bool sgid_dropped(const struct cred *cred, const struct udax_attr *attr);
+/* The mode bits a write or truncate by cred leaves: without set-user-ID, and without set-group-ID as sgid_dropped says. */
+uint32_t mode_after_write(const struct cred *cred, const struct udax_attr *attr);
 
 #endif

@@ -133,6 +133,7 @@ int main(void)
         bool fast = modes[variant % 2] == UDAX_DATA_FAST;
         bool crowded = variant >= 2;
         make_template(template, modes[variant % 2]);
+        add_links(template);
         if (crowded)
             crowd_logs(template);
         for (size_t i = 0; i < single_op_count; i++) {

@@ -2,12 +2,14 @@
 #include "workload.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <xxhash.h>
 
@@ -34,6 +36,7 @@ static int compare_names(const void *a, const void *b)
 }
 
 const char *relaxed_path;
+bool list_times;
 
 /* " xattrs=" and each extended attribute of path as name:hash of its value, in name order; nothing without any. */
 static bool describe_xattrs(struct udax_pool *pool, const char *path, struct tree *t)
@@ -60,7 +63,18 @@ static bool describe_xattrs(struct udax_pool *pool, const char *path, struct tre
     return ok;
 }
 
-/* A canonical listing: every path with its type, size, links, a hash of its contents and its attributes. */
+/* What every entry shows, whatever its type: mode (with the type), owner, links and, when asked, times. */
+static void describe_inode(const struct stat *st, char *out, size_t size)
+{
+    int len = snprintf(out, size, "mode=%o owner=%u:%u links=%lu", (unsigned)st->st_mode, (unsigned)st->st_uid,
+                       (unsigned)st->st_gid, (unsigned long)st->st_nlink);
+    if (list_times)
+        snprintf(out + len, size - (size_t)len, " atime=%lld.%09ld mtime=%lld.%09ld ctime=%lld.%09ld",
+                 (long long)st->st_atim.tv_sec, st->st_atim.tv_nsec, (long long)st->st_mtim.tv_sec,
+                 st->st_mtim.tv_nsec, (long long)st->st_ctim.tv_sec, st->st_ctim.tv_nsec);
+}
+
+/* A canonical listing: every path with its inode's attributes, a hash of a file's contents or a symlink's target, and its extended attributes. */
 static bool describe(struct udax_pool *pool, const char *dir_path, struct tree *t)
 {
     /* O_NOATIME: describing the tree must not change the pool. */
@@ -81,17 +95,30 @@ static bool describe(struct udax_pool *pool, const char *dir_path, struct tree *
     qsort(names, count, sizeof(names[0]), compare_names);
     bool ok = true;
     for (size_t i = 0; i < count; i++) {
-        char path[512], line[700];
+        char path[512], line[1000], inode[200];
         snprintf(path, sizeof(path), "%s/%s", strcmp(dir_path, "/") ? dir_path : "", names[i]);
         struct stat st;
-        if (udax_stat(pool, path, &st)) {
+        if (udax_lstat(pool, path, &st)) {
+            free(names[i]);
             ok = false;
-        } else if (S_ISDIR(st.st_mode)) {
-            snprintf(line, sizeof(line), "%s dir links=%lu", path, (unsigned long)st.st_nlink);
+            continue;
+        }
+        describe_inode(&st, inode, sizeof(inode));
+        if (S_ISDIR(st.st_mode)) {
+            snprintf(line, sizeof(line), "%s dir %s", path, inode);
             tree_append(t, line);
             ok = describe_xattrs(pool, path, t) && ok;
             tree_append(t, "\n");
             ok = ok && describe(pool, path, t);
+        } else if (S_ISLNK(st.st_mode)) {
+            char target[256];
+            ssize_t len = udax_readlink(pool, path, target, sizeof(target));
+            ok = ok && len >= 0;
+            snprintf(line, sizeof(line), "%s symlink %s -> %.*s\n", path, inode, len > 0 ? (int)len : 0, target);
+            tree_append(t, line);
+        } else if (!S_ISREG(st.st_mode)) {
+            snprintf(line, sizeof(line), "%s special %s\n", path, inode);
+            tree_append(t, line);
         } else {
             int fd = udax_open(pool, path, O_RDONLY | O_NOATIME);
             char *data = malloc((size_t)st.st_size + 1);
@@ -102,8 +129,8 @@ static bool describe(struct udax_pool *pool, const char *dir_path, struct tree *
             unsigned long long hash = XXH64(data, got > 0 ? (size_t)got : 0, 0);
             if (relaxed_path && !strcmp(path, relaxed_path))
                 hash = 0;
-            snprintf(line, sizeof(line), "%s file size=%lld links=%lu hash=%016llx", path, (long long)st.st_size,
-                     (unsigned long)st.st_nlink, hash);
+            snprintf(line, sizeof(line), "%s file %s size=%lld hash=%016llx", path, inode, (long long)st.st_size,
+                     hash);
             free(data);
             tree_append(t, line);
             ok = describe_xattrs(pool, path, t) && ok;
@@ -174,6 +201,21 @@ const struct op single_ops[] = {
     {OP_SETXATTR, "/B", "user.tag", 0, 0, "setxattr on a directory, empty value"},
     {OP_REMOVEXATTR, "/A/foo", "user.colour", 0, 0, "removexattr"},
     {OP_REMOVEXATTR, "/B", "user.tag", 0, 0, "removexattr on a directory"},
+    {OP_SYMLINK, "/B/newsym", "../A/foo", 0, 0, "symlink"},
+    {OP_LINK, "/A/foo", "/B/newlink", 0, 0, "hard link"},
+    {OP_UNLINK, "/B/hard", NULL, 0, 0, "unlink one of two names"},
+    {OP_UNLINK, "/B/sym", NULL, 0, 0, "unlink a symlink"},
+    {OP_RENAME, "/B/sym", "/C/sym", 0, 0, "rename a symlink across directories"},
+    {OP_EXCHANGE, "/A/foo", "/B/bar", 0, 0, "exchange two files across directories"},
+    {OP_EXCHANGE, "/A/bar", "/C", 0, 0, "exchange a file and a directory"},
+    {OP_EXCHANGE, "/A", "/B", 0, 0, "exchange two directories"},
+    {OP_NOREPLACE, "/A/foo", "/C/foo", 0, 0, "rename with RENAME_NOREPLACE"},
+    {OP_NOREPLACE, "/C", "/B/C", 0, 0, "rename a directory with RENAME_NOREPLACE"},
+    {OP_CHMOD, "/A/foo", NULL, 04751, 0, "chmod"},
+    {OP_CHOWN, "/A/bar", NULL, 1000, 100, "chown"},
+    {OP_UTIMENS, "/B/foo", NULL, 1000000000123456789ULL, 2000000000987654321ULL, "utimensat"},
+    {OP_MKFIFO, "/C/fifo", NULL, 0, 0, "mknod a FIFO"},
+    {OP_UNLINK_OPEN, "/A/foo", NULL, 0, 0, "unlink a file that stays open, then close it"},
 };
 const size_t single_op_count = sizeof(single_ops) / sizeof(single_ops[0]);
 
@@ -246,6 +288,39 @@ int run_op(struct udax_pool *pool, const struct op *op)
     }
     case OP_REMOVEXATTR:
         return udax_removexattr(pool, op->path, op->other);
+    case OP_SYMLINK:
+        return udax_symlink(pool, op->other, op->path);
+    case OP_LINK:
+        return udax_link(pool, op->path, op->other);
+    case OP_EXCHANGE:
+        return udax_renameat2(pool, AT_FDCWD, op->path, AT_FDCWD, op->other, RENAME_EXCHANGE);
+    case OP_NOREPLACE:
+        return udax_renameat2(pool, AT_FDCWD, op->path, AT_FDCWD, op->other, RENAME_NOREPLACE);
+    case OP_CHMOD:
+        return udax_chmod(pool, op->path, (mode_t)op->offset);
+    case OP_CHOWN:
+        return udax_chown(pool, op->path, (uid_t)op->offset, (gid_t)op->length);
+    case OP_UTIMENS: {
+        struct timespec times[2] = {{(time_t)(op->offset / 1000000000), (long)(op->offset % 1000000000)},
+                                    {(time_t)(op->length / 1000000000), (long)(op->length % 1000000000)}};
+        return udax_utimensat(pool, AT_FDCWD, op->path, times, 0);
+    }
+    case OP_MKFIFO:
+        return udax_mknod(pool, op->path, S_IFIFO | 0640, 0);
+    case OP_UNLINK_OPEN: {
+        /* The crash states of the unlink and of the close in between: an orphan that recovery must free. */
+        fd = udax_open(pool, op->path, O_RDWR);
+        if (fd < 0)
+            return -1;
+        int rc = udax_unlink(pool, op->path);
+        char byte;
+        if (!rc && udax_pread(pool, fd, &byte, 1, 0) != 1)
+            rc = -1;
+        int saved = errno;
+        udax_close(pool, fd);
+        errno = saved;
+        return rc;
+    }
     case OP_FSYNC_AFTER_WRITE: {
         fd = udax_open(pool, op->path, O_WRONLY);
         if (fd < 0)
@@ -289,6 +364,16 @@ void make_template(const char *path, enum udax_data_mode mode)
     }
     udax_setxattr(pool, "/A/foo", "user.colour", "blue", 4, 0);
     udax_setxattr(pool, "/B", "user.tag", "b", 1, 0);
+    udax_pool_close(pool);
+}
+
+void add_links(const char *path)
+{
+    struct udax_pool *pool = udax_pool_open(path, NULL);
+    if (!pool || udax_link(pool, "/A/bar", "/B/hard") || udax_symlink(pool, "../A/foo", "/B/sym")) {
+        fprintf(stderr, "add_links: %s\n", udax_last_error());
+        exit(2);
+    }
     udax_pool_close(pool);
 }
 

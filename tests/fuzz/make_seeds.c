@@ -42,6 +42,7 @@ int main(int argc, char **argv)
     const enum udax_data_mode modes[] = {UDAX_DATA_STRICT, UDAX_DATA_FAST};
     for (int m = 0; m < 2; m++) {
         make_template(pool, modes[m]);
+        add_links(pool);
         snprintf(seed, sizeof(seed), "%s/tree-%d", argv[1], m);
         write_seed(pool, seed);
         /* The same tree after one operation of each kind, for entries of every type. */
