@@ -173,10 +173,20 @@ static int walk_to_last(struct walk *w, struct inode *start, struct inode **pare
     int rc = walk_parent(w, start, parent, last);
     if (!rc && last->len) {
         rc = inode_permission(w->cred, *parent, MAY_EXEC);
-        if (rc)
+        if (rc) {
             inode_put(w->fs, *parent);
+            *parent = NULL;
+        }
     }
     return rc;
+}
+
+/* walk_init and walk_to_last: from path to its parent, searchable, and its last name. */
+static int walk_path_to_last(struct walk *w, struct fs *fs, const struct cred *cred, struct inode *start,
+                             const char *path, struct inode **parent, struct last_name *last)
+{
+    int rc = walk_init(w, fs, cred, path);
+    return rc ? rc : walk_to_last(w, start, parent, last);
 }
 
 /* Makes the walk go on through link, the last component of a walk whose parent was dir; *parent is referenced. */
@@ -373,9 +383,7 @@ static int create_name(struct fs *fs, const struct cred *cred, struct inode *sta
     struct walk w;
     struct inode *dir;
     struct last_name last;
-    int rc = walk_init(&w, fs, cred, path);
-    if (!rc)
-        rc = walk_to_last(&w, start, &dir, &last);
+    int rc = walk_path_to_last(&w, fs, cred, start, path, &dir, &last);
     if (rc)
         return rc;
     if (names_no_entry(&last)) {
@@ -602,9 +610,7 @@ int namei_link(struct fs *fs, const struct cred *cred, struct inode *old_start, 
     struct walk w;
     struct inode *dir = NULL;
     struct last_name last;
-    rc = walk_init(&w, fs, cred, new_path);
-    if (!rc)
-        rc = walk_to_last(&w, new_start, &dir, &last);
+    rc = walk_path_to_last(&w, fs, cred, new_start, new_path, &dir, &last);
     if (!rc && names_no_entry(&last))
         rc = EEXIST;
     if (rc) {
@@ -688,9 +694,7 @@ static int unlink_or_rmdir(struct fs *fs, const struct cred *cred, struct inode 
     struct walk w;
     struct inode *dir;
     struct last_name last;
-    int rc = walk_init(&w, fs, cred, path);
-    if (!rc)
-        rc = walk_to_last(&w, start, &dir, &last);
+    int rc = walk_path_to_last(&w, fs, cred, start, path, &dir, &last);
     if (rc)
         return rc;
     if (!last.len)
