@@ -14,16 +14,10 @@ static int commit_attr(struct fs *fs, struct inode *inode, const struct udax_att
 {
     struct log_txn txn;
     log_txn_begin(&txn, &inode->log);
-    int rc = inode_log_attr(fs, &txn, attr);
-    if (rc) {
-        log_abort(&fs->env, &txn);
-        return rc;
-    }
-    log_commit(&fs->env, &txn);
-    inode_set_mode_attr(inode, attr);
-    inode->times_unlogged = false;
-    inode_maybe_compact(fs, inode);
-    return 0;
+    int rc = inode_commit_attr(fs, inode, &txn, attr);
+    if (!rc)
+        inode_maybe_compact(fs, inode);
+    return rc;
 }
 
 int inode_chmod(struct fs *fs, const struct cred *cred, struct inode *inode, uint32_t mode)

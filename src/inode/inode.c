@@ -59,6 +59,19 @@ void inode_set_mode_attr(struct inode *inode, const struct udax_attr *attr)
     __atomic_store_n(&inode->setid, setid, __ATOMIC_RELAXED);
 }
 
+int inode_commit_attr(struct fs *fs, struct inode *inode, struct log_txn *txn, const struct udax_attr *attr)
+{
+    int rc = inode_log_attr(fs, txn, attr);
+    if (rc) {
+        log_abort(&fs->env, txn);
+        return rc;
+    }
+    log_commit(&fs->env, txn);
+    inode_set_mode_attr(inode, attr);
+    inode->times_unlogged = false;
+    return 0;
+}
+
 int inode_permission(const struct cred *cred, struct inode *inode, int may)
 {
     /* Root searches every directory: the common walk by root takes no lock. */

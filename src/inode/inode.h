@@ -114,6 +114,13 @@ size_t inode_symlink_target(struct fs *fs, struct inode *inode, char *buf, size_
 
 /* Installs the first attributes of an inode nobody else can reach yet, with its file type. */
 void inode_init_attr(struct inode *inode, const struct udax_attr *attr);
+/*
+ * Under ILOCK: ends txn with attr as the inode's new attributes, commits it
+ * with one tail store and installs attr; on failure aborts txn, and nothing
+ * changes. The caller compacts once it has applied the rest of txn.
+ */
+int inode_commit_attr(struct fs *fs, struct inode *inode, struct log_txn *txn, const struct udax_attr *attr);
+
 /* Under ILOCK: installs attributes whose permission bits may have changed; the file type never does. */
 void inode_set_mode_attr(struct inode *inode, const struct udax_attr *attr);
 

@@ -67,15 +67,23 @@ static int xattr_permission(const struct cred *cred, const struct inode *inode, 
     return permission_check(cred, &inode->attr, may);
 }
 
+/* The namespace of name, and a copy of it in key: the caller's memory is not read under ILOCK (R10). */
+static int take_name(const char *name, size_t len, enum xattr_namespace *ns, char key[UDAX_NAME_MAX])
+{
+    int rc = name_namespace(name, len, ns);
+    if (!rc)
+        memcpy(key, name, len);
+    return rc;
+}
+
 int inode_getxattr(const struct cred *cred, struct inode *inode, const char *name, size_t len, void *copy,
                    size_t *value_len)
 {
     enum xattr_namespace ns;
-    int rc = name_namespace(name, len, &ns);
+    char key[UDAX_NAME_MAX];
+    int rc = take_name(name, len, &ns, key);
     if (rc)
         return rc;
-    char key[UDAX_NAME_MAX];
-    memcpy(key, name, len);
     mutex_lock(&inode->ilock, inode->ino);
     rc = xattr_permission(cred, inode, ns, MAY_READ);
     const struct xattr *x = rc ? NULL : xattr_index_find(&inode->xattrs, key, len);
@@ -103,15 +111,13 @@ static int commit_xattr(struct fs *fs, struct inode *inode, const char *name, si
     log_txn_begin(&txn, &inode->log);
     int rc = item ? inode_log_xattr(fs, &txn, UDAX_ENTRY_XATTR_SET, name, len, xattr_value(item), item->value_len)
                   : inode_log_xattr(fs, &txn, UDAX_ENTRY_XATTR_DEL, name, len, NULL, 0);
-    if (!rc)
-        rc = inode_log_attr(fs, &txn, &attr);
     if (rc) {
         log_abort(&fs->env, &txn);
         return rc;
     }
-    log_commit(&fs->env, &txn);
-    inode_set_mode_attr(inode, &attr);
-    inode->times_unlogged = false;
+    rc = inode_commit_attr(fs, inode, &txn, &attr);
+    if (rc)
+        return rc;
     if (item)
         xattr_index_put(&inode->xattrs, item);
     else
@@ -124,11 +130,10 @@ int inode_setxattr(struct fs *fs, const struct cred *cred, struct inode *inode, 
                    const void *value, size_t size, int flags)
 {
     enum xattr_namespace ns;
-    int rc = name_namespace(name, len, &ns);
+    char key[UDAX_NAME_MAX];
+    int rc = take_name(name, len, &ns, key);
     if (rc)
         return rc;
-    char key[UDAX_NAME_MAX];
-    memcpy(key, name, len);
     /* Copied now, outside ILOCK. One that cannot fit a log page is refused only after the checks Linux makes first. */
     bool fits = len + size <= UDAX_XATTR_DATA_MAX;
     struct xattr *item = fits ? xattr_new(key, len, value, size) : NULL;
@@ -156,11 +161,10 @@ int inode_setxattr(struct fs *fs, const struct cred *cred, struct inode *inode, 
 int inode_removexattr(struct fs *fs, const struct cred *cred, struct inode *inode, const char *name, size_t len)
 {
     enum xattr_namespace ns;
-    int rc = name_namespace(name, len, &ns);
+    char key[UDAX_NAME_MAX];
+    int rc = take_name(name, len, &ns, key);
     if (rc)
         return rc;
-    char key[UDAX_NAME_MAX];
-    memcpy(key, name, len);
     mutex_lock(&inode->ilock, inode->ino);
     rc = xattr_permission(cred, inode, ns, MAY_WRITE);
     if (!rc && !xattr_index_find(&inode->xattrs, key, len))
