@@ -16,46 +16,6 @@
 
 #include "test_pool.h"
 
-#define POOL_SIZE (64ULL << 20)
-
-struct fixture {
-    char path[128];
-    struct udax_pool *pool;
-};
-
-static int setup_mode(void **state, enum udax_data_mode mode)
-{
-    struct fixture *f = calloc(1, sizeof(*f));
-    f->pool = test_pool_new(f->path, sizeof(f->path), POOL_SIZE, mode);
-    *state = f;
-    return 0;
-}
-
-static int setup_strict(void **state)
-{
-    return setup_mode(state, UDAX_DATA_STRICT);
-}
-
-static int setup_fast(void **state)
-{
-    return setup_mode(state, UDAX_DATA_FAST);
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    test_pool_finish(f->pool, f->path);
-    free(f);
-    return 0;
-}
-
-#define EXPECT_ERRNO(call, err)                                                                                        \
-    do {                                                                                                               \
-        errno = 0;                                                                                                     \
-        assert_int_equal((long)(call), -1);                                                                            \
-        assert_int_equal(errno, (err));                                                                                \
-    } while (0)
-
 static void write_file(struct udax_pool *pool, const char *path, const char *text)
 {
     int fd = udax_open(pool, path, O_CREAT | O_TRUNC | O_WRONLY, 0644);
@@ -76,7 +36,7 @@ static void expect_contents(struct udax_pool *pool, const char *path, const char
 
 static void test_open_flags(void **state)
 {
-    struct udax_pool *pool = ((struct fixture *)*state)->pool;
+    struct udax_pool *pool = test_fixture_pool(state);
     EXPECT_ERRNO(udax_open(pool, "/missing", O_RDONLY), ENOENT);
     EXPECT_ERRNO(udax_open(pool, "", O_RDONLY), ENOENT);
     int fd = udax_open(pool, "/a", O_CREAT | O_EXCL | O_RDWR, 0600);
@@ -135,7 +95,7 @@ static void test_open_flags(void **state)
 
 static void test_bad_descriptors(void **state)
 {
-    struct udax_pool *pool = ((struct fixture *)*state)->pool;
+    struct udax_pool *pool = test_fixture_pool(state);
     char buf[8];
     struct stat st;
     EXPECT_ERRNO(udax_close(pool, -1), EBADF);
@@ -157,7 +117,7 @@ static void test_bad_descriptors(void **state)
 
 static void test_read_write_seek(void **state)
 {
-    struct udax_pool *pool = ((struct fixture *)*state)->pool;
+    struct udax_pool *pool = test_fixture_pool(state);
     int fd = udax_open(pool, "/data", O_CREAT | O_RDWR, 0644);
     size_t size = 3 * 1024 * 1024 + 123;
     unsigned char *out = malloc(size), *in = malloc(size);
@@ -216,7 +176,7 @@ static void test_read_write_seek(void **state)
 
 static void test_seek_data_hole(void **state)
 {
-    struct udax_pool *pool = ((struct fixture *)*state)->pool;
+    struct udax_pool *pool = test_fixture_pool(state);
     int fd = udax_open(pool, "/sparse", O_CREAT | O_RDWR, 0644);
     char block[4096];
     memset(block, 1, sizeof(block));
@@ -234,7 +194,7 @@ static void test_seek_data_hole(void **state)
 
 static void test_truncate(void **state)
 {
-    struct udax_pool *pool = ((struct fixture *)*state)->pool;
+    struct udax_pool *pool = test_fixture_pool(state);
     write_file(pool, "/t", "0123456789");
     assert_int_equal(udax_truncate(pool, "/t", 4), 0);
     expect_contents(pool, "/t", "0123");
@@ -261,7 +221,7 @@ static void test_truncate(void **state)
 
 static void test_fallocate(void **state)
 {
-    struct udax_pool *pool = ((struct fixture *)*state)->pool;
+    struct udax_pool *pool = test_fixture_pool(state);
     int fd = udax_open(pool, "/fa", O_CREAT | O_RDWR, 0644);
     struct stat st;
     assert_int_equal(udax_fallocate(pool, fd, 0, 100, 10000), 0);
@@ -297,7 +257,7 @@ static void test_fallocate(void **state)
 
 static void test_directories(void **state)
 {
-    struct udax_pool *pool = ((struct fixture *)*state)->pool;
+    struct udax_pool *pool = test_fixture_pool(state);
     assert_int_equal(udax_mkdir(pool, "/d", 0755), 0);
     EXPECT_ERRNO(udax_mkdir(pool, "/d", 0755), EEXIST);
     EXPECT_ERRNO(udax_mkdir(pool, "/", 0755), EEXIST);
@@ -353,7 +313,7 @@ static void test_directories(void **state)
 
 static void test_rename(void **state)
 {
-    struct udax_pool *pool = ((struct fixture *)*state)->pool;
+    struct udax_pool *pool = test_fixture_pool(state);
     assert_int_equal(udax_mkdir(pool, "/a", 0755), 0);
     assert_int_equal(udax_mkdir(pool, "/b", 0755), 0);
     write_file(pool, "/a/one", "1");
@@ -414,7 +374,7 @@ static struct statvfs pool_space(struct udax_pool *pool)
  */
 static void test_unlink_open_file(void **state)
 {
-    struct udax_pool *pool = ((struct fixture *)*state)->pool;
+    struct udax_pool *pool = test_fixture_pool(state);
     const size_t size = 40 * 4096 + 100;
     unsigned char *data = malloc(size);
     test_fill(data, size, 11, 0);
@@ -475,7 +435,7 @@ static void test_unlink_open_file(void **state)
 
 static void test_openat(void **state)
 {
-    struct udax_pool *pool = ((struct fixture *)*state)->pool;
+    struct udax_pool *pool = test_fixture_pool(state);
     assert_int_equal(udax_mkdir(pool, "/base", 0755), 0);
     int dirfd = udax_open(pool, "/base", O_RDONLY | O_DIRECTORY);
     assert_true(dirfd >= 0);
@@ -494,7 +454,7 @@ static void test_openat(void **state)
 
 static void test_statvfs_and_info(void **state)
 {
-    struct udax_pool *pool = ((struct fixture *)*state)->pool;
+    struct udax_pool *pool = test_fixture_pool(state);
     struct statvfs before, after;
     assert_int_equal(udax_statvfs(pool, &before), 0);
     assert_int_equal(before.f_bsize, 4096);
@@ -516,7 +476,7 @@ static void test_statvfs_and_info(void **state)
 
 static void test_pool_open_errors(void **state)
 {
-    struct fixture *f = *state;
+    struct test_fixture *f = *state;
     assert_null(udax_pool_open(f->path, NULL));
     assert_int_equal(errno, EBUSY);
     assert_non_null(strstr(udax_last_error(), "pid"));
@@ -571,8 +531,7 @@ static void test_open_lock_across_processes(void **state)
 }
 
 #define BOTH_MODES(test)                                                                                               \
-    cmocka_unit_test_setup_teardown(test, setup_strict, teardown),                                                     \
-        cmocka_unit_test_setup_teardown(test, setup_fast, teardown)
+    TEST_ON_POOL(test), cmocka_unit_test_setup_teardown(test, test_fixture_setup_fast, test_fixture_teardown)
 
 int main(void)
 {

@@ -13,36 +13,9 @@
 
 #include "test_pool.h"
 
-#define POOL_SIZE (64ULL << 20)
 #define KEPT 1000
 #define CHURNED 600
 #define NAME_SIZE 256
-
-struct fixture {
-    char path[128];
-    struct udax_pool *pool;
-};
-
-static int setup(void **state)
-{
-    struct fixture *f = calloc(1, sizeof(*f));
-    f->pool = test_pool_new(f->path, sizeof(f->path), POOL_SIZE, UDAX_DATA_STRICT);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    test_pool_finish(f->pool, f->path);
-    free(f);
-    return 0;
-}
-
-static struct udax_pool *pool_of(void **state)
-{
-    return ((struct fixture *)*state)->pool;
-}
 
 static void create(struct udax_pool *pool, const char *kind, unsigned i)
 {
@@ -134,7 +107,7 @@ static void expect_each_kept_name(const struct tally *t)
 
 static void test_names_kept_throughout_come_once_whatever_changes(void **state)
 {
-    struct udax_pool *pool = pool_of(state);
+    struct udax_pool *pool = test_fixture_pool(state);
     populate(pool, KEPT, CHURNED);
     UDAX_DIR *dir = udax_opendir(pool, "/d");
     assert_non_null(dir);
@@ -167,7 +140,7 @@ static unsigned kept_sequence(struct udax_pool *pool, UDAX_DIR *dir, unsigned n,
 
 static void test_seekdir_to_a_telldir_cookie_continues_the_same_way(void **state)
 {
-    struct udax_pool *pool = pool_of(state);
+    struct udax_pool *pool = test_fixture_pool(state);
     populate(pool, KEPT, CHURNED);
     UDAX_DIR *dir = udax_opendir(pool, "/d");
     assert_non_null(dir);
@@ -207,7 +180,7 @@ static void test_seekdir_to_a_telldir_cookie_continues_the_same_way(void **state
 
 static void test_d_off_of_each_entry_resumes_right_after_it(void **state)
 {
-    struct udax_pool *pool = pool_of(state);
+    struct udax_pool *pool = test_fixture_pool(state);
     populate(pool, 50, 0);
     UDAX_DIR *dir = udax_opendir(pool, "/d");
     assert_non_null(dir);
@@ -241,7 +214,7 @@ static void test_d_off_of_each_entry_resumes_right_after_it(void **state)
 
 static void test_rewinddir_starts_over(void **state)
 {
-    struct udax_pool *pool = pool_of(state);
+    struct udax_pool *pool = test_fixture_pool(state);
     populate(pool, 30, 0);
     UDAX_DIR *dir = udax_opendir(pool, "/d");
     assert_non_null(dir);
@@ -263,7 +236,7 @@ static void test_rewinddir_starts_over(void **state)
 
 static void test_a_stream_outlives_the_removal_of_its_directory(void **state)
 {
-    struct udax_pool *pool = pool_of(state);
+    struct udax_pool *pool = test_fixture_pool(state);
     assert_int_equal(udax_mkdir(pool, "/d", 0755), 0);
     create(pool, "keep", 0);
     UDAX_DIR *dir = udax_opendir(pool, "/d");
@@ -283,7 +256,7 @@ static void test_a_stream_outlives_the_removal_of_its_directory(void **state)
 
 static void test_null_streams_fail_with_ebadf(void **state)
 {
-    struct udax_pool *pool = pool_of(state);
+    struct udax_pool *pool = test_fixture_pool(state);
     errno = 0;
     assert_int_equal(udax_telldir(pool, NULL), -1);
     assert_int_equal(errno, EBADF);
@@ -304,12 +277,12 @@ static void test_null_streams_fail_with_ebadf(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_names_kept_throughout_come_once_whatever_changes, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_seekdir_to_a_telldir_cookie_continues_the_same_way, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_d_off_of_each_entry_resumes_right_after_it, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_rewinddir_starts_over, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_a_stream_outlives_the_removal_of_its_directory, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_null_streams_fail_with_ebadf, setup, teardown),
+        TEST_ON_POOL(test_names_kept_throughout_come_once_whatever_changes),
+        TEST_ON_POOL(test_seekdir_to_a_telldir_cookie_continues_the_same_way),
+        TEST_ON_POOL(test_d_off_of_each_entry_resumes_right_after_it),
+        TEST_ON_POOL(test_rewinddir_starts_over),
+        TEST_ON_POOL(test_a_stream_outlives_the_removal_of_its_directory),
+        TEST_ON_POOL(test_null_streams_fail_with_ebadf),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,38 +15,9 @@
 
 #include "test_pool.h"
 
-#define POOL_SIZE (64ULL << 20)
 /* Name and value of one attribute together: one log page of entry less its fixed part (docs/format.md). */
 #define DATA_MAX 4016
 #define USER 1000
-
-struct fixture {
-    char path[128];
-    struct udax_pool *pool;
-};
-
-static int setup(void **state)
-{
-    struct fixture *f = calloc(1, sizeof(*f));
-    f->pool = test_pool_new(f->path, sizeof(f->path), POOL_SIZE, UDAX_DATA_STRICT);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    test_pool_finish(f->pool, f->path);
-    free(f);
-    return 0;
-}
-
-#define EXPECT_ERRNO(call, err)                                                                                        \
-    do {                                                                                                               \
-        errno = 0;                                                                                                     \
-        assert_int_equal((long)(call), -1);                                                                            \
-        assert_int_equal(errno, (err));                                                                                \
-    } while (0)
 
 static void as_user(struct udax_pool *pool, uid_t uid)
 {
@@ -128,7 +99,7 @@ static int64_t ctime_of(struct udax_pool *pool, const char *path)
 
 static void test_set_get_list_remove(void **state)
 {
-    struct udax_pool *pool = ((struct fixture *)*state)->pool;
+    struct udax_pool *pool = test_fixture_pool(state);
     make_file(pool, "/f", 0644);
     list_is(pool, "/f", true, "");
     set(pool, "/f", "user.colour", "blue");
@@ -167,7 +138,7 @@ static void test_set_get_list_remove(void **state)
 
 static void test_flags(void **state)
 {
-    struct udax_pool *pool = ((struct fixture *)*state)->pool;
+    struct udax_pool *pool = test_fixture_pool(state);
     make_file(pool, "/f", 0644);
     EXPECT_ERRNO(udax_setxattr(pool, "/f", "user.a", "1", 1, XATTR_REPLACE), ENODATA);
     EXPECT_ERRNO(udax_getxattr(pool, "/f", "user.a", NULL, 0), ENODATA);
@@ -187,7 +158,7 @@ static void test_flags(void **state)
 
 static void test_names(void **state)
 {
-    struct udax_pool *pool = ((struct fixture *)*state)->pool;
+    struct udax_pool *pool = test_fixture_pool(state);
     make_file(pool, "/f", 0644);
     char name[300];
     memset(name, 'n', sizeof(name));
@@ -226,7 +197,7 @@ static void test_names(void **state)
 
 static void test_value_sizes(void **state)
 {
-    struct udax_pool *pool = ((struct fixture *)*state)->pool;
+    struct udax_pool *pool = test_fixture_pool(state);
     make_file(pool, "/f", 0644);
     assert_int_equal(udax_setxattr(pool, "/f", "user.empty", NULL, 0, 0), 0);
     assert_int_equal(udax_setxattr(pool, "/f", "user.empty2", "ignored", 0, 0), 0);
@@ -270,7 +241,7 @@ static void test_value_sizes(void **state)
 /* The names of one inode list in at most 64 KiB (XATTR_LIST_MAX); a name that would go past it is ENOSPC. */
 static void test_names_fill_a_list_at_most(void **state)
 {
-    struct udax_pool *pool = ((struct fixture *)*state)->pool;
+    struct udax_pool *pool = test_fixture_pool(state);
     make_file(pool, "/f", 0644);
     char name[256];
     memset(name, 'n', 255);
@@ -299,7 +270,7 @@ static void test_names_fill_a_list_at_most(void **state)
 
 static void test_null_pointers(void **state)
 {
-    struct udax_pool *pool = ((struct fixture *)*state)->pool;
+    struct udax_pool *pool = test_fixture_pool(state);
     make_file(pool, "/f", 0644);
     set(pool, "/f", "user.a", "value");
     int fd = udax_open(pool, "/f", O_RDONLY);
@@ -333,7 +304,7 @@ static void test_null_pointers(void **state)
 
 static void test_descriptors_and_at_calls(void **state)
 {
-    struct udax_pool *pool = ((struct fixture *)*state)->pool;
+    struct udax_pool *pool = test_fixture_pool(state);
     assert_int_equal(udax_mkdir(pool, "/d", 0755), 0);
     make_file(pool, "/d/f", 0644);
     assert_int_equal(udax_symlink(pool, "f", "/d/s"), 0);
@@ -411,7 +382,7 @@ static void test_descriptors_and_at_calls(void **state)
 /* The l- calls act on a symlink itself, where user attributes are not allowed; the others follow it. */
 static void test_symlinks_and_special_files(void **state)
 {
-    struct udax_pool *pool = ((struct fixture *)*state)->pool;
+    struct udax_pool *pool = test_fixture_pool(state);
     make_file(pool, "/f", 0644);
     assert_int_equal(udax_symlink(pool, "/f", "/s"), 0);
     assert_int_equal(udax_mknod(pool, "/p", S_IFIFO | 0666, 0), 0);
@@ -445,7 +416,7 @@ static void test_symlinks_and_special_files(void **state)
 /* Linux's rules for a caller who is not root: read and write permission for user., nothing of trusted., security. read-only. */
 static void test_permissions(void **state)
 {
-    struct udax_pool *pool = ((struct fixture *)*state)->pool;
+    struct udax_pool *pool = test_fixture_pool(state);
     make_file(pool, "/f", 0644);
     set(pool, "/f", "user.a", "a");
     set(pool, "/f", "trusted.t", "t");
@@ -520,7 +491,7 @@ static void test_permissions(void **state)
 /* A set or remove moves ctime, in nanoseconds, in the same commit; mtime stays; a failed call changes nothing. */
 static void test_ctime(void **state)
 {
-    struct fixture *f = *state;
+    struct test_fixture *f = *state;
     struct udax_pool *pool = f->pool;
     make_file(pool, "/f", 0644);
     struct stat before, after;
@@ -552,7 +523,7 @@ static void test_ctime(void **state)
 /* Every kind of attribute survives a close and an open, which rebuilds the index from the logs. */
 static void test_persistence(void **state)
 {
-    struct fixture *f = *state;
+    struct test_fixture *f = *state;
     struct udax_pool *pool = f->pool;
     make_file(pool, "/f", 0644);
     int fd = udax_open(pool, "/f", O_WRONLY);
@@ -647,7 +618,7 @@ static void churn(struct udax_pool *pool, const char *path, struct model *m, uns
 
 static void test_compaction_keeps_every_attribute(void **state)
 {
-    struct fixture *f = *state;
+    struct test_fixture *f = *state;
     struct udax_pool *pool = f->pool;
     make_file(pool, "/f", 0644);
     int fd = udax_open(pool, "/f", O_WRONLY);
@@ -710,7 +681,7 @@ static uint64_t log_pages(struct udax_pool *pool)
  */
 static void test_compaction_keeps_ctime(void **state)
 {
-    struct fixture *f = *state;
+    struct test_fixture *f = *state;
     struct udax_pool *pool = f->pool;
     make_file(pool, "/f", 0644);
     int fd = udax_open(pool, "/f", O_WRONLY);
@@ -742,19 +713,19 @@ static void test_compaction_keeps_ctime(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_set_get_list_remove, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_flags, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_names, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_value_sizes, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_names_fill_a_list_at_most, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_null_pointers, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_descriptors_and_at_calls, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_symlinks_and_special_files, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_permissions, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_ctime, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_persistence, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_compaction_keeps_every_attribute, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_compaction_keeps_ctime, setup, teardown),
+        TEST_ON_POOL(test_set_get_list_remove),
+        TEST_ON_POOL(test_flags),
+        TEST_ON_POOL(test_names),
+        TEST_ON_POOL(test_value_sizes),
+        TEST_ON_POOL(test_names_fill_a_list_at_most),
+        TEST_ON_POOL(test_null_pointers),
+        TEST_ON_POOL(test_descriptors_and_at_calls),
+        TEST_ON_POOL(test_symlinks_and_special_files),
+        TEST_ON_POOL(test_permissions),
+        TEST_ON_POOL(test_ctime),
+        TEST_ON_POOL(test_persistence),
+        TEST_ON_POOL(test_compaction_keeps_every_attribute),
+        TEST_ON_POOL(test_compaction_keeps_ctime),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

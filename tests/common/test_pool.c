@@ -87,3 +87,32 @@ bool test_read_raises_sigbus(const volatile char *addr)
         assert_ptr_equal(at, (const void *)addr);
     return at != NULL;
 }
+
+#define FIXTURE_POOL_SIZE (64ULL << 20)
+
+static int fixture_setup(void **state, enum udax_data_mode mode)
+{
+    struct test_fixture *f = calloc(1, sizeof(*f));
+    assert_non_null(f);
+    f->pool = test_pool_new(f->path, sizeof(f->path), FIXTURE_POOL_SIZE, mode);
+    *state = f;
+    return 0;
+}
+
+int test_fixture_setup_strict(void **state)
+{
+    return fixture_setup(state, UDAX_DATA_STRICT);
+}
+
+int test_fixture_setup_fast(void **state)
+{
+    return fixture_setup(state, UDAX_DATA_FAST);
+}
+
+int test_fixture_teardown(void **state)
+{
+    struct test_fixture *f = *state;
+    test_pool_finish(f->pool, f->path);
+    free(f);
+    return 0;
+}

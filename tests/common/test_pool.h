@@ -2,6 +2,7 @@
 #ifndef UDAX_TEST_POOL_H
 #define UDAX_TEST_POOL_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -16,6 +17,31 @@ struct udax_pool *test_pool_new(char *path, size_t len, uint64_t size, enum udax
 void test_pool_finish(struct udax_pool *pool, const char *path);
 /* Writes count bytes of a pattern derived from seed and offset. */
 void test_fill(void *buf, size_t count, uint64_t seed, uint64_t offset);
+
+/* A cmocka fixture: a fresh 64 MiB pool for each test, checked clean by fsck and removed at teardown. */
+struct test_fixture {
+    char path[128];
+    struct udax_pool *pool;
+};
+int test_fixture_setup_strict(void **state);
+int test_fixture_setup_fast(void **state);
+int test_fixture_teardown(void **state);
+
+static inline struct udax_pool *test_fixture_pool(void **state)
+{
+    return ((struct test_fixture *)*state)->pool;
+}
+
+/* A test run on a fresh strict-mode fixture pool. */
+#define TEST_ON_POOL(test) cmocka_unit_test_setup_teardown(test, test_fixture_setup_strict, test_fixture_teardown)
+
+/* call fails with -1 and errno err. */
+#define EXPECT_ERRNO(call, err)                                                                                        \
+    do {                                                                                                               \
+        errno = 0;                                                                                                     \
+        assert_int_equal((long)(call), -1);                                                                            \
+        assert_int_equal(errno, (err));                                                                                \
+    } while (0)
 
 /* Copies len bytes (to or from a udax mapping): the address of the SIGBUS the copy raised, or NULL. */
 void *test_guarded_copy(void *dst, const void *src, size_t len);
