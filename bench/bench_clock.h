@@ -1,8 +1,10 @@
-/* bench_clock.h: the timing helpers every benchmark shares: a monotonic clock, the median of repeated runs, and rounds of workloads. */
+/* bench_clock.h: the timing helpers every benchmark shares: a monotonic clock, the memory-copy baseline, the median of repeated runs, and rounds of workloads. */
 #ifndef UDAX_BENCH_CLOCK_H
 #define UDAX_BENCH_CLOCK_H
 
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 static inline double seconds_now(void)
@@ -10,6 +12,27 @@ static inline double seconds_now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Keeps the compiler from dropping or merging copies and stores whose results nobody reads. */
+static inline void clobber_memory(void)
+{
+    __asm__ volatile("" ::: "memory");
+}
+
+/* The plain memory copy that benchmarks measure as a baseline. */
+struct big_copy {
+    char *from, *to;
+    uint64_t bytes;
+};
+
+static inline double run_big_copy(void *arg)
+{
+    struct big_copy *c = arg;
+    double start = seconds_now();
+    memcpy(c->to, c->from, c->bytes);
+    clobber_memory();
+    return seconds_now() - start;
 }
 
 static inline int compare_doubles(const void *a, const void *b)

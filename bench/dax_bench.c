@@ -40,12 +40,6 @@ static void die(const char *what, int err)
     exit(1);
 }
 
-/* Keeps the compiler from dropping or merging copies whose results nobody reads. */
-static void clobber_memory(void)
-{
-    __asm__ volatile("" ::: "memory");
-}
-
 /* 1. Uncontended grab and unlock of 4 KiB entries. */
 
 struct grab_loop {
@@ -374,20 +368,6 @@ static void fill_tmpfs_file(struct tmpfs_file *t, const char *path, const char *
     for (uint64_t offset = 0; offset < t->bytes; offset += WRITE_PIECE)
         if (pwrite(t->fd, piece, WRITE_PIECE, (off_t)offset) != (ssize_t)WRITE_PIECE)
             die("tmpfs write", errno);
-}
-
-struct big_copy {
-    char *from, *to;
-    uint64_t bytes;
-};
-
-static double run_big_copy(void *arg)
-{
-    struct big_copy *c = arg;
-    double start = seconds_now();
-    memcpy(c->to, c->from, c->bytes);
-    clobber_memory();
-    return seconds_now() - start;
 }
 
 static void bench_fault_walks(uint64_t bytes)

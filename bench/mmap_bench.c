@@ -50,12 +50,6 @@ static void die(const char *what)
     exit(1);
 }
 
-/* Keeps the compiler from dropping or merging stores whose results nobody reads. */
-static void clobber_memory(void)
-{
-    __asm__ volatile("" ::: "memory");
-}
-
 /* Where the loops' loads end up, so that the compiler keeps them. */
 static volatile uint64_t loaded_sum;
 
@@ -228,20 +222,6 @@ static double run_tmpfs_first_touch(void *arg)
     t->minor_faults += minor_faults() - faults_before;
     munmap(map, t->tmpfs->bytes);
     return elapsed;
-}
-
-struct big_copy {
-    char *from, *to;
-    uint64_t bytes;
-};
-
-static double run_big_copy(void *arg)
-{
-    struct big_copy *c = arg;
-    double start = seconds_now();
-    memcpy(c->to, c->from, c->bytes);
-    clobber_memory();
-    return seconds_now() - start;
 }
 
 static void report_first_touch(const char *what, const struct first_touch *t, double seconds, double pages)
