@@ -392,14 +392,6 @@ struct collide {
     uint64_t own[CF_THREADS][CF_PAGES]; /* each thread's last store to its lane of each page */
 };
 
-static uint64_t cf_next(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-}
-
 static void *collide_worker(void *arg)
 {
     struct worker *w = arg;
@@ -411,7 +403,7 @@ static void *collide_worker(void *arg)
     memset(own, 0, sizeof(cf->own[0]));
     pthread_barrier_wait(&run->meet);
     for (unsigned touch = 0; touch < CF_TOUCHES && !has_failed(run); touch++) {
-        uint64_t r = cf_next(&rng);
+        uint64_t r = test_random_next(&rng);
         /* Half the touches go to a few pages every thread touches, the rest anywhere. */
         uint64_t page = r & 1 ? (r >> 8) % 8 * (CF_PAGES / 8) + (r >> 16) % 3 : (r >> 8) % CF_PAGES;
         unsigned via = (unsigned)(r >> 1 & 1);

@@ -15,6 +15,15 @@ void test_pool_create(char *path, size_t len, uint64_t size, enum udax_data_mode
 struct udax_pool *test_pool_new(char *path, size_t len, uint64_t size, enum udax_data_mode mode);
 /* Closes pool (if not NULL), runs fsck on it, expects it clean, and removes the file. */
 void test_pool_finish(struct udax_pool *pool, const char *path);
+/* splitmix64: the seeded pseudo-random sequence every randomized test draws from, so a seed replays a run. */
+static inline uint64_t test_random_next(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
 /* Writes count bytes of a pattern derived from seed and offset. */
 void test_fill(void *buf, size_t count, uint64_t seed, uint64_t offset);
 

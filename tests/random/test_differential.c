@@ -82,10 +82,7 @@ static struct outcome outcome_of(long long value)
 
 static uint64_t next_random(struct diff *d)
 {
-    uint64_t z = (d->rng += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
+    return test_random_next(&d->rng);
 }
 
 static uint64_t below(struct diff *d, uint64_t bound)

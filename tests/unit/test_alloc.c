@@ -11,6 +11,7 @@
 
 #include "alloc/alloc.h"
 #include "pool/format.h"
+#include "test_pool.h"
 
 /* 2 MiB aligned, like the data area of a formatted pool. */
 #define BASE (2 * UDAX_BLOCKS_PER_HUGE)
@@ -340,14 +341,6 @@ struct worker {
     uint64_t held_blocks;
 };
 
-static uint64_t next_random(uint64_t *seed)
-{
-    uint64_t z = (*seed += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-}
-
 static void note_error(struct shared *s)
 {
     __atomic_fetch_add(&s->errors, 1, __ATOMIC_RELAXED);
@@ -392,7 +385,7 @@ static void *churn(void *arg)
     struct worker *w = arg;
     pthread_barrier_wait(&w->shared->start);
     for (int op = 0; op < THREAD_OPS; op++) {
-        uint64_t r = next_random(&w->seed);
+        uint64_t r = test_random_next(&w->seed);
         bool room = w->held_blocks + UDAX_BLOCKS_PER_HUGE <= THREAD_MAX_BLOCKS;
         if (room && (r % 3 || !w->held_count))
             take_run(w, r % 16 == 0 ? UDAX_BLOCKS_PER_HUGE : 1 + (r >> 8) % 64, r % 16 == 0);
@@ -406,7 +399,7 @@ static void *fill(void *arg)
 {
     struct worker *w = arg;
     pthread_barrier_wait(&w->shared->start);
-    while (take_run(w, 1 + next_random(&w->seed) % 64, false))
+    while (take_run(w, 1 + test_random_next(&w->seed) % 64, false))
         ;
     return NULL;
 }

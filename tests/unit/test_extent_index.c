@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "inode/extent_index.h"
+#include "test_pool.h"
 
 /* Every block a release callback was handed, one entry per block, in call order. */
 struct released {
@@ -329,14 +330,6 @@ static void test_clear_empties_the_index(void **state)
 #define MODEL_PAGES 192
 #define MODEL_OPS 4000
 
-static uint64_t next_random(uint64_t *seed)
-{
-    uint64_t z = (*seed += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-}
-
 static int compare_blocks(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -400,11 +393,11 @@ static void test_random_operations_match_an_array_model(void **state)
     uint64_t fresh_block = 1000;
 
     for (int op = 0; op < MODEL_OPS; op++) {
-        uint64_t page = next_random(&seed) % MODEL_PAGES;
-        uint64_t count = 1 + next_random(&seed) % 24;
+        uint64_t page = test_random_next(&seed) % MODEL_PAGES;
+        uint64_t count = 1 + test_random_next(&seed) % 24;
         if (page + count > MODEL_PAGES)
             count = MODEL_PAGES - page;
-        uint64_t kind = next_random(&seed) % 8;
+        uint64_t kind = test_random_next(&seed) % 8;
         bool to_end = kind == 7;
         uint64_t end = to_end ? MODEL_PAGES : page + count;
 
@@ -417,7 +410,7 @@ static void test_random_operations_match_an_array_model(void **state)
         if (kind < 5) {
             /* Continuing the left neighbour's blocks is what makes merges happen. */
             uint64_t block = kind < 2 && page > 0 && model[page - 1] ? model[page - 1] + 1 : fresh_block;
-            fresh_block += count + 1 + next_random(&seed) % 3;
+            fresh_block += count + 1 + test_random_next(&seed) % 3;
             assert_int_equal(extent_map(&index, page, block, count, record_release, released), 0);
             for (uint64_t p = page; p < end; p++)
                 model[p] = block + (p - page);
@@ -429,8 +422,8 @@ static void test_random_operations_match_an_array_model(void **state)
         assert_same_block_multiset(released, expected, expected_count);
         assert_index_matches_model(&index, model);
 
-        uint64_t from = next_random(&seed) % MODEL_PAGES;
-        uint64_t span = next_random(&seed) % 4 == 0 ? UINT64_MAX : next_random(&seed) % MODEL_PAGES;
+        uint64_t from = test_random_next(&seed) % MODEL_PAGES;
+        uint64_t span = test_random_next(&seed) % 4 == 0 ? UINT64_MAX : test_random_next(&seed) % MODEL_PAGES;
         uint64_t mapped = 0;
         for (uint64_t p = from; p < MODEL_PAGES && (span == UINT64_MAX || p < from + span); p++)
             mapped += model[p] != 0;
