@@ -64,9 +64,9 @@ int udax_lstat(struct udax_pool *pool, const char *path, struct stat *st)
     return udax_fstatat(pool, AT_FDCWD, path, st, AT_SYMLINK_NOFOLLOW);
 }
 
-static struct statx_timestamp statx_time(int64_t ns)
+static struct statx_timestamp statx_time(struct timespec ts)
 {
-    return (struct statx_timestamp){.tv_sec = ns / 1000000000, .tv_nsec = (uint32_t)(ns % 1000000000)};
+    return (struct statx_timestamp){.tv_sec = ts.tv_sec, .tv_nsec = (uint32_t)ts.tv_nsec};
 }
 
 int udax_statx(struct udax_pool *pool, int dirfd, const char *path, int flags, unsigned mask, struct statx *stx)
@@ -82,7 +82,7 @@ int udax_statx(struct udax_pool *pool, int dirfd, const char *path, int flags, u
     struct stat st;
     mutex_lock(&inode->ilock, inode->ino);
     inode_to_stat(&pool->fs, inode, &st);
-    int64_t btime_ns = inode->attr.btime_ns;
+    struct timespec btime = timespec_of_ns(inode->attr.btime_ns);
     mutex_unlock(&inode->ilock);
     inode_put(&pool->fs, inode);
     *stx = (struct statx){
@@ -95,10 +95,10 @@ int udax_statx(struct udax_pool *pool, int dirfd, const char *path, int flags, u
         .stx_ino = st.st_ino,
         .stx_size = (uint64_t)st.st_size,
         .stx_blocks = (uint64_t)st.st_blocks,
-        .stx_atime = statx_time(st.st_atim.tv_sec * 1000000000LL + st.st_atim.tv_nsec),
-        .stx_btime = statx_time(btime_ns),
-        .stx_ctime = statx_time(st.st_ctim.tv_sec * 1000000000LL + st.st_ctim.tv_nsec),
-        .stx_mtime = statx_time(st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec),
+        .stx_atime = statx_time(st.st_atim),
+        .stx_btime = statx_time(btime),
+        .stx_ctime = statx_time(st.st_ctim),
+        .stx_mtime = statx_time(st.st_mtim),
         .stx_rdev_major = major(st.st_rdev),
         .stx_rdev_minor = minor(st.st_rdev),
         .stx_dev_major = major(st.st_dev),

@@ -6,7 +6,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define NS_PER_SEC 1000000000LL
 #define RELATIME_PERIOD_NS (24LL * 3600 * NS_PER_SEC)
 
 /* Under ILOCK: logs attr as the inode's new attributes. */
@@ -76,7 +75,7 @@ static bool valid_time(const struct timespec *t)
 
 static int64_t time_ns(const struct timespec *t, int64_t now)
 {
-    return t->tv_nsec == UTIME_NOW ? now : (int64_t)t->tv_sec * NS_PER_SEC + t->tv_nsec;
+    return t->tv_nsec == UTIME_NOW ? now : ns_of_timespec(*t);
 }
 
 int inode_utimens(struct fs *fs, const struct cred *cred, struct inode *inode, const struct timespec times[2])

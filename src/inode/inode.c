@@ -8,18 +8,21 @@
 #include <sys/stat.h>
 #include <time.h>
 
-int64_t now_ns(void)
+static int64_t clock_ns(clockid_t clock)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    clock_gettime(clock, &ts);
+    return ns_of_timespec(ts);
+}
+
+int64_t now_ns(void)
+{
+    return clock_ns(CLOCK_REALTIME);
 }
 
 int64_t now_coarse_ns(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME_COARSE, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    return clock_ns(CLOCK_REALTIME_COARSE);
 }
 
 struct inode *inode_object_new(uint64_t ino)
@@ -285,9 +288,9 @@ void inode_to_stat(const struct fs *fs, const struct inode *inode, struct stat *
     st->st_size = inode_is_dir(inode) ? (off_t)UDAX_BLOCK_SIZE : (off_t)inode->attr.size;
     st->st_blksize = UDAX_BLOCK_SIZE;
     st->st_blocks = (blkcnt_t)(extent_mapped_pages(&inode->extents, 0, UINT64_MAX) * (UDAX_BLOCK_SIZE / 512));
-    st->st_atim = (struct timespec){inode->attr.atime_ns / 1000000000, inode->attr.atime_ns % 1000000000};
-    st->st_mtim = (struct timespec){inode->attr.mtime_ns / 1000000000, inode->attr.mtime_ns % 1000000000};
-    st->st_ctim = (struct timespec){inode->attr.ctime_ns / 1000000000, inode->attr.ctime_ns % 1000000000};
+    st->st_atim = timespec_of_ns(inode->attr.atime_ns);
+    st->st_mtim = timespec_of_ns(inode->attr.mtime_ns);
+    st->st_ctim = timespec_of_ns(inode->attr.ctime_ns);
     st->st_dev = (dev_t)fs->pool.sb.uuid[0];
     st->st_rdev = (dev_t)inode->attr.rdev;
 }

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "alloc/alloc.h"
 #include "dir_index.h"
@@ -123,6 +124,18 @@ int inode_commit_attr(struct fs *fs, struct inode *inode, struct log_txn *txn, c
 
 /* Under ILOCK: installs attributes whose permission bits may have changed; the file type never does. */
 void inode_set_mode_attr(struct inode *inode, const struct udax_attr *attr);
+
+#define NS_PER_SEC 1000000000LL
+
+static inline int64_t ns_of_timespec(struct timespec ts)
+{
+    return (int64_t)ts.tv_sec * NS_PER_SEC + ts.tv_nsec;
+}
+
+static inline struct timespec timespec_of_ns(int64_t ns)
+{
+    return (struct timespec){ns / NS_PER_SEC, ns % NS_PER_SEC};
+}
 
 int64_t now_ns(void);
 /* Cheaper and a few milliseconds behind: enough for relatime's day. */
