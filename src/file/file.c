@@ -340,9 +340,8 @@ static void zero_past_size(struct fs *fs, struct inode *inode, uint64_t from, ui
 
 /*
  * Under ILOCK: appends the extent entries of the fresh segments, and an ATTR
- * when they cannot say it all: an extent entry gives recovery the size and
- * mtime, and a ctime equal to mtime, so a ctime of its own (fallocate keeping
- * the size) or times changed in DRAM (times_unlogged) need the whole attr.
+ * when they cannot say it all: an extent entry gives recovery the size, mtime
+ * and ctime, but not an atime that reads changed in DRAM (times_unlogged).
  */
 static int log_segments(struct fs *fs, struct log_txn *txn, const struct plan *plan,
                         const struct udax_attr *attr, bool times_unlogged)
@@ -353,13 +352,13 @@ static int log_segments(struct fs *fs, struct log_txn *txn, const struct plan *p
         if (!s->fresh)
             continue;
         struct udax_entry_extent entry = {.page = s->page, .block = s->block, .count = s->count, .size = attr->size,
-                                          .mtime_ns = attr->mtime_ns};
+                                          .mtime_ns = attr->mtime_ns, .ctime_ns = attr->ctime_ns};
         int rc = log_append(&fs->env, txn, &entry, UDAX_ENTRY_EXTENT, 0, sizeof(entry));
         if (rc)
             return rc;
         any = true;
     }
-    return any && attr->ctime_ns == attr->mtime_ns && !times_unlogged ? 0 : inode_log_attr(fs, txn, attr);
+    return any && !times_unlogged ? 0 : inode_log_attr(fs, txn, attr);
 }
 
 /* The pages the fresh segments cover: the range whose entries must go. */
@@ -482,7 +481,8 @@ static int commit_layout(struct fs *fs, struct inode *inode, const struct udax_a
     log_txn_begin(&txn, &inode->log);
     int rc = 0;
     if (punch_count) {
-        struct udax_entry_punch entry = {.page = punch_page, .count = punch_count, .mtime_ns = attr->mtime_ns};
+        struct udax_entry_punch entry = {.page = punch_page, .count = punch_count, .mtime_ns = attr->mtime_ns,
+                                         .ctime_ns = attr->ctime_ns};
         rc = log_append(&fs->env, &txn, &entry, UDAX_ENTRY_PUNCH, 0, sizeof(entry));
     }
     if (!rc)

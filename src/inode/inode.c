@@ -224,7 +224,8 @@ static int copy_extents(struct compaction *c, const struct extent_index *index)
     for (size_t i = 0; i < index->count; i++) {
         const struct extent *e = &index->extents[i];
         struct udax_entry_extent entry = {.page = e->page, .block = e->block, .count = e->count,
-                                          .size = c->attr->size, .mtime_ns = c->attr->mtime_ns};
+                                          .size = c->attr->size, .mtime_ns = c->attr->mtime_ns,
+                                          .ctime_ns = c->attr->ctime_ns};
         int rc = log_append(&c->fs->env, c->txn, &entry, UDAX_ENTRY_EXTENT, 0, sizeof(entry));
         if (rc)
             return rc;
@@ -261,9 +262,6 @@ void inode_maybe_compact(struct fs *fs, struct inode *inode)
         rc = inode_is_dir(inode) ? dir_index_each(&inode->names, copy_dentry, &c) : copy_extents(&c, &inode->extents);
     if (!rc)
         rc = copy_xattrs(&c, &inode->xattrs);
-    /* Replaying an EXTENT moves ctime to its mtime: the attributes again restore a ctime that changed later. */
-    if (!rc && inode->extents.count)
-        rc = inode_log_attr(fs, &txn, &inode->attr);
     if (rc) {
         log_abort(&fs->env, &txn);
         return;

@@ -311,7 +311,7 @@ static int log_symlink_target(struct fs *fs, struct log_txn *txn, const struct n
         return rc;
     persist_copy(&fs->pool.pm, pool_block(&fs->pool, *block), spec->target, spec->target_len);
     struct udax_entry_extent entry = {.page = 0, .block = *block, .count = 1, .size = spec->target_len,
-                                      .mtime_ns = now};
+                                      .mtime_ns = now, .ctime_ns = now};
     rc = log_append(&fs->env, txn, &entry, UDAX_ENTRY_EXTENT, 0, sizeof(entry));
     if (rc) {
         alloc_free(&fs->alloc, *block, 1);

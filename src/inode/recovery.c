@@ -256,7 +256,7 @@ static bool replay(struct loader *l, const struct udax_entry_header *h)
         l->mappings[l->mapping_count++] = (struct mapping){e->block, e->count, l->commit_end};
         inode->attr.size = e->size;
         inode->attr.mtime_ns = e->mtime_ns;
-        inode->attr.ctime_ns = e->mtime_ns;
+        inode->attr.ctime_ns = e->ctime_ns;
         return true;
     }
     case UDAX_ENTRY_PUNCH: {
@@ -264,7 +264,7 @@ static bool replay(struct loader *l, const struct udax_entry_header *h)
         if (extent_unmap(&inode->extents, p->page, p->count, NULL, NULL))
             return out_of_memory(l);
         inode->attr.mtime_ns = p->mtime_ns;
-        inode->attr.ctime_ns = p->mtime_ns;
+        inode->attr.ctime_ns = p->ctime_ns;
         return true;
     }
     case UDAX_ENTRY_DENTRY_ADD:

@@ -115,7 +115,8 @@ struct udax_entry_extent {
     uint64_t count;  /* pages */
     uint64_t size;   /* file size after the entry */
     int64_t mtime_ns;
-    uint64_t reserved[2];
+    int64_t ctime_ns;
+    uint64_t reserved;
 };
 static_assert(sizeof(struct udax_entry_extent) == UDAX_SLOT_SIZE, "extent entry size");
 
@@ -124,7 +125,8 @@ struct udax_entry_punch {
     uint64_t page;
     uint64_t count;
     int64_t mtime_ns;
-    uint64_t reserved[4];
+    int64_t ctime_ns;
+    uint64_t reserved[3];
 };
 static_assert(sizeof(struct udax_entry_punch) == UDAX_SLOT_SIZE, "punch entry size");
 
