@@ -85,46 +85,47 @@ static bool writable(const struct open_file *file)
     (O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | O_APPEND | O_DIRECTORY | O_NOFOLLOW | O_PATH | O_CLOEXEC | O_NOCTTY |     \
      O_NONBLOCK | O_SYNC | O_DSYNC | O_NOATIME | O_LARGEFILE | O_DIRECT)
 
-static int open_at(struct udax_pool *pool, struct inode *start, const char *path, int flags, mode_t mode)
+/* The checks of open's flags alone, before any lookup; *flags becomes what the descriptor keeps. 0, or -1 with errno set. */
+static int check_open_flags(int *flags, const char *call, const char *name)
 {
-    if (flags & ~KNOWN_OPEN_FLAGS)
-        return udax_fail(EINVAL, "open %s: unknown flags %#x", path, (unsigned)(flags & ~KNOWN_OPEN_FLAGS));
-    if ((flags & O_ACCMODE) == O_ACCMODE && !(flags & O_PATH))
-        return udax_fail(EINVAL, "open %s: invalid access mode", path);
+    if (*flags & ~KNOWN_OPEN_FLAGS)
+        return udax_fail(EINVAL, "%s %s: unknown flags %#x", call, name, (unsigned)(*flags & ~KNOWN_OPEN_FLAGS));
+    if ((*flags & O_ACCMODE) == O_ACCMODE && !(*flags & O_PATH))
+        return udax_fail(EINVAL, "%s %s: invalid access mode", call, name);
     /* As on Linux, O_PATH keeps only O_DIRECTORY and O_NOFOLLOW; the descriptor can name the file, not use it. */
-    if (flags & O_PATH)
-        flags &= O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+    if (*flags & O_PATH)
+        *flags &= O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
     /* As on Linux since 6.4: open creates only regular files, so the pair can only fail, after a create. */
-    if ((flags & (O_CREAT | O_DIRECTORY)) == (O_CREAT | O_DIRECTORY))
-        return udax_fail(EINVAL, "open %s: O_CREAT with O_DIRECTORY", path);
-    const struct cred *cred = api_cred(pool);
-    struct inode *inode;
-    int rc = namei_open(&pool->fs, cred, start, path, flags, mode, &inode);
-    if (rc)
-        return api_result(rc, "open", path);
+    if ((*flags & (O_CREAT | O_DIRECTORY)) == (O_CREAT | O_DIRECTORY))
+        return udax_fail(EINVAL, "%s %s: O_CREAT with O_DIRECTORY", call, name);
+    return 0;
+}
+
+/*
+ * What open and reopen do once they hold the inode and it has passed
+ * namei_open_existing (or was just created): O_NOATIME's ownership, O_TRUNC,
+ * and a new descriptor. Takes over the reference on inode; call and name
+ * head a failure's message.
+ */
+static int open_inode(struct udax_pool *pool, const struct cred *cred, struct inode *inode, int flags,
+                      const char *call, const char *name)
+{
+    int rc = 0;
     if (flags & O_NOATIME) {
         mutex_lock(&inode->ilock, inode->ino);
         rc = cred_owns(cred, &inode->attr) ? 0 : EPERM;
         mutex_unlock(&inode->ilock);
-        if (rc) {
-            inode_put(&pool->fs, inode);
-            return api_result(rc, "open", path);
-        }
     }
     /* Linux truncates for O_RDONLY too (POSIX leaves it open); may_open has asked for write permission. */
-    if ((flags & O_TRUNC) && inode_is_regular(inode)) {
+    if (!rc && (flags & O_TRUNC) && inode_is_regular(inode)) {
         rc = inode_drop_setid(&pool->fs, cred, inode);
         if (!rc)
             rc = file_truncate(&pool->fs, inode, 0);
-        if (rc) {
-            inode_put(&pool->fs, inode);
-            return api_result(rc, "open", path);
-        }
     }
-    struct open_file *file = calloc(1, sizeof(*file));
+    struct open_file *file = rc ? NULL : calloc(1, sizeof(*file));
     if (!file) {
         inode_put(&pool->fs, inode);
-        return udax_fail(ENOMEM, "open %s: out of memory", path);
+        return api_result(rc ? rc : ENOMEM, call, name);
     }
     *file = (struct open_file){.inode = inode, .flags = flags, .refs = 1};
     mutex_init(&file->position_lock, LOCK_FILE_POSITION);
@@ -132,9 +133,21 @@ static int open_at(struct udax_pool *pool, struct inode *start, const char *path
     if (fd < 0) {
         int saved = errno;
         open_file_put(pool, file);
-        return udax_fail(saved, "open %s: %s", path, strerror(saved));
+        return api_result(saved, call, name);
     }
     return fd;
+}
+
+static int open_at(struct udax_pool *pool, struct inode *start, const char *path, int flags, mode_t mode)
+{
+    if (check_open_flags(&flags, "open", path))
+        return -1;
+    const struct cred *cred = api_cred(pool);
+    struct inode *inode;
+    int rc = namei_open(&pool->fs, cred, start, path, flags, mode, &inode);
+    if (rc)
+        return api_result(rc, "open", path);
+    return open_inode(pool, cred, inode, flags, "open", path);
 }
 
 static mode_t mode_argument(int flags, va_list ap)

@@ -521,6 +521,19 @@ static int open_or_create(struct walk *w, struct inode *dir, struct last_name la
     }
 }
 
+int namei_open_existing(const struct cred *cred, struct inode *inode, int flags)
+{
+    bool creating = (flags & O_CREAT) && !(flags & O_PATH);
+    if (creating && (flags & O_EXCL))
+        return EEXIST;
+    /* POSIX: EISDIR for O_CREAT on a directory, whatever the access mode (the caller refuses O_DIRECTORY with it). */
+    if (creating && inode_is_dir(inode))
+        return EISDIR;
+    if ((flags & O_DIRECTORY) && !inode_is_dir(inode))
+        return ENOTDIR;
+    return may_open(cred, inode, flags);
+}
+
 int namei_open(struct fs *fs, const struct cred *cred, struct inode *start, const char *path, int flags, mode_t mode,
                struct inode **out)
 {
@@ -539,16 +552,11 @@ int namei_open(struct fs *fs, const struct cred *cred, struct inode *start, cons
             inode_put(fs, dir);
         else
             rc = open_or_create(&w, dir, last, flags, mode, &inode, &created);
-        /* POSIX: EISDIR for O_CREAT on a directory, whatever the access mode (the caller refuses O_DIRECTORY with it). */
-        if (!rc && inode_is_dir(inode))
-            rc = EISDIR;
     } else {
         rc = walk_last(&w, dir, last, flags & O_NOFOLLOW ? 0 : LOOKUP_FOLLOW, &inode);
     }
-    if (!rc && (flags & O_DIRECTORY) && !inode_is_dir(inode))
-        rc = ENOTDIR;
     if (!rc && !created)
-        rc = may_open(cred, inode, flags);
+        rc = namei_open_existing(cred, inode, flags);
     if (rc) {
         if (inode)
             inode_put(fs, inode);

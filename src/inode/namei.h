@@ -29,6 +29,13 @@ int namei_lookup(struct fs *fs, const struct cred *cred, struct inode *start, co
 /* Opens or creates, with open(2)'s flags (O_CREAT, O_EXCL, O_NOFOLLOW, O_DIRECTORY, O_PATH, the access mode); *out is referenced. */
 int namei_open(struct fs *fs, const struct cred *cred, struct inode *start, const char *path, int flags, mode_t mode,
                struct inode **out);
+/*
+ * The checks open makes of an inode that exists once it has it, in Linux's
+ * order: O_CREAT|O_EXCL (EEXIST), O_CREAT on a directory (EISDIR),
+ * O_DIRECTORY (ENOTDIR), then the type and permissions the access mode,
+ * O_TRUNC and O_PATH ask for. For an open by descriptor too, which has no walk.
+ */
+int namei_open_existing(const struct cred *cred, struct inode *inode, int flags);
 int namei_mkdir(struct fs *fs, const struct cred *cred, struct inode *start, const char *path, mode_t mode);
 /* Regular files, FIFOs, sockets, and (root only) character and block devices. */
 int namei_mknod(struct fs *fs, const struct cred *cred, struct inode *start, const char *path, mode_t mode, dev_t dev);
