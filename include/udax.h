@@ -73,6 +73,20 @@ int udax_pool_info(struct udax_pool *pool, struct udax_pool_info *info);
 
 int udax_open(struct udax_pool *pool, const char *path, int flags, ...);
 int udax_openat(struct udax_pool *pool, int dirfd, const char *path, int flags, ...);
+/*
+ * Opens anew, with flags, the file that fd names (any descriptor, O_PATH ones
+ * included), as open("/proc/self/fd/N", flags) does on Linux: how a server
+ * holding an O_PATH descriptor per inode opens a file by inode. No path is
+ * walked, so no search permission is needed; the rest of open's checks apply,
+ * with the caller's credentials: the access mode's permission, O_DIRECTORY
+ * (ENOTDIR), O_CREAT|O_EXCL (EEXIST; O_CREAT alone opens the file as it is,
+ * or is EISDIR on a directory), a symlink (ELOOP unless O_PATH), FIFOs,
+ * sockets and devices (ENXIO), O_TRUNC, O_NOATIME (ownership). The new
+ * descriptor has its own position; with O_PATH it is an O_PATH descriptor.
+ * O_NOFOLLOW changes nothing, as no name is followed (Linux's magic link,
+ * itself a symlink, would make it ELOOP).
+ */
+int udax_reopen(struct udax_pool *pool, int fd, int flags);
 int udax_close(struct udax_pool *pool, int fd);
 ssize_t udax_read(struct udax_pool *pool, int fd, void *buf, size_t count);
 ssize_t udax_write(struct udax_pool *pool, int fd, const void *buf, size_t count);

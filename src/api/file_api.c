@@ -1,8 +1,9 @@
-/* file_api.c: the descriptor calls of udax.h: open, close, read, write, seek, sync, truncate, fallocate, stat. */
+/* file_api.c: the descriptor calls of udax.h: open, reopen, close, read, write, seek, sync, truncate, fallocate, stat. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -148,6 +149,28 @@ static int open_at(struct udax_pool *pool, struct inode *start, const char *path
     if (rc)
         return api_result(rc, "open", path);
     return open_inode(pool, cred, inode, flags, "open", path);
+}
+
+int udax_reopen(struct udax_pool *pool, int fd, int flags)
+{
+    char name[32];
+    snprintf(name, sizeof(name), "of descriptor %d", fd);
+    if (check_open_flags(&flags, "reopen", name))
+        return -1;
+    struct open_file *from = api_get_path_file(pool, fd, "reopen");
+    if (!from)
+        return -1;
+    /* No walk: the descriptor names the inode, as /proc/self/fd/N's magic link does. */
+    struct inode *inode = from->inode;
+    inode_get(inode);
+    open_file_put(pool, from);
+    const struct cred *cred = api_cred(pool);
+    int rc = namei_open_existing(cred, inode, flags);
+    if (rc) {
+        inode_put(&pool->fs, inode);
+        return api_result(rc, "reopen", name);
+    }
+    return open_inode(pool, cred, inode, flags, "reopen", name);
 }
 
 static mode_t mode_argument(int flags, va_list ap)

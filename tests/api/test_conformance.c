@@ -452,6 +452,165 @@ static void test_openat(void **state)
     assert_int_equal(udax_close(pool, dirfd), 0);
 }
 
+static const struct udax_cred user_1000 = {.uid = 1000, .gid = 1000, .umask = 022};
+
+/* udax_reopen: the file an O_PATH descriptor names, opened anew with all of open's checks but the walk's. */
+static void test_reopen_by_fd(void **state)
+{
+    struct udax_pool *pool = test_fixture_pool(state);
+    assert_int_equal(udax_mkdir(pool, "/d", 0755), 0);
+    write_file(pool, "/d/f", "hello");
+    int path_fd = udax_open(pool, "/d/f", O_PATH);
+    assert_true(path_fd >= 0);
+
+    /* For reading and writing, each with its own position, none shared with the O_PATH descriptor. */
+    int rd = udax_reopen(pool, path_fd, O_RDONLY);
+    int wr = udax_reopen(pool, path_fd, O_WRONLY);
+    assert_true(rd >= 0 && wr >= 0 && rd != path_fd && wr != rd);
+    char buf[16] = {0};
+    assert_int_equal(udax_read(pool, rd, buf, 2), 2);
+    assert_memory_equal(buf, "he", 2);
+    EXPECT_ERRNO(udax_write(pool, rd, "x", 1), EBADF);
+    assert_int_equal(udax_write(pool, wr, "J", 1), 1);
+    EXPECT_ERRNO(udax_read(pool, wr, buf, 1), EBADF);
+    assert_int_equal(udax_read(pool, rd, buf, sizeof(buf)), 3);
+    assert_memory_equal(buf, "llo", 3);
+    expect_contents(pool, "/d/f", "Jello");
+    assert_int_equal(udax_close(pool, wr), 0);
+    assert_int_equal(udax_close(pool, rd), 0);
+
+    /* O_TRUNC truncates, O_CREAT without O_EXCL opens the file as it is, O_PATH gives an O_PATH descriptor. */
+    int fd = udax_reopen(pool, path_fd, O_RDWR | O_TRUNC);
+    assert_true(fd >= 0);
+    struct stat st;
+    assert_int_equal(udax_stat(pool, "/d/f", &st), 0);
+    assert_int_equal(st.st_size, 0);
+    assert_int_equal(udax_write(pool, fd, "abc", 3), 3);
+    assert_int_equal(udax_close(pool, fd), 0);
+    fd = udax_reopen(pool, path_fd, O_RDONLY | O_CREAT);
+    assert_true(fd >= 0);
+    assert_int_equal(udax_close(pool, fd), 0);
+    assert_int_equal(udax_stat(pool, "/d/f", &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0644);
+    expect_contents(pool, "/d/f", "abc");
+    fd = udax_reopen(pool, path_fd, O_PATH | O_RDWR);
+    assert_true(fd >= 0);
+    EXPECT_ERRNO(udax_read(pool, fd, buf, 1), EBADF);
+    EXPECT_ERRNO(udax_write(pool, fd, "x", 1), EBADF);
+    assert_int_equal(udax_fstat(pool, fd, &st), 0);
+    assert_true(S_ISREG(st.st_mode));
+    assert_int_equal(udax_close(pool, fd), 0);
+
+    /* Errors, which leave the file as it was. */
+    EXPECT_ERRNO(udax_reopen(pool, path_fd, O_RDWR | O_CREAT | O_EXCL), EEXIST);
+    EXPECT_ERRNO(udax_reopen(pool, path_fd, O_RDONLY | O_DIRECTORY), ENOTDIR);
+    EXPECT_ERRNO(udax_reopen(pool, path_fd, O_RDWR | O_TRUNC | 0x40000000), EINVAL);
+    EXPECT_ERRNO(udax_reopen(pool, path_fd, O_ACCMODE), EINVAL);
+    EXPECT_ERRNO(udax_reopen(pool, 999, O_RDONLY), EBADF);
+    EXPECT_ERRNO(udax_reopen(pool, -1, O_RDONLY), EBADF);
+    expect_contents(pool, "/d/f", "abc");
+
+    /* A directory: read-only, and a stream through fdopendir. */
+    int dir_path = udax_open(pool, "/d", O_PATH | O_DIRECTORY);
+    assert_true(dir_path >= 0);
+    EXPECT_ERRNO(udax_reopen(pool, dir_path, O_RDWR), EISDIR);
+    EXPECT_ERRNO(udax_reopen(pool, dir_path, O_RDONLY | O_CREAT), EISDIR);
+    EXPECT_ERRNO(udax_reopen(pool, dir_path, O_RDONLY | O_CREAT | O_EXCL), EEXIST);
+    EXPECT_ERRNO(udax_reopen(pool, dir_path, O_RDONLY | O_CREAT | O_DIRECTORY), EINVAL);
+    int dir_fd = udax_reopen(pool, dir_path, O_RDONLY | O_DIRECTORY);
+    assert_true(dir_fd >= 0);
+    UDAX_DIR *dir = udax_fdopendir(pool, dir_fd);
+    assert_non_null(dir);
+    int names = 0;
+    for (struct dirent *e; (e = udax_readdir(pool, dir));)
+        names += !strcmp(e->d_name, "f");
+    assert_int_equal(names, 1);
+    assert_int_equal(udax_closedir(pool, dir), 0);
+    assert_int_equal(udax_close(pool, dir_path), 0);
+
+    /* A symlink, which an O_PATH|O_NOFOLLOW descriptor names, opens only as O_PATH. */
+    assert_int_equal(udax_symlink(pool, "/d/f", "/s"), 0);
+    int link_path = udax_open(pool, "/s", O_PATH | O_NOFOLLOW);
+    assert_true(link_path >= 0);
+    EXPECT_ERRNO(udax_reopen(pool, link_path, O_RDONLY), ELOOP);
+    EXPECT_ERRNO(udax_reopen(pool, link_path, O_RDONLY | O_CREAT), ELOOP);
+    EXPECT_ERRNO(udax_reopen(pool, link_path, O_RDONLY | O_DIRECTORY), ENOTDIR);
+    fd = udax_reopen(pool, link_path, O_PATH);
+    assert_true(fd >= 0);
+    assert_int_equal(udax_fstat(pool, fd, &st), 0);
+    assert_true(S_ISLNK(st.st_mode));
+    assert_int_equal(udax_close(pool, fd), 0);
+    assert_int_equal(udax_close(pool, link_path), 0);
+
+    /* A FIFO, as udax_open refuses it. */
+    assert_int_equal(udax_mknod(pool, "/p", S_IFIFO | 0666, 0), 0);
+    int fifo_path = udax_open(pool, "/p", O_PATH);
+    assert_true(fifo_path >= 0);
+    EXPECT_ERRNO(udax_reopen(pool, fifo_path, O_RDONLY | O_NONBLOCK), ENXIO);
+    assert_int_equal(udax_close(pool, fifo_path), 0);
+
+    /* A file that lost its last name still opens through its descriptor. */
+    assert_int_equal(udax_unlink(pool, "/d/f"), 0);
+    fd = udax_reopen(pool, path_fd, O_RDONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(udax_pread(pool, fd, buf, sizeof(buf), 0), 3);
+    assert_memory_equal(buf, "abc", 3);
+    assert_int_equal(udax_close(pool, fd), 0);
+    assert_int_equal(udax_close(pool, path_fd), 0);
+}
+
+/* udax_reopen with another thread credential: the file's permissions, ownership for O_NOATIME, no walk to search. */
+static void test_reopen_as_user(void **state)
+{
+    struct udax_pool *pool = test_fixture_pool(state);
+    assert_int_equal(udax_mkdir(pool, "/locked", 0700), 0);
+    write_file(pool, "/locked/f", "data");
+    assert_int_equal(udax_chmod(pool, "/locked/f", 0644), 0);
+    write_file(pool, "/secret", "s");
+    assert_int_equal(udax_chmod(pool, "/secret", 0600), 0);
+    write_file(pool, "/setid", "x");
+    assert_int_equal(udax_chmod(pool, "/setid", 06777), 0);
+    write_file(pool, "/mine", "m");
+    assert_int_equal(udax_chown(pool, "/mine", 1000, 1000), 0);
+    int locked = udax_open(pool, "/locked/f", O_PATH);
+    int secret = udax_open(pool, "/secret", O_PATH);
+    int setid = udax_open(pool, "/setid", O_PATH);
+    int mine = udax_open(pool, "/mine", O_PATH);
+    assert_true(locked >= 0 && secret >= 0 && setid >= 0 && mine >= 0);
+
+    assert_int_equal(udax_set_thread_cred(pool, &user_1000), 0);
+    /* The user may not search /locked, but reopen walks no path: only the file's own mode counts. */
+    EXPECT_ERRNO(udax_open(pool, "/locked/f", O_RDONLY), EACCES);
+    int fd = udax_reopen(pool, locked, O_RDONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(udax_close(pool, fd), 0);
+    EXPECT_ERRNO(udax_reopen(pool, locked, O_WRONLY), EACCES);
+    EXPECT_ERRNO(udax_reopen(pool, locked, O_RDONLY | O_TRUNC), EACCES);
+    EXPECT_ERRNO(udax_reopen(pool, secret, O_RDONLY), EACCES);
+    fd = udax_reopen(pool, secret, O_PATH);
+    assert_true(fd >= 0);
+    assert_int_equal(udax_close(pool, fd), 0);
+    EXPECT_ERRNO(udax_reopen(pool, locked, O_RDONLY | O_NOATIME), EPERM);
+    fd = udax_reopen(pool, mine, O_RDONLY | O_NOATIME);
+    assert_true(fd >= 0);
+    assert_int_equal(udax_close(pool, fd), 0);
+    /* O_TRUNC by a writer other than root drops the set-ID bits, as open's does. */
+    fd = udax_reopen(pool, setid, O_WRONLY | O_TRUNC);
+    assert_true(fd >= 0);
+    assert_int_equal(udax_close(pool, fd), 0);
+    assert_int_equal(udax_set_thread_cred(pool, NULL), 0);
+
+    struct stat st;
+    assert_int_equal(udax_stat(pool, "/setid", &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0777);
+    assert_int_equal(st.st_size, 0);
+    expect_contents(pool, "/locked/f", "data");
+    assert_int_equal(udax_close(pool, locked), 0);
+    assert_int_equal(udax_close(pool, secret), 0);
+    assert_int_equal(udax_close(pool, setid), 0);
+    assert_int_equal(udax_close(pool, mine), 0);
+}
+
 static void test_statvfs_and_info(void **state)
 {
     struct udax_pool *pool = test_fixture_pool(state);
@@ -541,6 +700,7 @@ int main(void)
         BOTH_MODES(test_truncate),          BOTH_MODES(test_fallocate),
         BOTH_MODES(test_directories),       BOTH_MODES(test_rename),
         BOTH_MODES(test_unlink_open_file),  BOTH_MODES(test_openat),
+        BOTH_MODES(test_reopen_by_fd),      BOTH_MODES(test_reopen_as_user),
         BOTH_MODES(test_statvfs_and_info),  BOTH_MODES(test_pool_open_errors),
         cmocka_unit_test(test_open_lock_across_processes),
     };

@@ -20,10 +20,10 @@
 /* Who makes the call. U1000 has the supplementary group 2000 besides its own 1000. */
 enum who { ROOT, U1000, U1001, NOBODY };
 
-enum call { OPEN, MKDIR, MKNOD, SYMLINK, READLINK, LINK, UNLINK, RMDIR, RENAME, CHMOD, CHOWN, UTIMENS, ACCESS,
+enum call { OPEN, REOPEN, MKDIR, MKNOD, SYMLINK, READLINK, LINK, UNLINK, RMDIR, RENAME, CHMOD, CHOWN, UTIMENS, ACCESS,
             TRUNCATE, STAT, STATX, WRITE, READ };
 
-/* What an OPEN row then does with its descriptor, as the same caller. */
+/* What an OPEN or REOPEN row then does with its descriptor, as the same caller. */
 enum then { NOTHING, THEN_READ, THEN_WRITE, THEN_FSTAT, THEN_FCHMOD, THEN_FCHOWN, THEN_FUTIMENS, THEN_FTRUNCATE };
 
 /*
@@ -48,7 +48,7 @@ struct row {
     enum call call;
     const char *path;
     const char *path2; /* LINK and RENAME: the new name; SYMLINK: the target; WRITE: the bytes */
-    const char *at;    /* opened O_PATH | O_NOFOLLOW by root as the directory descriptor; NULL is AT_FDCWD */
+    const char *at;    /* opened O_PATH | O_NOFOLLOW by root as the dirfd, or what REOPEN reopens; NULL is AT_FDCWD */
     const char *umask; /* octal; NULL is 022 */
     int flags;         /* open(2) flags, AT_* flags, or rename flags */
     unsigned mode;     /* open, mkdir, mknod, chmod; the access(2) mode */
@@ -246,6 +246,49 @@ static const struct row rows[] = {
      "d /d 0755; d /e 0755; f /e/f 0644; l /d/s /e", ROOT, OPEN, "s/f", .at = "/d", .flags = O_RDONLY},
     {"open: O_CREAT|O_EXCL with a trailing slash is EISDIR", NULL, ROOT, OPEN, "/n/",
      .flags = O_CREAT | O_EXCL | O_WRONLY, .mode = 0644, .err = EISDIR, .after = "absent /n"},
+
+    /* ---- reopen: the file an O_PATH descriptor names, as open("/proc/self/fd/N") opens it */
+    {"reopen: needs no search permission on the path that named the file", "d /d 0700; f /d/f 0644; w /d/f abc",
+     U1000, REOPEN, .at = "/d/f", .flags = O_RDONLY, .then = THEN_READ},
+    {"reopen: for writing, with the file's permission", "f /f 0666", U1000, REOPEN, .at = "/f", .flags = O_WRONLY,
+     .then = THEN_WRITE, .after = "data /f x"},
+    {"reopen: the access mode needs the file's permission", "f /f 0644", U1000, REOPEN, .at = "/f",
+     .flags = O_WRONLY, .err = EACCES},
+    {"reopen: the group class grants through a supplementary group", "f /f 0460 0 2000", U1000, REOPEN, .at = "/f",
+     .flags = O_RDWR},
+    {"reopen: O_TRUNC empties the file and updates mtime and ctime", "f /f 0666; w /f hello; t /f 1 0 1 0", U1000,
+     REOPEN, .at = "/f", .flags = O_WRONLY | O_TRUNC, .after = "size /f 0; mtime /f new; ctime /f new; atime /f same"},
+    {"reopen: O_TRUNC by a writer other than root clears S_ISUID and S_ISGID", "f /f 06777; w /f x", U1000, REOPEN,
+     .at = "/f", .flags = O_WRONLY | O_TRUNC, .after = "mode /f 0777; size /f 0"},
+    {"reopen: O_RDONLY|O_TRUNC needs write permission", "f /f 0644; w /f hello", U1000, REOPEN, .at = "/f",
+     .flags = O_RDONLY | O_TRUNC, .err = EACCES, .after = "size /f 5"},
+    {"reopen: O_CREAT opens the file as it is", "f /f 0600; w /f abc; t /f 1 0 1 0", ROOT, REOPEN, .at = "/f",
+     .flags = O_CREAT | O_RDWR, .mode = 0777, .after = "mode /f 0600; data /f abc; mtime /f same; ctime /f same"},
+    {"reopen: O_CREAT|O_EXCL is EEXIST", "f /f 0644; w /f abc", ROOT, REOPEN, .at = "/f",
+     .flags = O_CREAT | O_EXCL | O_RDWR | O_TRUNC, .mode = 0644, .err = EEXIST, .after = "size /f 3"},
+    {"reopen: O_CREAT on a directory is EISDIR", "d /d 0755", ROOT, REOPEN, .at = "/d", .flags = O_CREAT | O_RDONLY,
+     .mode = 0644, .err = EISDIR},
+    {"reopen: a directory for writing is EISDIR", "d /d 0777", ROOT, REOPEN, .at = "/d", .flags = O_WRONLY,
+     .err = EISDIR},
+    {"reopen: a directory with O_DIRECTORY", "d /d 0755", U1000, REOPEN, .at = "/d", .flags = O_RDONLY | O_DIRECTORY,
+     .then = THEN_FSTAT, .after = "rtype dir"},
+    {"reopen: a directory needs read permission", "d /d 0711", U1000, REOPEN, .at = "/d",
+     .flags = O_RDONLY | O_DIRECTORY, .err = EACCES},
+    {"reopen: O_DIRECTORY on a file is ENOTDIR", "f /f 0644", ROOT, REOPEN, .at = "/f",
+     .flags = O_RDONLY | O_DIRECTORY, .err = ENOTDIR},
+    {"reopen: a symlink is ELOOP", "f /f 0644; l /s /f", ROOT, REOPEN, .at = "/s", .flags = O_RDONLY, .err = ELOOP},
+    {"reopen: O_PATH of a symlink names the symlink", "l /s /nowhere", ROOT, REOPEN, .at = "/s", .flags = O_PATH,
+     .then = THEN_FSTAT, .after = "rtype lnk"},
+    {"reopen: O_PATH needs no permission on the file, and cannot be read", "f /f 0000; w /f abc", U1000, REOPEN,
+     .at = "/f", .flags = O_PATH, .then = THEN_READ, .then_err = EBADF},
+    {"reopen: O_NOATIME by a caller who does not own the file is EPERM", "f /f 0644", U1000, REOPEN, .at = "/f",
+     .flags = O_RDONLY | O_NOATIME, .err = EPERM},
+    {"reopen: a FIFO still needs permission first", "p /p 0600", U1000, REOPEN, .at = "/p",
+     .flags = O_RDONLY | O_NONBLOCK, .err = EACCES},
+    {"reopen: a FIFO is ENXIO in udax (it cannot be its other end)", "p /p 0666", ROOT, REOPEN, .at = "/p",
+     .flags = O_RDONLY | O_NONBLOCK, .err = ENXIO},
+    {"reopen: O_NOFOLLOW changes nothing in udax (Linux's magic link, a symlink itself, makes it ELOOP)",
+     "f /f 0644", ROOT, REOPEN, .at = "/f", .flags = O_RDONLY | O_NOFOLLOW},
 
     /* ---- mkdir, mkdirat */
     {"mkdir: makes a directory owned by the caller, less the umask, and links it from its parent",
@@ -1070,8 +1113,9 @@ static void do_call(struct ctx *c, int at, const char *path, const char *path2)
     long long ret = -1;
     errno = 0;
     switch (r->call) {
-    case OPEN: {
-        int fd = udax_openat(pool, at, path, r->flags, r->mode);
+    case OPEN:
+    case REOPEN: {
+        int fd = r->call == OPEN ? udax_openat(pool, at, path, r->flags, r->mode) : udax_reopen(pool, at, r->flags);
         ret = fd;
         if (fd >= 0) {
             then_step(c, fd);
