@@ -161,6 +161,7 @@ int udax_renameat2(struct udax_pool *pool, int olddirfd, const char *oldpath, in
 
 int udax_chmod(struct udax_pool *pool, const char *path, mode_t mode);
 int udax_fchmod(struct udax_pool *pool, int fd, mode_t mode);
+/* flags, as Linux's fchmodat2 has them: AT_SYMLINK_NOFOLLOW (a symlink's mode is EOPNOTSUPP) and AT_EMPTY_PATH. */
 int udax_fchmodat(struct udax_pool *pool, int dirfd, const char *path, mode_t mode, int flags);
 int udax_chown(struct udax_pool *pool, const char *path, uid_t uid, gid_t gid);
 int udax_lchown(struct udax_pool *pool, const char *path, uid_t uid, gid_t gid);

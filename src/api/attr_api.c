@@ -11,7 +11,8 @@
 int udax_fchmodat(struct udax_pool *pool, int dirfd, const char *path, mode_t mode, int flags)
 {
     struct inode *inode;
-    if (api_lookup_at(pool, dirfd, path, flags, AT_SYMLINK_NOFOLLOW, "chmod", &inode))
+    /* AT_EMPTY_PATH as Linux's fchmodat2 takes it: how an O_PATH descriptor's file changes mode. */
+    if (api_lookup_at(pool, dirfd, path, flags, AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH, "chmod", &inode))
         return -1;
     /* As on Linux, where a symlink's mode means nothing. */
     int rc = inode_is_symlink(inode) ? EOPNOTSUPP : inode_chmod(&pool->fs, api_cred(pool), inode, mode);

@@ -453,6 +453,7 @@ static void test_openat(void **state)
 }
 
 static const struct udax_cred user_1000 = {.uid = 1000, .gid = 1000, .umask = 022};
+static const struct udax_cred user_1001 = {.uid = 1001, .gid = 1001, .umask = 022};
 
 /* udax_reopen: the file an O_PATH descriptor names, opened anew with all of open's checks but the walk's. */
 static void test_reopen_by_fd(void **state)
@@ -611,6 +612,55 @@ static void test_reopen_as_user(void **state)
     assert_int_equal(udax_close(pool, mine), 0);
 }
 
+/* fchmodat with AT_EMPTY_PATH, as Linux's fchmodat2: the mode of the file an O_PATH descriptor names. */
+static void test_fchmodat_empty_path(void **state)
+{
+    struct udax_pool *pool = test_fixture_pool(state);
+    write_file(pool, "/f", "x");
+    assert_int_equal(udax_chown(pool, "/f", 1000, 1000), 0);
+    assert_int_equal(udax_mkdir(pool, "/d", 0755), 0);
+    assert_int_equal(udax_symlink(pool, "/f", "/s"), 0);
+    int fd = udax_open(pool, "/f", O_PATH);
+    int dir = udax_open(pool, "/d", O_PATH);
+    int link = udax_open(pool, "/s", O_PATH | O_NOFOLLOW);
+    assert_true(fd >= 0 && dir >= 0 && link >= 0);
+    struct stat st;
+
+    /* fchmod refuses an O_PATH descriptor, which is why the flag is needed. */
+    EXPECT_ERRNO(udax_fchmod(pool, fd, 0600), EBADF);
+    EXPECT_ERRNO(udax_fchmodat(pool, fd, "", 0600, 0), ENOENT);
+    EXPECT_ERRNO(udax_fchmodat(pool, fd, "x", 0600, AT_EMPTY_PATH), ENOTDIR);
+    EXPECT_ERRNO(udax_fchmodat(pool, link, "", 0600, AT_EMPTY_PATH), EOPNOTSUPP);
+    EXPECT_ERRNO(udax_fchmodat(pool, fd, "", 0600, AT_EMPTY_PATH | 0x1), EINVAL);
+    assert_int_equal(udax_stat(pool, "/f", &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0644);
+
+    assert_int_equal(udax_fchmodat(pool, fd, "", 0600, AT_EMPTY_PATH), 0);
+    assert_int_equal(udax_stat(pool, "/f", &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0600);
+    assert_int_equal(udax_fchmodat(pool, dir, "", 0700, AT_EMPTY_PATH), 0);
+    assert_int_equal(udax_stat(pool, "/d", &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0700);
+    /* With a name, the flag changes nothing: the name resolves from the directory. */
+    write_file(pool, "/d/g", "g");
+    assert_int_equal(udax_fchmodat(pool, dir, "g", 0640, AT_EMPTY_PATH), 0);
+    assert_int_equal(udax_stat(pool, "/d/g", &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0640);
+
+    /* Ownership still rules: the owner may, another user may not. */
+    assert_int_equal(udax_set_thread_cred(pool, &user_1001), 0);
+    EXPECT_ERRNO(udax_fchmodat(pool, fd, "", 0666, AT_EMPTY_PATH), EPERM);
+    assert_int_equal(udax_set_thread_cred(pool, &user_1000), 0);
+    assert_int_equal(udax_fchmodat(pool, fd, "", 0640, AT_EMPTY_PATH), 0);
+    assert_int_equal(udax_set_thread_cred(pool, NULL), 0);
+    assert_int_equal(udax_stat(pool, "/f", &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0640);
+
+    assert_int_equal(udax_close(pool, link), 0);
+    assert_int_equal(udax_close(pool, dir), 0);
+    assert_int_equal(udax_close(pool, fd), 0);
+}
+
 static void test_statvfs_and_info(void **state)
 {
     struct udax_pool *pool = test_fixture_pool(state);
@@ -701,6 +751,7 @@ int main(void)
         BOTH_MODES(test_directories),       BOTH_MODES(test_rename),
         BOTH_MODES(test_unlink_open_file),  BOTH_MODES(test_openat),
         BOTH_MODES(test_reopen_by_fd),      BOTH_MODES(test_reopen_as_user),
+        BOTH_MODES(test_fchmodat_empty_path),
         BOTH_MODES(test_statvfs_and_info),  BOTH_MODES(test_pool_open_errors),
         cmocka_unit_test(test_open_lock_across_processes),
     };

@@ -670,6 +670,18 @@ static const struct row rows[] = {
      .mode = 0600, .err = EACCES},
     {"fchmodat: relative to a directory descriptor", "d /d 0755; f /d/f 0644", ROOT, CHMOD, "f", .at = "/d",
      .mode = 0640, .after = "mode /d/f 0640"},
+    {"fchmodat: AT_EMPTY_PATH on an O_PATH descriptor, as fchmodat2", "f /f 0644 1000 1000; t /f 1 0 1 0", U1000,
+     CHMOD, "", .at = "/f", .mode = 0600, .flags = AT_EMPTY_PATH, .after = "mode /f 0600; ctime /f new; mtime /f same"},
+    {"fchmodat: AT_EMPTY_PATH on a directory's O_PATH descriptor", "d /d 0755", ROOT, CHMOD, "", .at = "/d",
+     .mode = 0700, .flags = AT_EMPTY_PATH, .after = "mode /d 0700"},
+    {"fchmodat: AT_EMPTY_PATH by another caller is EPERM", "f /f 0666", U1000, CHMOD, "", .at = "/f", .mode = 0600,
+     .flags = AT_EMPTY_PATH, .err = EPERM, .after = "mode /f 0666"},
+    {"fchmodat: AT_EMPTY_PATH on a symlink's O_PATH descriptor is EOPNOTSUPP", "f /f 0644; l /s /f", ROOT, CHMOD, "",
+     .at = "/s", .mode = 0600, .flags = AT_EMPTY_PATH, .err = EOPNOTSUPP, .after = "mode /f 0644"},
+    {"fchmodat: an empty path without AT_EMPTY_PATH is ENOENT", "f /f 0644", ROOT, CHMOD, "", .at = "/f",
+     .mode = 0600, .err = ENOENT, .after = "mode /f 0644"},
+    {"fchmodat: AT_EMPTY_PATH with a name under a file's descriptor is ENOTDIR", "f /f 0644", ROOT, CHMOD, "x",
+     .at = "/f", .mode = 0600, .flags = AT_EMPTY_PATH, .err = ENOTDIR},
 
     /* ---- chown, lchown, fchownat */
     {"chown: by root changes owner and group, and ctime only", "f /f 0644; t /f 1 0 1 0", ROOT, CHOWN, "/f",
