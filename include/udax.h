@@ -100,6 +100,23 @@ int udax_fdatasync(struct udax_pool *pool, int fd);
 int udax_ftruncate(struct udax_pool *pool, int fd, off_t length);
 int udax_truncate(struct udax_pool *pool, const char *path, off_t length);
 int udax_fallocate(struct udax_pool *pool, int fd, int mode, off_t offset, off_t len);
+/*
+ * copy_file_range(2): copies up to len bytes from fd_in to fd_out, stopping
+ * at the end of fd_in; returns the bytes copied, 0 at the end. A NULL offset
+ * pointer uses and advances that descriptor's position; a non-NULL one is
+ * used and advanced instead, and the position is left alone. Linux's errors:
+ * flags other than 0, a negative offset and overlapping ranges of one file
+ * are EINVAL; EBADF when fd_in is not open for reading, or fd_out not for
+ * writing or with O_APPEND; EISDIR for directories; EOVERFLOW when an offset
+ * plus len wraps (Linux adds them unsigned, so an offset of -1 and a len of 1
+ * do); EFBIG when the out offset is at the largest file size (a copy that
+ * would pass it stops there). fd_out's set-ID bits drop as for a write, and
+ * the copy is durable on return. The bytes are copied, through a buffer of at
+ * most 4 MiB, not shared as a reflink would: fd_out gets blocks of its own,
+ * and a hole of fd_in becomes zeros written there.
+ */
+ssize_t udax_copy_file_range(struct udax_pool *pool, int fd_in, off_t *off_in, int fd_out, off_t *off_out,
+                             size_t len, unsigned int flags);
 
 /*
  * Who a call acts as: its permission checks, the owner of what it creates,

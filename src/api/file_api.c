@@ -1,4 +1,4 @@
-/* file_api.c: the descriptor calls of udax.h: open, reopen, close, read, write, seek, sync, truncate, fallocate, stat. */
+/* file_api.c: the descriptor calls of udax.h: open, reopen, close, read, write, seek, sync, truncate, fallocate, copy_file_range, stat. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -411,6 +411,141 @@ int udax_fallocate(struct udax_pool *pool, int fd, int mode, off_t offset, off_t
         rc = file_fallocate(&pool->fs, file->inode, mode, (uint64_t)offset, (uint64_t)len);
     open_file_put(pool, file);
     return api_result(rc, "fallocate", NULL);
+}
+
+/* copy_file_range goes through a DRAM buffer of at most this many bytes at a time. */
+#define COPY_CHUNK ((size_t)4 << 20)
+
+static uint64_t min_u64(uint64_t a, uint64_t b)
+{
+    return a < b ? a : b;
+}
+
+/* Copies count bytes, which lie within in's size, chunk by chunk: each a read, then a write that drops set-ID bits. */
+static ssize_t copy_chunks(struct udax_pool *pool, struct open_file *in, uint64_t pos_in, struct open_file *out,
+                           uint64_t pos_out, uint64_t count)
+{
+    size_t chunk = (size_t)min_u64(count, COPY_CHUNK);
+    char *buf = malloc(chunk);
+    if (!buf)
+        return udax_fail(ENOMEM, "copy_file_range: out of memory");
+    uint64_t done = 0;
+    int rc = 0;
+    while (!rc && done < count) {
+        struct iovec iov = {buf, (size_t)min_u64(count - done, chunk)};
+        ssize_t got = file_read(&pool->fs, in->inode, &iov, 1, pos_in + done, in->flags & O_NOATIME);
+        /* 0: the source shrank meanwhile, and the copy ends at its new end. */
+        if (got <= 0) {
+            rc = (int)-got;
+            break;
+        }
+        iov.iov_len = (size_t)got;
+        rc = inode_drop_setid(&pool->fs, api_cred(pool), out->inode);
+        uint64_t end;
+        ssize_t put = rc ? 0 : file_write(&pool->fs, out->inode, &iov, 1, pos_out + done, false, &end);
+        if (put < 0)
+            rc = (int)-put;
+        else
+            done += (uint64_t)put;
+    }
+    free(buf);
+    /* As a write that fails part way, a copy that did something reports that, and leaves the error to the next call. */
+    return done ? (ssize_t)done : api_result(rc, "copy_file_range", NULL);
+}
+
+/*
+ * copy_file_range's checks, in the order of Linux's generic_copy_file_checks
+ * and rw_verify_area, whose errno a caller sees when several apply; then the
+ * copy, cut at the end of the source and at the largest file size.
+ */
+static ssize_t copy_range(struct udax_pool *pool, struct open_file *in, off_t pos_in, struct open_file *out,
+                          off_t pos_out, size_t len)
+{
+    struct inode *src = in->inode, *dst = out->inode;
+    /* Only regular files and directories open for I/O, so Linux's EINVAL for other types cannot arise. */
+    if (inode_is_dir(src) || inode_is_dir(dst))
+        return udax_fail(EISDIR, "copy_file_range: is a directory");
+    if (!readable(in))
+        return udax_fail(EBADF, "copy_file_range: source not open for reading");
+    if (!writable(out) || (out->flags & O_APPEND))
+        return udax_fail(EBADF, "copy_file_range: target not open for writing, or open with O_APPEND");
+    /* Linux adds offset and length unsigned: a negative offset is EOVERFLOW when the sum wraps, else EINVAL below. */
+    if ((uint64_t)pos_in + len < (uint64_t)pos_in || (uint64_t)pos_out + len < (uint64_t)pos_out)
+        return udax_fail(EOVERFLOW, "copy_file_range: offset and length overflow");
+    mutex_lock(&src->ilock, src->ino);
+    uint64_t size = src->attr.size;
+    mutex_unlock(&src->ilock);
+    uint64_t count = pos_in >= 0 && (uint64_t)pos_in < size ? min_u64(len, size - (uint64_t)pos_in) : 0;
+    /* udax's largest file size, which Linux calls s_maxbytes: a copy may end there, not start there. */
+    if (pos_out == INT64_MAX)
+        return udax_fail(EFBIG, "copy_file_range: target offset at the largest file size");
+    if (pos_in < 0 || pos_out < 0)
+        return udax_fail(EINVAL, "copy_file_range: negative offset");
+    count = min_u64(count, (uint64_t)(INT64_MAX - pos_out));
+    if (src == dst && (uint64_t)pos_out + count > (uint64_t)pos_in && (uint64_t)pos_out < (uint64_t)pos_in + count)
+        return udax_fail(EINVAL, "copy_file_range: overlapping ranges of one file");
+    return count ? copy_chunks(pool, in, (uint64_t)pos_in, out, (uint64_t)pos_out, count) : 0;
+}
+
+/*
+ * Takes the position locks of a and b (either may be NULL, or both the same)
+ * in address order: two copies between the same descriptors in opposite
+ * directions take them in the same order.
+ */
+static void lock_positions(struct open_file *a, struct open_file *b)
+{
+    if (a && b && (uintptr_t)b < (uintptr_t)a) {
+        struct open_file *lower = b;
+        b = a;
+        a = lower;
+    }
+    if (a)
+        mutex_lock(&a->position_lock, (uintptr_t)a);
+    if (b && b != a)
+        mutex_lock(&b->position_lock, (uintptr_t)b);
+}
+
+static void unlock_positions(struct open_file *a, struct open_file *b)
+{
+    if (a)
+        mutex_unlock(&a->position_lock);
+    if (b && b != a)
+        mutex_unlock(&b->position_lock);
+}
+
+ssize_t udax_copy_file_range(struct udax_pool *pool, int fd_in, off_t *off_in, int fd_out, off_t *off_out,
+                             size_t len, unsigned int flags)
+{
+    if (flags)
+        return udax_fail(EINVAL, "copy_file_range: unknown flags %#x", flags);
+    struct open_file *in = api_get_file(pool, fd_in, "copy_file_range");
+    if (!in)
+        return -1;
+    struct open_file *out = api_get_file(pool, fd_out, "copy_file_range");
+    if (!out) {
+        open_file_put(pool, in);
+        return -1;
+    }
+    /* A position that stands in for a NULL offset moves with the copy under its lock, as read's does. */
+    struct open_file *in_moves = off_in ? NULL : in, *out_moves = off_out ? NULL : out;
+    lock_positions(in_moves, out_moves);
+    off_t pos_in = off_in ? *off_in : (off_t)in->position;
+    off_t pos_out = off_out ? *off_out : (off_t)out->position;
+    ssize_t rc = copy_range(pool, in, pos_in, out, pos_out, len);
+    if (rc > 0) {
+        if (off_in)
+            *off_in = pos_in + rc;
+        else
+            in->position = (uint64_t)(pos_in + rc);
+        if (off_out)
+            *off_out = pos_out + rc;
+        else
+            out->position = (uint64_t)(pos_out + rc);
+    }
+    unlock_positions(in_moves, out_moves);
+    open_file_put(pool, out);
+    open_file_put(pool, in);
+    return rc;
 }
 
 int udax_fstat(struct udax_pool *pool, int fd, struct stat *st)

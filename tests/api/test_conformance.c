@@ -661,6 +661,239 @@ static void test_fchmodat_empty_path(void **state)
     assert_int_equal(udax_close(pool, fd), 0);
 }
 
+static off_t position(struct udax_pool *pool, int fd)
+{
+    return udax_lseek(pool, fd, 0, SEEK_CUR);
+}
+
+/* copy_file_range with both kinds of offset, to the end of the source, in pieces larger than its buffer. */
+static void test_copy_file_range(void **state)
+{
+    struct test_fixture *f = *state;
+    struct udax_pool *pool = f->pool;
+    const size_t size = 9 * 1024 * 1024 + 123;
+    unsigned char *data = malloc(size), *back = malloc(size);
+    test_fill(data, size, 21, 0);
+    int src = udax_open(pool, "/src", O_CREAT | O_RDWR, 0644);
+    int dst = udax_open(pool, "/dst", O_CREAT | O_RDWR, 0644);
+    assert_int_equal(udax_pwrite(pool, src, data, size, 0), (ssize_t)size);
+    struct timespec old[2] = {{1, 0}, {1, 0}};
+    assert_int_equal(udax_futimens(pool, dst, old), 0);
+
+    /* NULL offsets: the positions, which move. */
+    assert_int_equal(udax_lseek(pool, src, 100, SEEK_SET), 100);
+    assert_int_equal(udax_copy_file_range(pool, src, NULL, dst, NULL, 5000, 0), 5000);
+    assert_int_equal(position(pool, src), 5100);
+    assert_int_equal(position(pool, dst), 5000);
+    assert_int_equal(udax_pread(pool, dst, back, size, 0), 5000);
+    assert_memory_equal(back, data + 100, 5000);
+    struct stat st;
+    assert_int_equal(udax_fstat(pool, dst, &st), 0);
+    assert_true(st.st_mtim.tv_sec > 1 && st.st_ctim.tv_sec > 1);
+
+    /* Given offsets: used and advanced, the positions left alone. */
+    off_t in = 200, out = 7000;
+    assert_int_equal(udax_copy_file_range(pool, src, &in, dst, &out, 1000, 0), 1000);
+    assert_int_equal(in, 1200);
+    assert_int_equal(out, 8000);
+    assert_int_equal(position(pool, src), 5100);
+    assert_int_equal(position(pool, dst), 5000);
+    assert_int_equal(udax_pread(pool, dst, back, 1000, 7000), 1000);
+    assert_memory_equal(back, data + 200, 1000);
+    /* One of each. */
+    out = 20000;
+    assert_int_equal(udax_copy_file_range(pool, src, NULL, dst, &out, 10, 0), 10);
+    assert_int_equal(position(pool, src), 5110);
+    assert_int_equal(out, 20010);
+    assert_int_equal(position(pool, dst), 5000);
+    assert_int_equal(udax_pread(pool, dst, back, 10, 20000), 10);
+    assert_memory_equal(back, data + 5100, 10);
+
+    /* The end of the source cuts the copy short; at or past it nothing is copied. */
+    in = (off_t)size - 500;
+    out = 0;
+    assert_int_equal(udax_copy_file_range(pool, src, &in, dst, &out, 2000, 0), 500);
+    assert_int_equal(in, (off_t)size);
+    assert_int_equal(out, 500);
+    assert_int_equal(udax_copy_file_range(pool, src, &in, dst, &out, 2000, 0), 0);
+    in = (off_t)size + 4096;
+    assert_int_equal(udax_copy_file_range(pool, src, &in, dst, &out, 2000, 0), 0);
+    assert_int_equal(in, (off_t)size + 4096);
+    assert_int_equal(out, 500);
+    assert_int_equal(udax_copy_file_range(pool, src, NULL, dst, NULL, 0, 0), 0);
+    assert_int_equal(position(pool, src), 5110);
+
+    /* The whole file, more than one buffer's worth, in one call. */
+    in = out = 0;
+    assert_int_equal(udax_ftruncate(pool, dst, 0), 0);
+    assert_int_equal(udax_copy_file_range(pool, src, &in, dst, &out, SIZE_MAX / 2, 0), (ssize_t)size);
+    assert_int_equal(udax_fstat(pool, dst, &st), 0);
+    assert_int_equal(st.st_size, (off_t)size);
+    memset(back, 0, size);
+    assert_int_equal(udax_pread(pool, dst, back, size, 0), (ssize_t)size);
+    assert_memory_equal(back, data, size);
+    /* The other way, through both positions: the lock checker sees their locks taken in one order either way. */
+    assert_int_equal(udax_lseek(pool, dst, 0, SEEK_SET), 0);
+    assert_int_equal(udax_lseek(pool, src, (off_t)size, SEEK_SET), (off_t)size);
+    assert_int_equal(udax_copy_file_range(pool, dst, NULL, src, NULL, 10, 0), 10);
+    assert_int_equal(position(pool, dst), 10);
+    assert_int_equal(position(pool, src), (off_t)size + 10);
+    assert_int_equal(udax_pread(pool, src, back, 10, (off_t)size), 10);
+    assert_memory_equal(back, data, 10);
+    assert_int_equal(udax_close(pool, dst), 0);
+    assert_int_equal(udax_close(pool, src), 0);
+
+    /* Durable: the copy is there after the pool closes and opens again. */
+    assert_int_equal(udax_pool_close(pool), 0);
+    pool = f->pool = udax_pool_open(f->path, NULL);
+    assert_non_null(pool);
+    dst = udax_open(pool, "/dst", O_RDONLY);
+    memset(back, 0, size);
+    assert_int_equal(udax_pread(pool, dst, back, size, 0), (ssize_t)size);
+    assert_memory_equal(back, data, size);
+    assert_int_equal(udax_close(pool, dst), 0);
+    free(data);
+    free(back);
+}
+
+/* copy_file_range within one file, and from a sparse one. */
+static void test_copy_same_and_sparse(void **state)
+{
+    struct udax_pool *pool = test_fixture_pool(state);
+    write_file(pool, "/f", "0123456789");
+    int fd = udax_open(pool, "/f", O_RDWR);
+    int other = udax_open(pool, "/f", O_RDONLY);
+
+    /* Ranges of one file that do not overlap, through one descriptor or two. */
+    off_t in = 0, out = 10;
+    assert_int_equal(udax_copy_file_range(pool, fd, &in, fd, &out, 10, 0), 10);
+    out = 22;
+    in = 0;
+    assert_int_equal(udax_copy_file_range(pool, other, &in, fd, &out, 2, 0), 2);
+    char text[32];
+    assert_int_equal(udax_pread(pool, other, text, sizeof(text), 0), 24);
+    assert_memory_equal(text, "01234567890123456789\0\0" "01", 24);
+
+    /* Overlap either way is EINVAL, the end of the source counted; past the end nothing overlaps. */
+    in = 0, out = 5;
+    EXPECT_ERRNO(udax_copy_file_range(pool, fd, &in, fd, &out, 10, 0), EINVAL);
+    assert_int_equal(in, 0);
+    assert_int_equal(out, 5);
+    in = 5, out = 0;
+    EXPECT_ERRNO(udax_copy_file_range(pool, other, &in, fd, &out, 10, 0), EINVAL);
+    in = 20, out = 18;
+    EXPECT_ERRNO(udax_copy_file_range(pool, fd, &in, fd, &out, 100, 0), EINVAL);
+    in = 24, out = 0;
+    assert_int_equal(udax_copy_file_range(pool, fd, &in, fd, &out, 10, 0), 0);
+    /* Both positions of one descriptor are one position: the ranges overlap unless there is nothing to copy. */
+    EXPECT_ERRNO(udax_copy_file_range(pool, fd, NULL, fd, NULL, 5, 0), EINVAL);
+    assert_int_equal(udax_lseek(pool, fd, 0, SEEK_END), 24);
+    assert_int_equal(udax_copy_file_range(pool, fd, NULL, fd, NULL, 5, 0), 0);
+    assert_int_equal(udax_close(pool, other), 0);
+    assert_int_equal(udax_close(pool, fd), 0);
+
+    /* A hole of the source reads as zeros, which overwrite what the target had. */
+    int sparse = udax_open(pool, "/sparse", O_CREAT | O_RDWR, 0644);
+    const size_t hole = 3 * 1024 * 1024;
+    assert_int_equal(udax_pwrite(pool, sparse, "z", 1, (off_t)hole), 1);
+    int dst = udax_open(pool, "/dst", O_CREAT | O_RDWR, 0644);
+    unsigned char *buf = malloc(hole + 1);
+    memset(buf, 0xff, hole + 1);
+    assert_int_equal(udax_write(pool, dst, buf, hole + 1), (ssize_t)(hole + 1));
+    off_t start = 0;
+    assert_int_equal(udax_copy_file_range(pool, sparse, NULL, dst, &start, hole + 100, 0), (ssize_t)(hole + 1));
+    memset(buf, 0xff, hole + 1);
+    assert_int_equal(udax_pread(pool, dst, buf, hole + 1, 0), (ssize_t)(hole + 1));
+    for (size_t i = 0; i < hole; i++)
+        if (buf[i])
+            fail_msg("byte %zu of the copied hole is %#x", i, buf[i]);
+    assert_int_equal(buf[hole], 'z');
+    free(buf);
+    assert_int_equal(udax_close(pool, dst), 0);
+    assert_int_equal(udax_close(pool, sparse), 0);
+}
+
+/* copy_file_range's errors, which change neither file nor offset; and the set-ID bits it drops as a write does. */
+static void test_copy_errors(void **state)
+{
+    struct udax_pool *pool = test_fixture_pool(state);
+    write_file(pool, "/a", "abcdef");
+    write_file(pool, "/b", "");
+    assert_int_equal(udax_mkdir(pool, "/d", 0755), 0);
+    int a = udax_open(pool, "/a", O_RDWR), b = udax_open(pool, "/b", O_RDWR);
+    int a_wronly = udax_open(pool, "/a", O_WRONLY), b_rdonly = udax_open(pool, "/b", O_RDONLY);
+    int b_append = udax_open(pool, "/b", O_WRONLY | O_APPEND), a_path = udax_open(pool, "/a", O_PATH);
+    int dir = udax_open(pool, "/d", O_RDONLY | O_DIRECTORY);
+    assert_true(a >= 0 && b >= 0 && a_wronly >= 0 && b_rdonly >= 0 && b_append >= 0 && a_path >= 0 && dir >= 0);
+    off_t in = 0, out = 0;
+
+    EXPECT_ERRNO(udax_copy_file_range(pool, a, &in, b, &out, 1, 1), EINVAL);
+    EXPECT_ERRNO(udax_copy_file_range(pool, 999, &in, b, &out, 1, 0), EBADF);
+    EXPECT_ERRNO(udax_copy_file_range(pool, a, &in, 999, &out, 1, 0), EBADF);
+    EXPECT_ERRNO(udax_copy_file_range(pool, a_path, &in, b, &out, 1, 0), EBADF);
+    EXPECT_ERRNO(udax_copy_file_range(pool, a_wronly, &in, b, &out, 1, 0), EBADF);
+    EXPECT_ERRNO(udax_copy_file_range(pool, a, &in, b_rdonly, &out, 1, 0), EBADF);
+    EXPECT_ERRNO(udax_copy_file_range(pool, a, &in, b_append, &out, 1, 0), EBADF);
+    EXPECT_ERRNO(udax_copy_file_range(pool, dir, &in, b, &out, 1, 0), EISDIR);
+    EXPECT_ERRNO(udax_copy_file_range(pool, a, &in, dir, &out, 1, 0), EISDIR);
+    in = -5;
+    EXPECT_ERRNO(udax_copy_file_range(pool, a, &in, b, &out, 1, 0), EINVAL);
+    EXPECT_ERRNO(udax_copy_file_range(pool, a, &in, b, &out, 0, 0), EINVAL);
+    assert_int_equal(in, -5);
+    in = 0, out = -5;
+    EXPECT_ERRNO(udax_copy_file_range(pool, a, &in, b, &out, 1, 0), EINVAL);
+    /* As Linux, which adds offset and length unsigned: -1 and 1 wrap. */
+    in = -1, out = 0;
+    EXPECT_ERRNO(udax_copy_file_range(pool, a, &in, b, &out, 1, 0), EOVERFLOW);
+    in = 1;
+    EXPECT_ERRNO(udax_copy_file_range(pool, a, &in, b, &out, SIZE_MAX, 0), EOVERFLOW);
+    in = 0, out = 1;
+    EXPECT_ERRNO(udax_copy_file_range(pool, a, &in, b, &out, SIZE_MAX, 0), EOVERFLOW);
+    /* Nothing may be written at the largest file size, even when nothing is left to copy. */
+    in = 0, out = INT64_MAX;
+    EXPECT_ERRNO(udax_copy_file_range(pool, a, &in, b, &out, 1, 0), EFBIG);
+    in = 6;
+    EXPECT_ERRNO(udax_copy_file_range(pool, a, &in, b, &out, 1, 0), EFBIG);
+    assert_int_equal(in, 6);
+    assert_int_equal(out, INT64_MAX);
+    struct stat st;
+    assert_int_equal(udax_fstat(pool, b, &st), 0);
+    assert_int_equal(st.st_size, 0);
+    assert_int_equal(position(pool, a), 0);
+
+    /* A copy that would pass the largest size stops there. */
+    in = 0, out = INT64_MAX - 3;
+    assert_int_equal(udax_copy_file_range(pool, a, &in, b, &out, 6, 0), 3);
+    assert_int_equal(in, 3);
+    assert_int_equal(out, INT64_MAX);
+    assert_int_equal(udax_fstat(pool, b, &st), 0);
+    assert_int_equal(st.st_size, INT64_MAX);
+    assert_int_equal(udax_ftruncate(pool, b, 0), 0);
+
+    /* A caller other than root drops the target's set-ID bits, unless nothing is copied. */
+    assert_int_equal(udax_fchmod(pool, b, 06777), 0);
+    assert_int_equal(udax_set_thread_cred(pool, &user_1000), 0);
+    in = 6, out = 0;
+    assert_int_equal(udax_copy_file_range(pool, a, &in, b, &out, 1, 0), 0);
+    assert_int_equal(udax_fstat(pool, b, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 06777);
+    in = 0;
+    assert_int_equal(udax_copy_file_range(pool, a, &in, b, &out, 1, 0), 1);
+    assert_int_equal(udax_set_thread_cred(pool, NULL), 0);
+    assert_int_equal(udax_fstat(pool, b, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0777);
+    /* Root keeps them. */
+    assert_int_equal(udax_fchmod(pool, b, 06777), 0);
+    assert_int_equal(udax_copy_file_range(pool, a, &in, b, &out, 1, 0), 1);
+    assert_int_equal(udax_fstat(pool, b, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 06777);
+    expect_contents(pool, "/b", "ab");
+
+    int fds[] = {a, b, a_wronly, b_rdonly, b_append, a_path, dir};
+    for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+        assert_int_equal(udax_close(pool, fds[i]), 0);
+}
+
 static void test_statvfs_and_info(void **state)
 {
     struct udax_pool *pool = test_fixture_pool(state);
@@ -752,6 +985,8 @@ int main(void)
         BOTH_MODES(test_unlink_open_file),  BOTH_MODES(test_openat),
         BOTH_MODES(test_reopen_by_fd),      BOTH_MODES(test_reopen_as_user),
         BOTH_MODES(test_fchmodat_empty_path),
+        BOTH_MODES(test_copy_file_range),   BOTH_MODES(test_copy_same_and_sparse),
+        BOTH_MODES(test_copy_errors),
         BOTH_MODES(test_statvfs_and_info),  BOTH_MODES(test_pool_open_errors),
         cmocka_unit_test(test_open_lock_across_processes),
     };

@@ -21,7 +21,7 @@
 enum who { ROOT, U1000, U1001, NOBODY };
 
 enum call { OPEN, REOPEN, MKDIR, MKNOD, SYMLINK, READLINK, LINK, UNLINK, RMDIR, RENAME, CHMOD, CHOWN, UTIMENS, ACCESS,
-            TRUNCATE, STAT, STATX, WRITE, READ };
+            TRUNCATE, STAT, STATX, WRITE, READ, COPY };
 
 /* What an OPEN or REOPEN row then does with its descriptor, as the same caller. */
 enum then { NOTHING, THEN_READ, THEN_WRITE, THEN_FSTAT, THEN_FCHMOD, THEN_FCHOWN, THEN_FUTIMENS, THEN_FTRUNCATE };
@@ -47,18 +47,18 @@ struct row {
     enum who as;
     enum call call;
     const char *path;
-    const char *path2; /* LINK and RENAME: the new name; SYMLINK: the target; WRITE: the bytes */
+    const char *path2; /* LINK and RENAME: the new name; SYMLINK: the target; WRITE: the bytes; COPY: the target */
     const char *at;    /* opened O_PATH | O_NOFOLLOW by root as the dirfd, or what REOPEN reopens; NULL is AT_FDCWD */
     const char *umask; /* octal; NULL is 022 */
     int flags;         /* open(2) flags, AT_* flags, or rename flags */
     unsigned mode;     /* open, mkdir, mknod, chmod; the access(2) mode */
     dev_t dev;
-    long long length;  /* TRUNCATE and THEN_FTRUNCATE: the length; READLINK: the buffer size */
+    long long length;  /* TRUNCATE and THEN_FTRUNCATE: the length; READLINK: the buffer size; COPY: the count */
     long uid, gid;
     const struct timespec *times;
     enum then then;
     int err;           /* the errno expected, 0 for success */
-    long long ret;     /* READLINK, WRITE and READ: the count expected */
+    long long ret;     /* READLINK, WRITE, READ and COPY: the count expected */
     int then_err;
     const char *after;
 };
@@ -826,7 +826,7 @@ static const struct row rows[] = {
     {"ftruncate: by a writer other than root clears S_ISUID", "f /f 4777; w /f abc", U1000, OPEN, "/f",
      .flags = O_WRONLY, .then = THEN_FTRUNCATE, .length = 1, .after = "mode /f 0777; size /f 1"},
 
-    /* ---- write and read: times and set-ID bits */
+    /* ---- write, read and copy_file_range: times and set-ID bits */
     {"write: changes mtime and ctime, not atime or btime", "f /f 0666; t /f 1 0 1 0", U1000, WRITE, "/f", "abc",
      .ret = 3, .after = "mtime /f new; ctime /f new; atime /f same; btime /f same; size /f 3; data /f abc"},
     {"write: by a caller other than root clears S_ISUID and S_ISGID", "f /f 6777", U1000, WRITE, "/f", "x",
@@ -846,6 +846,23 @@ static const struct row rows[] = {
     {"write: S_ISGID without group execute is cleared for a writer outside the group", "f /f 2646 1000 3000", U1000,
      WRITE, "/f", "x", .ret = 1, .after = "mode /f 0646"},
     {"write: of no bytes clears nothing", "f /f 6777", U1000, WRITE, "/f", "", .ret = 0, .after = "mode /f 6777"},
+    {"copy_file_range: copies, moving the target's mtime and ctime and the source's atime (relatime)",
+     "f /a 0644; w /a hello; f /b 0666; t /a 1 0 1 0; t /b 1 0 1 0", U1000, COPY, "/a", "/b", .length = 100, .ret = 5,
+     .after = "data /b hello; mtime /b new; ctime /b new; atime /b same; atime /a new; mtime /a same; ctime /a same"},
+    {"copy_file_range: by a writer other than root clears S_ISUID and S_ISGID of the target",
+     "f /a 0644; w /a x; f /b 6777", U1000, COPY, "/a", "/b", .length = 1, .ret = 1,
+     .after = "mode /b 0777; data /b x"},
+    {"copy_file_range: S_ISGID without group execute is cleared for a writer outside the group",
+     "f /a 0644; w /a x; f /b 2646 1000 3000", U1000, COPY, "/a", "/b", .length = 1, .ret = 1,
+     .after = "mode /b 0646"},
+    {"copy_file_range: by root keeps S_ISUID and S_ISGID", "f /a 0644; w /a x; f /b 6777 1000 1000", ROOT, COPY,
+     "/a", "/b", .length = 1, .ret = 1, .after = "mode /b 6777"},
+    {"copy_file_range: of no bytes clears nothing and moves no time", "f /a 0644; f /b 6777; t /b 1 0 1 0", U1000,
+     COPY, "/a", "/b", .length = 10, .ret = 0, .after = "mode /b 6777; mtime /b same; ctime /b same"},
+    {"copy_file_range: an O_APPEND target is EBADF", "f /a 0644; w /a x; f /b 0666", U1000, COPY, "/a", "/b",
+     .flags = O_APPEND, .length = 1, .err = EBADF, .after = "size /b 0"},
+    {"copy_file_range: a directory as the source is EISDIR", "d /d 0755; f /b 0666", ROOT, COPY, "/d", "/b",
+     .length = 1, .err = EISDIR, .after = "size /b 0"},
     /* ---- stat, lstat, fstatat, statx */
     {"stat: follows a symlink", "f /f 0644; l /s /f", U1000, STAT, "/s", .after = "rtype reg; rnlink 1"},
     {"lstat: describes the symlink itself", "f /f 0644; l /s /f", U1000, STAT, "/s", .flags = AT_SYMLINK_NOFOLLOW,
@@ -1116,6 +1133,21 @@ static long long open_and(struct ctx *c, const char *path, int flags, bool writi
     return ret;
 }
 
+/* COPY: the caller opens path for reading and path2 for writing, with the row's flags, and copies between them. */
+static long long open_and_copy(struct ctx *c, const char *path, const char *path2)
+{
+    int in = udax_open(c->pool, path, O_RDONLY);
+    int out = in < 0 ? -1 : udax_open(c->pool, path2, O_WRONLY | c->row->flags);
+    long long ret = out < 0 ? -1 : udax_copy_file_range(c->pool, in, NULL, out, NULL, (size_t)c->row->length, 0);
+    int saved = errno;
+    if (out >= 0)
+        udax_close(c->pool, out);
+    if (in >= 0)
+        udax_close(c->pool, in);
+    errno = saved;
+    return ret;
+}
+
 static void do_call(struct ctx *c, int at, const char *path, const char *path2)
 {
     const struct row *r = c->row;
@@ -1192,6 +1224,9 @@ static void do_call(struct ctx *c, int at, const char *path, const char *path2)
         break;
     case READ:
         ret = open_and(c, path, O_RDONLY | r->flags, false);
+        break;
+    case COPY:
+        ret = open_and_copy(c, path, path2);
         break;
     }
     res->ret = ret;
@@ -1423,7 +1458,7 @@ static void check_result(struct ctx *c)
 {
     const struct row *r = c->row;
     const struct result *res = &c->res;
-    bool counted = r->call == READLINK || r->call == WRITE || r->call == READ;
+    bool counted = r->call == READLINK || r->call == WRITE || r->call == READ || r->call == COPY;
     bool ok = r->err ? res->ret == -1 && res->err == r->err : counted ? res->ret == r->ret : res->ret == 0;
     if (!ok)
         complain(c, "  returned %lld, errno %s (%s); expected %lld, errno %s", res->ret, errno_name(res->err),
