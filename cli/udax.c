@@ -1,4 +1,4 @@
-/* udax.c: the udax command: mkfs, info and fsck of a pool. */
+/* udax.c: the udax command: mkfs, info and fsck of a pool, and the entry to mount and umount. */
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "udax.h"
+#include "mount.h"
 
 static const char usage_text[] =
     "usage: udax COMMAND [OPTIONS] POOL\n"
@@ -31,6 +32,10 @@ static const char usage_text[] =
     "      salvages an inode whose log is damaged: it keeps the commits before\n"
     "      the damage, or frees the inode when not even its first commit is\n"
     "      valid. Inodes whose own log is intact keep their data.\n"
+    "  mount POOL DIR [-f] [-o OPTIONS]\n"
+    "      Mount POOL on DIR through FUSE (udax mount --help tells the options).\n"
+    "  umount DIR\n"
+    "      Unmount DIR and wait until its daemon has closed the pool.\n"
     "  help\n"
     "      Print this text.\n";
 
@@ -218,6 +223,10 @@ int main(int argc, char **argv)
         return cmd_mkfs(argc - 1, argv + 1);
     if (!strcmp(command, "info"))
         return cmd_info(argc, argv);
+    if (!strcmp(command, "mount"))
+        return mount_command(argc - 1, argv + 1);
+    if (!strcmp(command, "umount"))
+        return umount_command(argc - 1, argv + 1);
     if (!strcmp(command, "fsck"))
         return cmd_fsck(argc, argv);
     return usage_error("unknown command '%s'", command);

@@ -1,0 +1,113 @@
+/* request.c: what every FUSE request handler does: act as the caller, reply with entries and errors, log. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "udax_fuse.h"
+
+/* Most callers belong to few groups; a larger list takes the heap for that request. */
+#define INLINE_GROUPS 32
+
+struct mount *begin_request(fuse_req_t req)
+{
+    struct mount *mount = fuse_req_userdata(req);
+    const struct fuse_ctx *ctx = fuse_req_ctx(req);
+    struct udax_cred cred = {.uid = ctx->uid, .gid = ctx->gid, .umask = ctx->umask};
+    gid_t inline_groups[INLINE_GROUPS];
+    gid_t *groups = NULL;
+    /* Root passes every check, so its groups are not worth reading /proc for. */
+    if (ctx->uid != 0) {
+        int count = fuse_req_getgroups(req, INLINE_GROUPS, inline_groups);
+        if (count > INLINE_GROUPS) {
+            groups = malloc(sizeof(*groups) * (size_t)count);
+            if (groups)
+                count = fuse_req_getgroups(req, count, groups);
+        }
+        if (count > 0 && count <= INLINE_GROUPS) {
+            cred.groups = inline_groups;
+            cred.group_count = (size_t)count;
+        } else if (count > 0 && groups) {
+            cred.groups = groups;
+            cred.group_count = (size_t)count;
+        }
+    }
+    /* Without groups the caller is refused what only a group would grant: never more than it may do. */
+    udax_set_thread_cred(mount->pool, &cred);
+    free(groups);
+    return mount;
+}
+
+void reply_errno(fuse_req_t req)
+{
+    fuse_reply_err(req, errno ? errno : EIO);
+}
+
+int stat_node_fd(struct mount *mount, int fd, struct stat *attr)
+{
+    return udax_fstatat(mount->pool, fd, "", attr, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
+}
+
+void reply_entry_of_fd(fuse_req_t req, struct mount *mount, int fd, struct fuse_file_info *fi)
+{
+    struct fuse_entry_param entry = {.attr_timeout = mount->attr_timeout, .entry_timeout = mount->entry_timeout};
+    int error = 0;
+    if (stat_node_fd(mount, fd, &entry.attr)) {
+        error = errno;
+        udax_close(mount->pool, fd);
+    } else {
+        entry.ino = node_table_take(mount, fd, entry.attr.st_ino);
+        error = entry.ino ? 0 : ENOMEM;
+    }
+    /* An interrupted request does not reach the kernel, which then holds no reference to forget nor file to release. */
+    if (!error && (fi ? fuse_reply_create(req, &entry, fi) : fuse_reply_entry(req, &entry)) == 0)
+        return;
+    if (entry.ino)
+        node_table_forget(mount, entry.ino, 1);
+    if (fi)
+        udax_close(mount->pool, (int)fi->fh);
+    if (error)
+        fuse_reply_err(req, error);
+}
+
+void reply_entry_of_name(fuse_req_t req, struct mount *mount, fuse_ino_t parent, const char *name)
+{
+    int fd = udax_openat(mount->pool, node_of(mount, parent)->fd, name, O_PATH | O_NOFOLLOW);
+    if (fd >= 0) {
+        reply_entry_of_fd(req, mount, fd, NULL);
+        return;
+    }
+    if (errno != ENOENT) {
+        reply_errno(req);
+        return;
+    }
+    /* A negative entry: the kernel remembers the absence for the entry timeout, and forgets it when it makes the name. */
+    struct fuse_entry_param entry = {.attr_timeout = mount->attr_timeout, .entry_timeout = mount->entry_timeout};
+    fuse_reply_entry(req, &entry);
+}
+
+static bool log_to_syslog;
+
+void mount_log_to_syslog(void)
+{
+    openlog("udax", LOG_PID, LOG_DAEMON);
+    log_to_syslog = true;
+}
+
+void mount_log(int priority, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    if (log_to_syslog) {
+        vsyslog(priority, fmt, ap);
+    } else {
+        fputs("udax mount: ", stderr);
+        vfprintf(stderr, fmt, ap);
+        fputc('\n', stderr);
+    }
+    va_end(ap);
+}
