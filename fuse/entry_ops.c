@@ -87,7 +87,7 @@ static void entry_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fu
 static void entry_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, struct fuse_file_info *fi)
 {
     struct mount *mount = begin_request(req);
-    int fd = udax_openat(mount->pool, parent_fd(mount, parent), name, (fi->flags & ~KERNEL_OPEN_FLAGS) | O_CREAT,
+    int fd = udax_openat(mount->pool, parent_fd(mount, parent), name, (fi->flags & POOL_OPEN_FLAGS) | O_CREAT,
                          mode);
     if (fd < 0) {
         reply_errno(req);

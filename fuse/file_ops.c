@@ -13,7 +13,7 @@ static int file_fd(const struct fuse_file_info *fi)
 static void file_open(fuse_req_t req, fuse_ino_t nodeid, struct fuse_file_info *fi)
 {
     struct mount *mount = begin_request(req);
-    int fd = udax_reopen(mount->pool, node_of(mount, nodeid)->fd, fi->flags & ~KERNEL_OPEN_FLAGS);
+    int fd = udax_reopen(mount->pool, node_of(mount, nodeid)->fd, fi->flags & POOL_OPEN_FLAGS & ~(O_CREAT | O_EXCL));
     if (fd < 0) {
         reply_errno(req);
         return;

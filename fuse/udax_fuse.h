@@ -60,12 +60,12 @@ fuse_ino_t node_table_take(struct mount *mount, int fd, ino_t ino);
 void node_table_forget(struct mount *mount, fuse_ino_t nodeid, uint64_t count);
 
 /*
- * Open flags the kernel handles itself: O_APPEND offsets come from its own
- * view of the size, kept by its page cache; and it marks every open with its
- * O_LARGEFILE, which glibc spells 0 on 64-bit systems, so it has no name here.
+ * The open flags that go on to the pool. The kernel keeps O_APPEND itself
+ * (its offsets come from its own view of the size, kept by its page cache),
+ * and adds bits of its own that open(2) never takes: its O_LARGEFILE, which
+ * glibc spells 0 on 64-bit systems, and __FMODE_EXEC for an exec.
  */
-#define KERNEL_O_LARGEFILE 0100000
-#define KERNEL_OPEN_FLAGS (O_APPEND | O_NOCTTY | KERNEL_O_LARGEFILE)
+#define POOL_OPEN_FLAGS (O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | O_DIRECTORY | O_NOATIME | O_SYNC | O_DSYNC | O_DIRECT | O_NONBLOCK)
 
 /* Makes the calling thread act for the caller of req; returns the mount. */
 struct mount *begin_request(fuse_req_t req);
