@@ -234,8 +234,9 @@ int mount_command(int argc, char **argv)
     struct fuse_cmdline_opts cmdline = {0};
     int status = 2;
     char pool_real[PATH_MAX];
+    /* libfuse has said what was wrong: a bad option, or a mount point it cannot use. */
     if (fuse_opt_parse(&args, &options, mount_option_spec, NULL) || fuse_parse_cmdline(&args, &cmdline)) {
-        fprintf(stderr, "\n%s", mount_usage);
+        fprintf(stderr, "udax mount --help lists the options\n");
     } else if (!pool_path || !cmdline.mountpoint) {
         fprintf(stderr, "udax mount: it takes a POOL and a DIR\n\n%s", mount_usage);
     } else if (options.timeout < 0 || !realpath(pool_path, pool_real)) {

@@ -53,9 +53,12 @@ check "mount of a missing pool" 1 "No such file" "$udax" mount "$work/missing" "
 head -c 16M /dev/zero >"$work/zeros"
 check "mount of a file that is no pool" 1 "not a udax pool" "$udax" mount "$work/zeros" "$dir"
 mounted && { echo "FAIL a failed mount left a mount behind"; failures=$((failures + 1)); }
+"$udax" mkfs "$pool" --size 64M >/dev/null
+check "mount on a missing directory" 2 "bad mount point" "$udax" mount "$pool" "$work/no-such-dir"
+check "mount with an unknown option" 1 "unknown option" "$udax" mount "$pool" "$dir" -o frobnicate
+check "the pool is closed after a failed mount" 0 "clean" "$udax" fsck "$pool"
 check "umount of a directory that is no mount" 1 "not a udax mount" "$udax" umount "$dir"
 
-"$udax" mkfs "$pool" --size 64M >/dev/null
 check "mount detaches once mounted" 0 "" "$udax" mount "$pool" "$dir"
 check "mounted" 0 "" mounted
 echo durable >"$dir/file"
