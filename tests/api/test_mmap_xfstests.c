@@ -19,6 +19,7 @@
 
 #include <cmocka.h>
 
+#include "test_failure.h"
 #include "test_pool.h"
 
 #define POOL_SIZE (256ULL << 20)
@@ -91,9 +92,7 @@ static void expect_mapped(const unsigned char *map, const unsigned char *want, s
 struct run {
     struct udax_pool *pool;
     pthread_barrier_t meet;
-    pthread_mutex_t failure_lock;
-    bool failed;
-    char failure[512];
+    struct test_failure failure;
 };
 
 struct worker {
@@ -103,38 +102,18 @@ struct worker {
     pthread_t thread;
 };
 
-/* cmocka's checks jump out of the calling thread's stack, so workers record a failure and stop instead. */
-static void record_failure(struct run *run, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void record_failure(struct run *run, const char *fmt, ...)
-{
-    pthread_mutex_lock(&run->failure_lock);
-    if (!run->failed) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(run->failure, sizeof(run->failure), fmt, ap);
-        va_end(ap);
-        __atomic_store_n(&run->failed, true, __ATOMIC_RELEASE);
-    }
-    pthread_mutex_unlock(&run->failure_lock);
-}
-
-static bool has_failed(struct run *run)
-{
-    return __atomic_load_n(&run->failed, __ATOMIC_ACQUIRE);
-}
-
 /* A failed check is recorded and the worker carries on, so that it still meets the others at the barrier. */
 #define EXPECT(run, condition, ...)                                                                                    \
     do {                                                                                                               \
         if (!(condition))                                                                                              \
-            record_failure(run, __VA_ARGS__);                                                                          \
+            test_failure_record(&run->failure, __VA_ARGS__);                                                           \
     } while (0)
 
 static void run_init(struct run *run, struct udax_pool *pool, unsigned meeting)
 {
     memset(run, 0, sizeof(*run));
     run->pool = pool;
-    pthread_mutex_init(&run->failure_lock, NULL);
+    test_failure_init(&run->failure);
     assert_int_equal(pthread_barrier_init(&run->meet, NULL, meeting), 0);
 }
 
@@ -154,9 +133,8 @@ static void run_workers(struct run *run, void *(*body)(void *), int count, void 
 static void run_finish(struct run *run)
 {
     pthread_barrier_destroy(&run->meet);
-    pthread_mutex_destroy(&run->failure_lock);
-    if (run->failed)
-        fail_msg("%s", run->failure);
+    test_failure_check(&run->failure);
+    test_failure_destroy(&run->failure);
 }
 
 /*
@@ -196,8 +174,8 @@ static void *holetest_worker(void *arg)
     bool mapper = w->id < HT_MAPPERS;
     volatile uint64_t *map = mapper ? (volatile uint64_t *)ht->maps[w->id] : NULL;
     pthread_barrier_wait(&run->meet);
-    for (unsigned round = 0; round < HT_ROUNDS && !has_failed(run); round++) {
-        for (uint64_t i = 0; i < HT_PAGES && !has_failed(run); i++) {
+    for (unsigned round = 0; round < HT_ROUNDS && !test_failure_seen(&run->failure); round++) {
+        for (uint64_t i = 0; i < HT_PAGES && !test_failure_seen(&run->failure); i++) {
             /* Odd threads walk backwards, so that every page sees both kinds of writer at some point. */
             uint64_t page = w->id % 2 ? HT_PAGES - 1 - i : i;
             uint64_t value = ht_value((unsigned)w->id, ht->iteration, round, page);
@@ -303,13 +281,13 @@ static void *hole_race_worker(void *arg)
     struct run *run = w->run;
     struct hole_race *hr = w->test;
     pthread_barrier_wait(&run->meet);
-    for (uint64_t page = 0; page < HR_PAGES && !has_failed(run); page++) {
+    for (uint64_t page = 0; page < HR_PAGES && !test_failure_seen(&run->failure); page++) {
         uint64_t value = ht_value((unsigned)w->id, hr->iteration, 0, page);
         if (w->id == 0) {
             __atomic_store_n(&hr->storing, page + 1, __ATOMIC_RELEASE);
             *(volatile uint64_t *)(hr->map + page * PAGE) = value;
         } else {
-            while (__atomic_load_n(&hr->storing, __ATOMIC_ACQUIRE) <= page && !has_failed(run))
+            while (__atomic_load_n(&hr->storing, __ATOMIC_ACQUIRE) <= page && !test_failure_seen(&run->failure))
                 sched_yield();
             EXPECT(run, udax_pwrite(run->pool, hr->fd, &value, sizeof(value), (off_t)(page * PAGE + sizeof(value))) ==
                             sizeof(value),
@@ -402,7 +380,7 @@ static void *collide_worker(void *arg)
     size_t lane = (size_t)w->id * sizeof(uint64_t);
     memset(own, 0, sizeof(cf->own[0]));
     pthread_barrier_wait(&run->meet);
-    for (unsigned touch = 0; touch < CF_TOUCHES && !has_failed(run); touch++) {
+    for (unsigned touch = 0; touch < CF_TOUCHES && !test_failure_seen(&run->failure); touch++) {
         uint64_t r = test_random_next(&rng);
         /* Half the touches go to a few pages every thread touches, the rest anywhere. */
         uint64_t page = r & 1 ? (r >> 8) % 8 * (CF_PAGES / 8) + (r >> 16) % 3 : (r >> 8) % CF_PAGES;

@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "test_failure.h"
 #include "test_pool.h"
 #include "udax.h"
 
@@ -26,9 +27,7 @@
 struct run {
     struct udax_pool *pool;
     pthread_barrier_t start;
-    pthread_mutex_t failure_lock;
-    bool failed;
-    char failure[512];
+    struct test_failure failure;
     void *scenario;
 };
 
@@ -38,30 +37,10 @@ struct worker {
     pthread_t thread;
 };
 
-/* cmocka's checks jump out of the calling thread's stack, so workers record a failure and stop instead. */
-static void record_failure(struct run *run, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void record_failure(struct run *run, const char *fmt, ...)
-{
-    pthread_mutex_lock(&run->failure_lock);
-    if (!run->failed) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(run->failure, sizeof(run->failure), fmt, ap);
-        va_end(ap);
-        __atomic_store_n(&run->failed, true, __ATOMIC_RELEASE);
-    }
-    pthread_mutex_unlock(&run->failure_lock);
-}
-
-static bool has_failed(struct run *run)
-{
-    return __atomic_load_n(&run->failed, __ATOMIC_ACQUIRE);
-}
-
 #define EXPECT(run, condition, ...)                                                                                    \
     do {                                                                                                               \
         if (!(condition)) {                                                                                            \
-            record_failure(run, __VA_ARGS__);                                                                          \
+            test_failure_record(&run->failure, __VA_ARGS__);                                                           \
             return NULL;                                                                                               \
         }                                                                                                              \
     } while (0)
@@ -70,7 +49,7 @@ static void run_init(struct run *run, enum udax_data_mode mode, char *path, size
 {
     memset(run, 0, sizeof(*run));
     run->pool = test_pool_new(path, len, POOL_SIZE, mode);
-    pthread_mutex_init(&run->failure_lock, NULL);
+    test_failure_init(&run->failure);
     run->scenario = scenario;
 }
 
@@ -87,13 +66,12 @@ static void run_workers(struct run *run, void *(*body)(void *), int count)
     for (int i = 0; i < count; i++)
         assert_int_equal(pthread_join(workers[i].thread, NULL), 0);
     pthread_barrier_destroy(&run->start);
-    if (run->failed)
-        fail_msg("%s", run->failure);
+    test_failure_check(&run->failure);
 }
 
 static void run_finish(struct run *run, const char *path)
 {
-    pthread_mutex_destroy(&run->failure_lock);
+    test_failure_destroy(&run->failure);
     test_pool_finish(run->pool, path);
 }
 
@@ -137,7 +115,7 @@ static void *own_files_worker(void *arg)
     char own_dir[32];
     snprintf(own_dir, sizeof(own_dir), "own-%d", w->id);
     pthread_barrier_wait(&run->start);
-    for (int round = 0; round < FILE_ROUNDS && !has_failed(run); round++) {
+    for (int round = 0; round < FILE_ROUNDS && !test_failure_seen(&run->failure); round++) {
         const char *dir = round % 2 ? "shared" : own_dir, *other_dir = round % 2 ? own_dir : "shared";
         char path[64], moved[64], renamed[64], subdir[64];
         snprintf(path, sizeof(path), "%s/f-%d-%d", dir, w->id, round);
@@ -240,7 +218,7 @@ static void *stripes_worker(void *arg)
     pthread_barrier_wait(&run->start);
     int fd = w->id % 2 ? s->shared_fd : udax_open(run->pool, "striped", O_RDWR);
     EXPECT(run, fd >= 0, "open striped: %s", udax_last_error());
-    for (int round = 0; round < STRIPE_ROUNDS && !has_failed(run); round++) {
+    for (int round = 0; round < STRIPE_ROUNDS && !test_failure_seen(&run->failure); round++) {
         /* Each round visits the thread's stripes in another order: an odd stride modulo a power of two. */
         unsigned stride = 2 * (unsigned)(round + w->id) + 1;
         for (unsigned k = 0; k < STRIPES_PER_THREAD; k++) {
@@ -326,7 +304,7 @@ static void *appends_worker(void *arg)
     int fd = w->id % 2 ? a->shared_fd : udax_open(run->pool, "log", O_WRONLY | O_APPEND);
     EXPECT(run, fd >= 0, "open log: %s", udax_last_error());
     unsigned char record[RECORD];
-    for (uint32_t sequence = 0; sequence < RECORDS_PER_THREAD && !has_failed(run); sequence++) {
+    for (uint32_t sequence = 0; sequence < RECORDS_PER_THREAD && !test_failure_seen(&run->failure); sequence++) {
         fill_record(record, (uint32_t)w->id, sequence);
         ssize_t written;
         if (sequence % 3 == 0) {
@@ -441,7 +419,7 @@ static bool whole_version(const unsigned char *block, uint32_t record, uint32_t 
 static void *versions_writer(struct run *run, struct versions *v)
 {
     unsigned char blocks[2 * BLOCK];
-    for (uint32_t version = 1; version <= VERSIONS && !has_failed(run); version++) {
+    for (uint32_t version = 1; version <= VERSIONS && !test_failure_seen(&run->failure); version++) {
         uint32_t record = version * 7 % VERSIONED_RECORDS;
         uint32_t count = version % 4 == 0 && record + 1 < VERSIONED_RECORDS ? 2 : 1;
         for (uint32_t i = 0; i < count; i++) {
@@ -474,7 +452,7 @@ static void *versions_reader(struct run *run, struct versions *v, int id)
             seen[first + i] = version;
         }
         reads++;
-    } while (!__atomic_load_n(&v->writer_done, __ATOMIC_ACQUIRE) && !has_failed(run));
+    } while (!__atomic_load_n(&v->writer_done, __ATOMIC_ACQUIRE) && !test_failure_seen(&run->failure));
     return NULL;
 }
 
@@ -557,7 +535,7 @@ static void churn_final_name(char *out, size_t len, int thread, int round)
 
 static void *churn_creator(struct run *run, int id)
 {
-    for (int round = 0; round < CHURN_ROUNDS && !has_failed(run); round++) {
+    for (int round = 0; round < CHURN_ROUNDS && !test_failure_seen(&run->failure); round++) {
         char path[64], moved[64];
         churn_name(path, sizeof(path), id, round, false);
         int fd = udax_open(run->pool, path, O_CREAT | O_EXCL | O_WRONLY, 0644);
@@ -573,7 +551,8 @@ static void *churn_creator(struct run *run, int id)
             EXPECT(run, udax_unlink(run->pool, path) == 0, "unlink %s: %s", path, udax_last_error());
         }
     }
-    for (int round = CHURN_ROUNDS - CHURN_LIVE; round < CHURN_ROUNDS - CHURN_SURVIVORS && !has_failed(run); round++) {
+    for (int round = CHURN_ROUNDS - CHURN_LIVE;
+         round < CHURN_ROUNDS - CHURN_SURVIVORS && !test_failure_seen(&run->failure); round++) {
         char path[64];
         churn_final_name(path, sizeof(path), id, round);
         EXPECT(run, udax_unlink(run->pool, path) == 0, "unlink %s: %s", path, udax_last_error());
@@ -634,7 +613,7 @@ static void *churn_lister(struct run *run, struct churn *c)
         EXPECT(run, dots == 2 && kept == CHURN_KEPT, "listing %u of churn: %zu dots, %zu of %d kept names", listings,
                dots, kept, CHURN_KEPT);
         listings++;
-    } while (__atomic_load_n(&c->creators_left, __ATOMIC_ACQUIRE) && !has_failed(run));
+    } while (__atomic_load_n(&c->creators_left, __ATOMIC_ACQUIRE) && !test_failure_seen(&run->failure));
     return NULL;
 }
 
