@@ -12,7 +12,7 @@
 #include "bench_clock.h"
 #include "bench_figures.h"
 
-#define ROUNDS 5
+#define ROUNDS 7
 #define PAGE 4096u
 #define MAX_TARGETS 3
 /* Writes with an fsync each: fewer, since on a FUSE mount every fsync is one more round trip to the daemon. */
