@@ -35,7 +35,7 @@ struct target {
 
 static struct target targets[MAX_TARGETS];
 static unsigned target_count, files, pages, sync_ops;
-/* Each I/O phase visits every page once, in an order that is the same for every target and every round. */
+/* The order in which the random phases visit pages, each at most once: the same for every target and every round. */
 static uint32_t *page_order;
 static char page_out[PAGE], page_in[PAGE], *warm_buffer;
 
