@@ -13,7 +13,7 @@ struct figure {
     double baseline_ns;
 };
 
-#define MAX_FIGURES 16
+#define MAX_FIGURES 32
 static struct figure figures[MAX_FIGURES];
 static unsigned figure_count;
 

@@ -36,3 +36,5 @@ set style histogram clustered gap 1; set style fill solid; set xtics rotate by 3
 set ylabel 'ns per operation'; set title 'directory operations as the directory grows'; \
 plot 'bench/results/dir.csv' using 2:xtic(1) skip 1 title 'udax', '' using 4 skip 1 title 'tmpfs'"
 echo "plot: bench/results/dir.png"
+# The FUSE mount against tmpfs and libfuse's passthrough_ll over tmpfs; it mounts both and unmounts them, failures included.
+bash bench/fuse_bench.sh build-release bench/results
