@@ -9,7 +9,7 @@
 static void attr_getattr(fuse_req_t req, fuse_ino_t nodeid, struct fuse_file_info *fi)
 {
     (void)fi;
-    struct mount *mount = begin_request(req);
+    struct mount *mount = begin_request_without_groups(req);
     struct stat attr;
     if (stat_node_fd(mount, node_of(mount, nodeid)->fd, &attr))
         reply_errno(req);
@@ -100,7 +100,7 @@ static void attr_access(fuse_req_t req, fuse_ino_t nodeid, int mask)
 static void attr_statfs(fuse_req_t req, fuse_ino_t nodeid)
 {
     (void)nodeid;
-    struct mount *mount = begin_request(req);
+    struct mount *mount = begin_request_without_groups(req);
     struct statvfs st;
     if (udax_statvfs(mount->pool, &st))
         reply_errno(req);

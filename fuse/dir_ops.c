@@ -151,7 +151,7 @@ static void dir_readdirplus(fuse_req_t req, fuse_ino_t nodeid, size_t size, off_
 static void dir_releasedir(fuse_req_t req, fuse_ino_t nodeid, struct fuse_file_info *fi)
 {
     (void)nodeid;
-    struct mount *mount = begin_request(req);
+    struct mount *mount = begin_request_without_groups(req);
     struct dir_handle *handle = dir_handle_of(fi);
     forget_handle(mount, handle);
     udax_closedir(mount->pool, handle->stream);

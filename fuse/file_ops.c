@@ -28,7 +28,7 @@ static void file_open(fuse_req_t req, fuse_ino_t nodeid, struct fuse_file_info *
 static void file_read(fuse_req_t req, fuse_ino_t nodeid, size_t size, off_t offset, struct fuse_file_info *fi)
 {
     (void)nodeid;
-    struct mount *mount = begin_request(req);
+    struct mount *mount = begin_request_without_groups(req);
     char *buffer = malloc(size ? size : 1);
     if (!buffer) {
         fuse_reply_err(req, ENOMEM);
@@ -65,14 +65,14 @@ static void file_flush(fuse_req_t req, fuse_ino_t nodeid, struct fuse_file_info 
 static void file_release(fuse_req_t req, fuse_ino_t nodeid, struct fuse_file_info *fi)
 {
     (void)nodeid;
-    struct mount *mount = begin_request(req);
+    struct mount *mount = begin_request_without_groups(req);
     fuse_reply_err(req, udax_close(mount->pool, file_fd(fi)) ? errno : 0);
 }
 
 static void file_fsync(fuse_req_t req, fuse_ino_t nodeid, int datasync, struct fuse_file_info *fi)
 {
     (void)nodeid;
-    struct mount *mount = begin_request(req);
+    struct mount *mount = begin_request_without_groups(req);
     int rc = datasync ? udax_fdatasync(mount->pool, file_fd(fi)) : udax_fsync(mount->pool, file_fd(fi));
     fuse_reply_err(req, rc ? errno : 0);
 }
@@ -88,7 +88,7 @@ static void file_fallocate(fuse_req_t req, fuse_ino_t nodeid, int mode, off_t of
 static void file_lseek(fuse_req_t req, fuse_ino_t nodeid, off_t offset, int whence, struct fuse_file_info *fi)
 {
     (void)nodeid;
-    struct mount *mount = begin_request(req);
+    struct mount *mount = begin_request_without_groups(req);
     off_t position = udax_lseek(mount->pool, file_fd(fi), offset, whence);
     if (position < 0)
         reply_errno(req);

@@ -58,6 +58,12 @@ static void mount_init(void *userdata, struct fuse_conn_info *conn)
         conn->want |= FUSE_CAP_HANDLE_KILLPRIV;
     /* A write returns once it is durable in the pool, not once it is in the kernel's cache. */
     conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+    /*
+     * Every change of the pool passes through this mount, so a new mtime means
+     * the kernel's own write, which its page cache already holds: no reason to
+     * drop the cache and read the file again.
+     */
+    conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
 }
 
 static void log_libfuse(enum fuse_log_level level, const char *fmt, va_list ap)

@@ -13,7 +13,8 @@
 /* Most callers belong to few groups; a larger list takes the heap for that request. */
 #define INLINE_GROUPS 32
 
-struct mount *begin_request(fuse_req_t req)
+/* Acts as the caller of req, with its supplementary groups only when the call may check permissions against them. */
+static struct mount *act_as_caller(fuse_req_t req, bool with_groups)
 {
     struct mount *mount = fuse_req_userdata(req);
     const struct fuse_ctx *ctx = fuse_req_ctx(req);
@@ -21,7 +22,7 @@ struct mount *begin_request(fuse_req_t req)
     gid_t inline_groups[INLINE_GROUPS];
     gid_t *groups = NULL;
     /* Root passes every check, so its groups are not worth reading /proc for. */
-    if (ctx->uid != 0) {
+    if (with_groups && ctx->uid != 0) {
         int count = fuse_req_getgroups(req, INLINE_GROUPS, inline_groups);
         if (count > INLINE_GROUPS) {
             groups = malloc(sizeof(*groups) * (size_t)count);
@@ -40,6 +41,16 @@ struct mount *begin_request(fuse_req_t req)
     udax_set_thread_cred(mount->pool, &cred);
     free(groups);
     return mount;
+}
+
+struct mount *begin_request(fuse_req_t req)
+{
+    return act_as_caller(req, true);
+}
+
+struct mount *begin_request_without_groups(fuse_req_t req)
+{
+    return act_as_caller(req, false);
 }
 
 void reply_errno(fuse_req_t req)

@@ -69,6 +69,12 @@ void node_table_forget(struct mount *mount, fuse_ino_t nodeid, uint64_t count);
 
 /* Makes the calling thread act for the caller of req; returns the mount. */
 struct mount *begin_request(fuse_req_t req);
+/*
+ * The same without the caller's supplementary groups, which libfuse reads
+ * from /proc at each request: for calls on an open file or an inode that
+ * check no permission (read, release, fsync, lseek, getattr, statfs).
+ */
+struct mount *begin_request_without_groups(fuse_req_t req);
 /* Replies with the errno of the udax call that failed. */
 void reply_errno(fuse_req_t req);
 /* Fills attr from the inode that the O_PATH descriptor fd names; 0 or -1 with errno. */
