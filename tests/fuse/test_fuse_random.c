@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include "test_pool.h"
+#include "test_trace.h"
 
 #define PAGE 4096UL
 /* No call makes a file longer than this, so that the model holds every file whole. */
@@ -40,8 +41,6 @@
 #define MAP_PAGES 64
 #define CHECK_EVERY 50
 #define REL_MAX 128
-#define TRACE_DEPTH 40
-#define TRACE_LINE 256
 #define DEFAULT_OPS 300000
 
 /* Few names, so that calls often meet each other's files and directories. */
@@ -93,13 +92,13 @@ struct run {
     char mir_base[PATH_MAX]; /* the mkdtemp directory that holds the mirror, removed at the end */
     char mir_root[PATH_MAX];
     uint64_t seed, rng;
-    unsigned long ops, step, notes, calls, failed_calls, checks;
+    unsigned long ops, step, calls, failed_calls, checks;
     struct node nodes[MAX_NODES];
     struct entry entries[MAX_ENTRIES];
     struct handle handles[MAX_HANDLES];
     struct mapping maps[MAX_MAPPINGS];
     unsigned char *data, *mnt_buf, *mir_buf;
-    char trace[TRACE_DEPTH][TRACE_LINE];
+    struct test_trace trace;
 };
 
 /* A call's result and, when it failed, its errno. */
@@ -137,11 +136,9 @@ static void fill_random(struct run *r, unsigned char *buf, size_t len)
 static void note(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void note(struct run *r, const char *fmt, ...)
 {
-    char *line = r->trace[r->notes++ % TRACE_DEPTH];
-    int used = snprintf(line, TRACE_LINE, "#%lu ", r->step);
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(line + used, TRACE_LINE - (size_t)used, fmt, ap);
+    test_trace_vnote(&r->trace, r->step, fmt, ap);
     va_end(ap);
 }
 
@@ -157,9 +154,7 @@ static void mismatch(struct run *r, const char *fmt, ...)
                 " UDAX_TEST_OPS=%lu), step %lu\n",
                 r->seed, r->seed, r->ops, r->step);
     print_error("last calls, oldest first:\n");
-    unsigned long first = r->notes > TRACE_DEPTH ? r->notes - TRACE_DEPTH : 0;
-    for (unsigned long i = first; i < r->notes; i++)
-        print_error("  %s\n", r->trace[i % TRACE_DEPTH]);
+    test_trace_print(&r->trace);
     print_error("%s\n", message);
     fail();
 }
@@ -173,12 +168,10 @@ static void mismatch(struct run *r, const char *fmt, ...)
  */
 static bool expect_same(struct run *r, struct outcome u, struct outcome m, bool compare_values)
 {
-    char *line = r->trace[(r->notes - 1) % TRACE_DEPTH];
-    size_t used = strlen(line);
     if (m.value < 0)
-        snprintf(line + used, TRACE_LINE - used, " = -1 %s", strerrorname_np(m.error));
+        test_trace_append(&r->trace, " = -1 %s", strerrorname_np(m.error));
     else
-        snprintf(line + used, TRACE_LINE - used, " = %lld", m.value);
+        test_trace_append(&r->trace, " = %lld", m.value);
     r->calls++;
     r->failed_calls += m.value < 0;
     bool both_failed = u.value < 0 && m.value < 0;

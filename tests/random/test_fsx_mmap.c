@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include "test_pool.h"
+#include "test_trace.h"
 #include "udax.h"
 
 #define POOL_SIZE (256ULL << 20)
@@ -34,8 +35,6 @@
 #define MAP_LEN (2 * HUGE + 512 * PAGE)
 #define MAX_IO (256 * 1024ULL)
 #define BIG_IO (HUGE + 40 * PAGE)
-#define TRACE_DEPTH 40
-#define TRACE_LINE 160
 #define FULL_CHECK_EVERY 100
 #define DEFAULT_OPS 1500
 
@@ -49,7 +48,6 @@ struct fsx {
     uint64_t seed;
     uint64_t rng;
     unsigned long step;
-    unsigned long notes;
     struct udax_pool *pool;
     char pool_path[128];
     int fd;
@@ -61,7 +59,7 @@ struct fsx {
     size_t reserved_len;
     unsigned char *data; /* what writes store, from a random shift */
     unsigned char *buf;
-    char trace[TRACE_DEPTH][TRACE_LINE];
+    struct test_trace trace;
 };
 
 static uint64_t next_random(struct fsx *f)
@@ -87,11 +85,9 @@ static uint64_t page_up(uint64_t x)
 static void note(struct fsx *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void note(struct fsx *f, const char *fmt, ...)
 {
-    char *line = f->trace[f->notes++ % TRACE_DEPTH];
-    int used = snprintf(line, TRACE_LINE, "#%lu ", f->step);
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(line + used, TRACE_LINE - (size_t)used, fmt, ap);
+    test_trace_vnote(&f->trace, f->step, fmt, ap);
     va_end(ap);
 }
 
@@ -107,9 +103,7 @@ static void mismatch(struct fsx *f, const char *fmt, ...)
                 " (rerun: UDAX_FSX_SEED=%#" PRIx64 "), step %lu\n",
                 f->mode == UDAX_DATA_STRICT ? "strict" : "fast", f->window_ranges, f->seed, f->seed, f->step);
     print_error("last operations, oldest first:\n");
-    unsigned long first = f->notes > TRACE_DEPTH ? f->notes - TRACE_DEPTH : 0;
-    for (unsigned long i = first; i < f->notes; i++)
-        print_error("  %s\n", f->trace[i % TRACE_DEPTH]);
+    test_trace_print(&f->trace);
     print_error("%s\n", message);
     fail();
 }
@@ -411,7 +405,7 @@ static void run_seed(struct fsx *f, uint64_t seed, unsigned long ops)
     print_message("fsx-mmap: mode %s, window %" PRIu64 " ranges, seed %#" PRIx64 ", %lu operations\n",
                   f->mode == UDAX_DATA_STRICT ? "strict" : "fast", f->window_ranges, seed, ops);
     f->seed = f->rng = seed;
-    f->notes = 0;
+    f->trace.count = 0;
     f->step = 0;
     f->size = 0;
     memset(f->model, 0, MODEL_LEN);
