@@ -24,17 +24,16 @@ static struct mount *act_as_caller(fuse_req_t req, bool with_groups)
     /* Root passes every check, so its groups are not worth reading /proc for. */
     if (with_groups && ctx->uid != 0) {
         int count = fuse_req_getgroups(req, INLINE_GROUPS, inline_groups);
-        if (count > INLINE_GROUPS) {
-            groups = malloc(sizeof(*groups) * (size_t)count);
-            if (groups)
-                count = fuse_req_getgroups(req, count, groups);
-        }
         if (count > 0 && count <= INLINE_GROUPS) {
             cred.groups = inline_groups;
             cred.group_count = (size_t)count;
-        } else if (count > 0 && groups) {
-            cred.groups = groups;
-            cred.group_count = (size_t)count;
+        } else if (count > INLINE_GROUPS && (groups = malloc(sizeof(*groups) * (size_t)count))) {
+            /* The caller may have changed its groups in between: a list that no longer fits is not used. */
+            int again = fuse_req_getgroups(req, count, groups);
+            if (again > 0 && again <= count) {
+                cred.groups = groups;
+                cred.group_count = (size_t)again;
+            }
         }
     }
     /* Without groups the caller is refused what only a group would grant: never more than it may do. */

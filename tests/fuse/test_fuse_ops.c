@@ -374,16 +374,16 @@ static void test_no_stale_attributes(void **state)
 }
 
 /*
- * Runs fn in a child acting as uid 1000, gid 1000, supplementary group 1001,
- * umask 027, as a request from another user reaches the daemon.
+ * Runs fn in a child acting as uid 1000, gid 1000, umask 027, with the
+ * supplementary groups given, as a request from another user reaches the
+ * daemon.
  */
-static void as_other_user(void (*fn)(void))
+static void as_other_user(void (*fn)(void), const gid_t *groups, size_t group_count)
 {
     pid_t child = fork();
     assert_true(child >= 0);
     if (child == 0) {
-        gid_t groups[] = {1001};
-        if (setgroups(1, groups) || setresgid(1000, 1000, 1000) || setresuid(1000, 1000, 1000))
+        if (setgroups(group_count, groups) || setresgid(1000, 1000, 1000) || setresuid(1000, 1000, 1000))
             _exit(99);
         umask(027);
         fn();
@@ -458,7 +458,14 @@ static void test_permissions(void **state)
     char roots[PATH_MAX + 16];
     snprintf(roots, sizeof(roots), "%s/roots", perm_sticky);
     write_file(roots, "root's");
-    as_other_user(act_as_other_user);
+    gid_t one_group[] = {1001};
+    as_other_user(act_as_other_user, one_group, 1);
+    /* More groups than the daemon reads at first: the one that grants access comes last. */
+    gid_t many_groups[40];
+    for (size_t i = 0; i < 40; i++)
+        many_groups[i] = (gid_t)(2000 + i);
+    many_groups[39] = 1001;
+    as_other_user(act_as_other_user, many_groups, 40);
 }
 
 int main(int argc, char **argv)
