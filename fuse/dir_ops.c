@@ -78,12 +78,8 @@ static size_t add_plus_entry(fuse_req_t req, struct mount *mount, fuse_ino_t nod
     struct fuse_entry_param param = {.attr_timeout = mount->attr_timeout, .entry_timeout = mount->entry_timeout};
     bool dot = !strcmp(entry->d_name, ".") || !strcmp(entry->d_name, "..");
     int fd = dot ? -1 : udax_openat(mount->pool, node_of(mount, nodeid)->fd, entry->d_name, O_PATH | O_NOFOLLOW);
-    if (fd >= 0 && stat_node_fd(mount, fd, &param.attr)) {
-        udax_close(mount->pool, fd);
-        fd = -1;
-    }
     if (fd >= 0)
-        param.ino = node_table_take(mount, fd, param.attr.st_ino);
+        param.ino = take_node_of_fd(mount, fd, &param.attr);
     if (!param.ino) {
         param.attr = (struct stat){.st_ino = entry->d_ino, .st_mode = (mode_t)DTTOIF(entry->d_type)};
         param.attr_timeout = param.entry_timeout = 0;

@@ -62,17 +62,25 @@ int stat_node_fd(struct mount *mount, int fd, struct stat *attr)
     return udax_fstatat(mount->pool, fd, "", attr, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
 }
 
+fuse_ino_t take_node_of_fd(struct mount *mount, int fd, struct stat *attr)
+{
+    if (stat_node_fd(mount, fd, attr)) {
+        int saved = errno;
+        udax_close(mount->pool, fd);
+        errno = saved;
+        return 0;
+    }
+    fuse_ino_t nodeid = node_table_take(mount, fd, attr->st_ino);
+    if (!nodeid)
+        errno = ENOMEM;
+    return nodeid;
+}
+
 void reply_entry_of_fd(fuse_req_t req, struct mount *mount, int fd, struct fuse_file_info *fi)
 {
     struct fuse_entry_param entry = {.attr_timeout = mount->attr_timeout, .entry_timeout = mount->entry_timeout};
-    int error = 0;
-    if (stat_node_fd(mount, fd, &entry.attr)) {
-        error = errno;
-        udax_close(mount->pool, fd);
-    } else {
-        entry.ino = node_table_take(mount, fd, entry.attr.st_ino);
-        error = entry.ino ? 0 : ENOMEM;
-    }
+    entry.ino = take_node_of_fd(mount, fd, &entry.attr);
+    int error = entry.ino ? 0 : errno;
     /* An interrupted request does not reach the kernel, which then holds no reference to forget nor file to release. */
     if (!error && (fi ? fuse_reply_create(req, &entry, fi) : fuse_reply_entry(req, &entry)) == 0)
         return;

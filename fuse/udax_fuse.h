@@ -80,6 +80,11 @@ void reply_errno(fuse_req_t req);
 /* Fills attr from the inode that the O_PATH descriptor fd names; 0 or -1 with errno. */
 int stat_node_fd(struct mount *mount, int fd, struct stat *attr);
 /*
+ * Takes one kernel reference to the inode that the O_PATH descriptor fd names,
+ * which it takes over, and fills attr: the node id, or 0 with errno (fd closed).
+ */
+fuse_ino_t take_node_of_fd(struct mount *mount, int fd, struct stat *attr);
+/*
  * Replies to a lookup or a create of a name with the inode that the O_PATH
  * descriptor fd names, which it takes over; with fi, as a create, whose
  * descriptor fi->fh it closes when the reply fails.
