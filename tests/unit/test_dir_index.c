@@ -141,6 +141,16 @@ static int format_name(char *buffer, size_t size, unsigned i)
     return snprintf(buffer, size, "entry-%u", i);
 }
 
+/* Puts the names format_name gives 0 to count-1, regular files of inode 100 onwards. */
+static void put_numbered_names(struct dir_index *index, unsigned count)
+{
+    char name[32];
+    for (unsigned i = 0; i < count; i++) {
+        int len = format_name(name, sizeof(name), i);
+        assert_int_equal(dir_index_put(index, name, (size_t)len, 100 + i, DT_REG), 0);
+    }
+}
+
 static void test_a_million_names(void **state)
 {
     (void)state;
@@ -335,11 +345,7 @@ static void test_next_finds_the_first_name_at_or_after_a_key(void **state)
 {
     (void)state;
     struct dir_index index = {0};
-    char name[32];
-    for (unsigned i = 0; i < 1000; i++) {
-        int len = format_name(name, sizeof(name), i);
-        assert_int_equal(dir_index_put(&index, name, (size_t)len, 100 + i, DT_REG), 0);
-    }
+    put_numbered_names(&index, 1000);
     size_t seen = 0;
     uint64_t previous = 0;
     for (const struct dir_name *n = dir_index_next(&index, 0); n; n = dir_index_after(&index, n)) {
@@ -379,10 +385,7 @@ static void test_each_visits_every_name_exactly_once(void **state)
     (void)state;
     struct dir_index index = {0};
     char name[32];
-    for (unsigned i = 0; i < MANY_NAMES; i++) {
-        int len = format_name(name, sizeof(name), i);
-        assert_int_equal(dir_index_put(&index, name, (size_t)len, 100 + i, DT_REG), 0);
-    }
+    put_numbered_names(&index, MANY_NAMES);
     for (unsigned i = 0; i < MANY_NAMES; i += 3) {
         int len = format_name(name, sizeof(name), i);
         dir_index_remove(&index, name, (size_t)len);
@@ -404,12 +407,8 @@ static void test_each_stops_when_the_visitor_asks(void **state)
 {
     (void)state;
     struct dir_index index = {0};
-    char name[32];
     unsigned visits[50] = {0};
-    for (unsigned i = 0; i < 50; i++) {
-        int len = format_name(name, sizeof(name), i);
-        assert_int_equal(dir_index_put(&index, name, (size_t)len, 100 + i, DT_REG), 0);
-    }
+    put_numbered_names(&index, 50);
     struct visit_record record = {.visits = visits, .stop_after = 7};
     assert_int_equal(dir_index_each(&index, count_visit, &record), 42);
     assert_int_equal(record.total, 7);
@@ -438,11 +437,7 @@ static void test_each_goes_in_key_order_and_lets_the_visitor_remove_each_name(vo
 {
     (void)state;
     struct dir_index index = {0};
-    char name[32];
-    for (unsigned i = 0; i < MANY_NAMES; i++) {
-        int len = format_name(name, sizeof(name), i);
-        assert_int_equal(dir_index_put(&index, name, (size_t)len, 100 + i, DT_REG), 0);
-    }
+    put_numbered_names(&index, MANY_NAMES);
     struct removing_visit v = {.index = &index};
     assert_int_equal(dir_index_each(&index, remove_visited, &v), 0);
     assert_int_equal(v.total, MANY_NAMES);
