@@ -1,4 +1,4 @@
-/* dir_bench.c: per-operation cost of create, stat, unlink and readdir as a directory grows, on udax and on tmpfs. */
+/* dir_bench.c: per-operation cost of create, stat, rename, unlink and readdir as a directory grows, on udax and on tmpfs. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -20,10 +20,10 @@
 #define OPS 2000u
 #define MAX_WARM_ROUNDS 200
 #define SIZE_COUNT 4
-#define PHASES 4
+#define PHASES 5
 
 static const unsigned sizes[SIZE_COUNT] = {0, 10000, 100000, 1000000};
-static const char *const phase_names[PHASES] = {"create+close", "stat", "unlink", "readdir/entry"};
+static const char *const phase_names[PHASES] = {"create+close", "stat", "unlink", "readdir/entry", "rename"};
 
 static char pool_path[128], tree_path[128];
 
@@ -80,6 +80,16 @@ static void unlink_file(const struct target *t, const char *prefix, unsigned i)
         die("unlink");
 }
 
+/* Renames within the directory, to a name that does not exist yet. */
+static void rename_file(const struct target *t, const char *from_prefix, const char *to_prefix, unsigned i)
+{
+    char from[200], to[200];
+    path_of(t, from, sizeof(from), from_prefix, i);
+    path_of(t, to, sizeof(to), to_prefix, i);
+    if (t->pool ? udax_rename(t->pool, from, to) : rename(from, to))
+        die("rename");
+}
+
 static unsigned long list_dir(const struct target *t)
 {
     unsigned long entries = 0;
@@ -101,7 +111,7 @@ static unsigned long list_dir(const struct target *t)
     return entries;
 }
 
-/* One round at one size: ns per create, stat, unlink, and per entry of a full listing while the OPS names exist. */
+/* One round at one size: ns per create, stat, rename, unlink, and per entry of a full listing while the OPS names exist. */
 static void measure_round(const struct target *t, unsigned names, double ns[PHASES])
 {
     double start = seconds_now();
@@ -122,7 +132,12 @@ static void measure_round(const struct target *t, unsigned names, double ns[PHAS
 
     start = seconds_now();
     for (unsigned i = 0; i < OPS; i++)
-        unlink_file(t, "op", i);
+        rename_file(t, "op", "rn", i);
+    ns[4] = (seconds_now() - start) * 1e9 / OPS;
+
+    start = seconds_now();
+    for (unsigned i = 0; i < OPS; i++)
+        unlink_file(t, "rn", i);
     ns[2] = (seconds_now() - start) * 1e9 / OPS;
 }
 

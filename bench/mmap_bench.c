@@ -12,6 +12,7 @@
 
 #include "bench_clock.h"
 #include "bench_figures.h"
+#include "bench_random.h"
 #include "udax.h"
 
 #define ROUNDS 5
@@ -24,7 +25,6 @@
 #define WINDOW_RANGES 16384u
 
 #define RANDOM_OPS (1u << 21)
-#define RANDOM_SEED 0x9e3779b97f4a7c15ull
 
 /* 4 KiB faults per run: 32 MiB, well inside the budget, so that no fault waits for reclaim. */
 #define SMALL_FAULTS 8192u
@@ -279,20 +279,6 @@ struct random_access {
     uint64_t bytes;
     bool store;
 };
-
-static uint64_t xorshift(uint64_t x)
-{
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return x;
-}
-
-/* An index below count from a random word, by a multiplication: a division would cost more than the access. */
-static uint64_t scaled(uint64_t random, uint64_t count)
-{
-    return (uint64_t)(((unsigned __int128)random * count) >> 64);
-}
 
 /* Each run draws the same addresses from the same seed, for udax and tmpfs alike. */
 static double run_random_access(void *arg)
