@@ -60,15 +60,20 @@ static void write_slots(const struct log_env *env, uint64_t pos, const void *ent
     persist_copy(&env->pool->pm, pool_addr(env->pool, pos), entry, len);
 }
 
-/* The txn's previous entry is no longer its last: not yet committed, so its header may be sealed again. */
-static void unmark_last(const struct log_env *env, uint64_t pos)
+/*
+ * The txn's previous entry is no longer its last: not yet committed, so its
+ * header may be sealed again. From the txn's copy when it has one: reading
+ * back what non-temporal stores have just written waits for memory.
+ */
+static void unmark_last(const struct log_env *env, struct log_txn *txn)
 {
-    const struct udax_entry_header *entry = pool_addr(env->pool, pos);
+    void *pooled = pool_addr(env->pool, txn->last_entry);
+    struct udax_entry_header *entry = txn->last_copied ? (struct udax_entry_header *)txn->last_copy : pooled;
     struct udax_entry_header header = *entry;
     header.flags &= (uint8_t)~UDAX_ENTRY_LAST;
     header.checksum = 0;
     header.checksum = checksum32_split(&header, sizeof(header), entry + 1, entry->slots * UDAX_SLOT_SIZE - sizeof(header));
-    persist_copy(&env->pool->pm, pool_addr(env->pool, pos), &header, sizeof(header));
+    persist_copy(&env->pool->pm, pooled, &header, sizeof(header));
 }
 
 int log_append(const struct log_env *env, struct log_txn *txn, void *entry, uint8_t type, uint8_t name_len,
@@ -113,9 +118,12 @@ int log_append(const struct log_env *env, struct log_txn *txn, void *entry, uint
         }
     }
     if (txn->entries_added)
-        unmark_last(env, txn->last_entry);
-    header->checksum = entry_checksum(header);
+        unmark_last(env, txn);
+    header->checksum = checksum32(sealed, slots * UDAX_SLOT_SIZE);
     write_slots(env, txn->pos, sealed, slots * UDAX_SLOT_SIZE);
+    txn->last_copied = slots <= LOG_TXN_COPY_SLOTS;
+    if (txn->last_copied)
+        memcpy(txn->last_copy, sealed, slots * UDAX_SLOT_SIZE);
     txn->last_entry = txn->pos;
     txn->pos += slots * UDAX_SLOT_SIZE;
     txn->entries_added++;

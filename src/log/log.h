@@ -17,6 +17,9 @@ struct log {
     uint64_t entries;
 };
 
+/* Entries up to this size are kept in the txn too, the largest dentry among them. */
+#define LOG_TXN_COPY_SLOTS UDAX_DENTRY_MAX_SLOTS
+
 /* Entries appended but not yet committed. */
 struct log_txn {
     struct log *log;
@@ -26,6 +29,8 @@ struct log_txn {
     uint64_t entries_added;
     uint64_t first_new_page;   /* pages this txn chained, to free on abort */
     uint64_t last_entry;       /* pool offset of the entry that carries UDAX_ENTRY_LAST for now */
+    bool last_copied;          /* last_copy holds that entry as written */
+    unsigned char last_copy[LOG_TXN_COPY_SLOTS * UDAX_SLOT_SIZE];
     bool fresh;                /* a new chain, not an extension of log->head */
 };
 
