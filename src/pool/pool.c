@@ -109,6 +109,14 @@ int pool_format(const char *path, const struct pool_geometry *geometry)
         if (ftruncate(fd, 0) != 0 || ftruncate(fd, (off_t)size) != 0)
             rc = udax_fail(errno, "%s: cannot size the pool to %llu bytes: %s", path, (unsigned long long)size,
                            strerror(errno));
+        /*
+         * Memory for every block now: a store to a hole that tmpfs has no room
+         * for would kill the process with SIGBUS, and allocating and zeroing
+         * a page at its first store would cost every first write a fault.
+         */
+        else if (fallocate(fd, 0, 0, (off_t)size) != 0 && errno != EOPNOTSUPP)
+            rc = udax_fail(errno, "%s: cannot reserve %llu bytes for the pool: %s", path, (unsigned long long)size,
+                           strerror(errno));
     }
     if (!rc && !size) {
         rc = device_size(fd, &size);
