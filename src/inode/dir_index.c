@@ -96,22 +96,14 @@ static unsigned free_slot(const struct dir_index *index, uint64_t hash)
     return slot;
 }
 
-int dir_index_put(struct dir_index *index, const char *name, size_t len, uint64_t ino, uint8_t file_type)
+/* After a miss: inserts name in the smallest slot of its hash that no name holds. */
+static int insert(struct dir_index *index, uint64_t hash, const char *name, size_t len, uint64_t ino, uint8_t file_type)
 {
-    uint64_t hash = name_hash(name, len);
-    struct dir_name *n = find_hashed(index, hash, name, len);
-    if (n) {
-        index->subdirs -= n->file_type == DT_DIR;
-        index->subdirs += file_type == DT_DIR;
-        n->ino = ino;
-        n->file_type = file_type;
-        return 0;
-    }
     /* 128 names on one 55-bit hash cannot happen unless the seeded hash is broken. */
     unsigned slot = free_slot(index, hash);
     if (slot == DIR_SLOTS)
         return ENOSPC;
-    n = malloc(sizeof(*n) + len);
+    struct dir_name *n = malloc(sizeof(*n) + len);
     if (!n)
         return ENOMEM;
     *n = (struct dir_name){.key = hash << DIR_SLOT_BITS | slot, .ino = ino, .file_type = file_type,
@@ -128,15 +120,41 @@ int dir_index_put(struct dir_index *index, const char *name, size_t len, uint64_
     return 0;
 }
 
-void dir_index_remove(struct dir_index *index, const char *name, size_t len)
+int dir_index_put(struct dir_index *index, const char *name, size_t len, uint64_t ino, uint8_t file_type)
 {
-    struct dir_name *n = dir_index_find(index, name, len);
+    uint64_t hash = name_hash(name, len);
+    struct dir_name *n = find_hashed(index, hash, name, len);
     if (!n)
+        return insert(index, hash, name, len, ino, file_type);
+    index->subdirs -= n->file_type == DT_DIR;
+    index->subdirs += file_type == DT_DIR;
+    n->ino = ino;
+    n->file_type = file_type;
+    return 0;
+}
+
+int dir_index_add(struct dir_index *index, const char *name, size_t len, uint64_t ino, uint8_t file_type)
+{
+    return insert(index, name_hash(name, len), name, len, ino, file_type);
+}
+
+void dir_index_remove_key(struct dir_index *index, uint64_t key)
+{
+    PWord_t value = (PWord_t)JudyLGet(index->names, (Word_t)key, NULL);
+    if (!value || value == PJERR)
         return;
-    JudyLDel(&index->names, (Word_t)n->key, NULL);
+    struct dir_name *n = (struct dir_name *)*value;
+    JudyLDel(&index->names, (Word_t)key, NULL);
     index->count--;
     index->subdirs -= n->file_type == DT_DIR;
     free(n);
+}
+
+void dir_index_remove(struct dir_index *index, const char *name, size_t len)
+{
+    struct dir_name *n = dir_index_find(index, name, len);
+    if (n)
+        dir_index_remove_key(index, n->key);
 }
 
 void dir_index_clear(struct dir_index *index)

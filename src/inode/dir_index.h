@@ -45,7 +45,11 @@ struct dir_name *dir_index_find(const struct dir_index *index, const char *name,
  * ENOSPC when every slot of its hash is taken.
  */
 int dir_index_put(struct dir_index *index, const char *name, size_t len, uint64_t ino, uint8_t file_type);
+/* dir_index_put for a name known to be absent, which saves looking for it. */
+int dir_index_add(struct dir_index *index, const char *name, size_t len, uint64_t ino, uint8_t file_type);
 void dir_index_remove(struct dir_index *index, const char *name, size_t len);
+/* Removes the name that holds key, found under the same lock, which saves looking for it again. */
+void dir_index_remove_key(struct dir_index *index, uint64_t key);
 
 /* The name with the smallest key >= from_key, or NULL. */
 struct dir_name *dir_index_next(const struct dir_index *index, uint64_t from_key);

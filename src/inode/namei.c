@@ -350,7 +350,7 @@ static int create_child(struct fs *fs, const struct cred *cred, struct inode *di
     if (!rc && target_block)
         rc = extent_map(&inode->extents, 0, target_block, 1, NULL, NULL);
     if (!rc)
-        rc = dir_index_put(&dir->names, last->name, last->len, inode->ino, file_type);
+        rc = dir_index_add(&dir->names, last->name, last->len, inode->ino, file_type);
     if (rc) {
         log_abort(&fs->env, &dir_txn);
         log_abort(&fs->env, &child_txn);
@@ -568,14 +568,17 @@ int namei_open(struct fs *fs, const struct cred *cred, struct inode *start, cons
 
 /*
  * Under the ILOCKs of dir and inode: appends a change of one name in dir (a
- * DENTRY_ADD naming inode, or a DENTRY_DEL) with the new attributes of both,
- * and commits the two tails in one journaled store. A new name enters the
- * index before the commit, while running out of memory can still undo it.
+ * DENTRY_ADD naming inode, or with removed, the index's entry for the name,
+ * a DENTRY_DEL) with the new attributes of both, and commits the two tails in
+ * one journaled store. A new name enters the index before the commit, while
+ * running out of memory can still undo it.
  */
-static int commit_name_change(struct fs *fs, struct inode *dir, const struct last_name *last, uint8_t entry_type,
-                              struct inode *inode, const struct udax_attr *dir_attr, const struct udax_attr *inode_attr)
+static int commit_name_change(struct fs *fs, struct inode *dir, const struct last_name *last,
+                              const struct dir_name *removed, struct inode *inode, const struct udax_attr *dir_attr,
+                              const struct udax_attr *inode_attr)
 {
-    uint8_t file_type = entry_type == UDAX_ENTRY_DENTRY_ADD ? inode_dirent_type(inode) : 0;
+    uint8_t entry_type = removed ? UDAX_ENTRY_DENTRY_DEL : UDAX_ENTRY_DENTRY_ADD;
+    uint8_t file_type = removed ? 0 : inode_dirent_type(inode);
     struct log_txn dir_txn, inode_txn;
     log_txn_begin(&dir_txn, &dir->log);
     log_txn_begin(&inode_txn, &inode->log);
@@ -585,7 +588,7 @@ static int commit_name_change(struct fs *fs, struct inode *dir, const struct las
     if (!rc)
         rc = inode_log_attr(fs, &inode_txn, inode_attr);
     if (!rc && file_type)
-        rc = dir_index_put(&dir->names, last->name, last->len, inode->ino, file_type);
+        rc = dir_index_add(&dir->names, last->name, last->len, inode->ino, file_type);
     if (rc) {
         if (!BUG_INJECTED(BUG_FAULT_LEAK))
             log_abort(&fs->env, &dir_txn);
@@ -599,8 +602,8 @@ static int commit_name_change(struct fs *fs, struct inode *dir, const struct las
     journal_commit(&fs->journal, words, 2);
     log_txn_applied(&fs->env, &dir_txn);
     log_txn_applied(&fs->env, &inode_txn);
-    if (!file_type)
-        dir_index_remove(&dir->names, last->name, last->len);
+    if (removed)
+        dir_index_remove_key(&dir->names, removed->key);
     dir->attr = *dir_attr;
     inode->attr = *inode_attr;
     inode_maybe_compact(fs, dir);
@@ -649,7 +652,7 @@ int namei_link(struct fs *fs, const struct cred *cred, struct inode *old_start, 
         target_attr.nlink++;
         target_attr.ctime_ns = now;
         if (!rc)
-            rc = commit_name_change(fs, dir, &last, UDAX_ENTRY_DENTRY_ADD, target, &dir_attr, &target_attr);
+            rc = commit_name_change(fs, dir, &last, NULL, target, &dir_attr, &target_attr);
         unlock_inodes(locked, 2);
     }
     rwlock_unlock(&dir->iolock);
@@ -681,7 +684,8 @@ static int may_delete(const struct cred *cred, struct inode *dir, struct inode *
 }
 
 /* unlink and rmdir: the caller holds dir's IOLOCK exclusive; victim is referenced. */
-static int remove_name(struct fs *fs, struct inode *dir, const struct last_name *last, struct inode *victim)
+static int remove_name(struct fs *fs, struct inode *dir, const struct last_name *last, const struct dir_name *name,
+                       struct inode *victim)
 {
     struct inode *locked[] = {dir, victim};
     lock_inodes(locked, 2);
@@ -689,7 +693,7 @@ static int remove_name(struct fs *fs, struct inode *dir, const struct last_name 
     int64_t now = now_ns();
     struct udax_attr dir_attr = touched(dir, now), victim_attr = unlinked_attr(victim, now);
     if (!rc)
-        rc = commit_name_change(fs, dir, last, UDAX_ENTRY_DENTRY_DEL, victim, &dir_attr, &victim_attr);
+        rc = commit_name_change(fs, dir, last, name, victim, &dir_attr, &victim_attr);
     if (!rc)
         victim->dead = inode_is_dir(victim);
     unlock_inodes(locked, 2);
@@ -732,7 +736,7 @@ static int unlink_or_rmdir(struct fs *fs, const struct cred *cred, struct inode 
     if (!rc && !want_dir && last.trailing_slash)
         rc = ENOTDIR;
     if (!rc)
-        rc = remove_name(fs, dir, &last, victim);
+        rc = remove_name(fs, dir, &last, n, victim);
     rwlock_unlock(&dir->iolock);
     if (victim)
         inode_put(fs, victim);

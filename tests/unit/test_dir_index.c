@@ -259,6 +259,33 @@ static void test_colliding_names_take_the_smallest_free_slots(void **state)
     dir_index_clear(&index);
 }
 
+/* add and remove_key skip the search that put and remove make, and must leave the index as those would. */
+static void test_add_and_remove_by_key_keep_slots_and_counts(void **state)
+{
+    (void)state;
+    dir_index_override_hash(collide_c_names);
+    struct dir_index index = {0};
+    assert_int_equal(dir_index_add(&index, "c0", 2, 10, DT_REG), 0);
+    assert_int_equal(dir_index_add(&index, "c1", 2, 11, DT_DIR), 0);
+    assert_int_equal(dir_index_add(&index, "c2", 2, 12, DT_REG), 0);
+    assert_int_equal(dir_key_slot(key_of(&index, "c2")), 2);
+    assert_int_equal(index.count, 3);
+    assert_int_equal(index.subdirs, 1);
+
+    dir_index_remove_key(&index, key_of(&index, "c1"));
+    assert_null(find(&index, "c1"));
+    assert_int_equal(find(&index, "c0")->ino, 10);
+    assert_int_equal(find(&index, "c2")->ino, 12);
+    assert_int_equal(index.count, 2);
+    assert_int_equal(index.subdirs, 0);
+
+    assert_int_equal(dir_index_add(&index, "c3", 2, 13, DT_REG), 0);
+    assert_int_equal(dir_key_slot(key_of(&index, "c3")), 1);
+    dir_index_remove_key(&index, (uint64_t)SHARED_HASH << DIR_SLOT_BITS | 9);
+    assert_int_equal(index.count, 3);
+    dir_index_clear(&index);
+}
+
 static void test_a_hash_with_every_slot_taken_refuses_more_names(void **state)
 {
     (void)state;
@@ -467,6 +494,7 @@ int main(void)
         cmocka_unit_test(test_subdirs_counts_directories_only),
         cmocka_unit_test(test_a_million_names),
         cmocka_unit_test_teardown(test_colliding_names_take_the_smallest_free_slots, restore_hash),
+        cmocka_unit_test_teardown(test_add_and_remove_by_key_keep_slots_and_counts, restore_hash),
         cmocka_unit_test_teardown(test_a_hash_with_every_slot_taken_refuses_more_names, restore_hash),
         cmocka_unit_test_teardown(test_keys_of_names_that_stay_never_change, restore_hash),
         cmocka_unit_test(test_next_finds_the_first_name_at_or_after_a_key),
