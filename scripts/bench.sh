@@ -36,5 +36,21 @@ set style histogram clustered gap 1; set style fill solid; set xtics rotate by 3
 set ylabel 'ns per operation'; set title 'directory operations as the directory grows'; \
 plot 'bench/results/dir.csv' using 2:xtic(1) skip 1 title 'udax', '' using 4 skip 1 title 'tmpfs'"
 echo "plot: bench/results/dir.png"
+build-release/bench/file_bench "${FILE_BENCH_MIB:-64}" bench/results/file.csv bench/results/scaling.csv
+# A logarithmic axis: a 64 B write and a 1 MiB one differ by a thousand times; what counts is each bar against 1.
+gnuplot -e "set terminal pngcairo noenhanced size 1000,640; set logscale y; set output 'bench/results/file.png'; \
+set datafile separator ','; set style data histogram; set style histogram clustered gap 1; set style fill solid; \
+set xtics rotate by 30 right; set bmargin 10; set ylabel 'tmpfs time / time (above 1: faster than tmpfs)'; \
+set title 'the data path against tmpfs system calls'; set arrow from graph 0, first 1 to graph 1, first 1 nohead dt 2; \
+plot 'bench/results/file.csv' using (\$4/\$2):xtic(1) skip 1 title 'udax strict', '' using (\$4/\$3) skip 1 title 'udax fast', \
+'' using (\$4/\$5) skip 1 title 'memcpy'"
+echo "plot: bench/results/file.png"
+gnuplot -e "set terminal pngcairo noenhanced size 1000,640; set yrange [0:2.2]; set output 'bench/results/scaling.png'; \
+set datafile separator ','; set style data histogram; set style fill solid; set boxwidth 0.6; \
+set xtics rotate by 30 right; set bmargin 12; set ylabel 'two threads / one thread (throughput)'; \
+set title 'two threads, each on a file of its own'; set arrow from graph 0, first 1.8 to graph 1, first 1.8 nohead dt 2; \
+plot 'bench/results/scaling.csv' using 5:xtic(strcol(1).' / '.strcol(2)) skip 1 title ''"
+echo "plot: bench/results/scaling.png"
 # The FUSE mount against tmpfs and libfuse's passthrough_ll over tmpfs; it mounts both and unmounts them, failures included.
 bash bench/fuse_bench.sh build-release bench/results
+bash bench/targets.sh bench/results
