@@ -326,6 +326,15 @@ static char *udax_engine_errdetails(struct io_u *io_u)
     return strdup(io_u->engine_data);
 }
 
+/* fio reports a failure that a synchronous queue returns only when the engine does, as psync does. */
+static void fail_io(struct thread_data *td, struct io_u *io_u, int error, const char *call, const char *message)
+{
+    io_u->error = error;
+    snprintf(io_u->engine_data, MESSAGE_SIZE, "%s: %s", call, message);
+    io_u_log_error(td, io_u);
+    td_vmsg(td, error, message, call);
+}
+
 static enum fio_q_status udax_engine_queue(struct thread_data *td, struct io_u *io_u)
 {
     struct udax_pool *pool = td->io_ops_data;
@@ -360,13 +369,12 @@ static enum fio_q_status udax_engine_queue(struct thread_data *td, struct io_u *
         done = udax_fsync(pool, fd);
         break;
     default:
-        io_u->error = EINVAL;
-        snprintf(io_u->engine_data, MESSAGE_SIZE, "udax engine: no operation for direction %d", io_u->ddir);
+        fail_io(td, io_u, EINVAL, "udax engine", "no operation in this direction");
         return FIO_Q_COMPLETED;
     }
     if (done < 0) {
-        io_u->error = errno;
-        snprintf(io_u->engine_data, MESSAGE_SIZE, "%s: %s", call, udax_last_error());
+        int error = errno;
+        fail_io(td, io_u, error, call, udax_last_error());
     } else if (ddir_rw(io_u->ddir) || io_u->ddir == DDIR_TRIM) {
         io_u->resid = io_u->xfer_buflen - done;
     }

@@ -86,6 +86,15 @@ refused "jobs as processes" "udax engine: options: job refused runs as a process
     --ioengine=external:"$engine" --pool="$pool" --filename=/refused.data
 refused "a directory as the file" "udax engine: udax_stat: /two: not a regular file in the pool" \
     --ioengine=external:"$engine" --pool="$pool" --thread --filename=/two
+"$udax" mkfs "$work/other.pool" --size 16M >/dev/null
+refused "two pools in one process" "udax engine: pool: pool=.* while this process has .* open: one pool per process" \
+    --ioengine=external:"$engine" --pool="$pool" --thread --filename=/refused.data \
+    --name=other --rw=write --size=1M --ioengine=external:"$engine" --pool="$work/other.pool" --thread \
+    --filename=/refused.data
+rm -f "$pool"
+"$udax" mkfs "$pool" --size 8M >/dev/null
+refused "a full pool" "fio: udax_pwrite: .*No space left on device" \
+    --ioengine=external:"$engine" --pool="$pool" --thread --filename=/full.data --size=16M --bs=64k
 
 if [ "$failures" -eq 0 ]; then
     echo "all fio checks passed"
