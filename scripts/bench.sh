@@ -38,3 +38,5 @@ plot 'bench/results/dir.csv' using 2:xtic(1) skip 1 title 'udax', '' using 4 ski
 echo "plot: bench/results/dir.png"
 # The FUSE mount against tmpfs and libfuse's passthrough_ll over tmpfs; it mounts both and unmounts them, failures included.
 bash bench/fuse_bench.sh build-release bench/results
+# fio's jobs through the udax engine against fio's psync and mmap engines on tmpfs; needs the engine in build-release.
+bash bench/fio_bench.sh build-release bench/results
