@@ -53,4 +53,6 @@ plot 'bench/results/scaling.csv' using 5:xtic(strcol(1).' / '.strcol(2)) skip 1 
 echo "plot: bench/results/scaling.png"
 # The FUSE mount against tmpfs and libfuse's passthrough_ll over tmpfs; it mounts both and unmounts them, failures included.
 bash bench/fuse_bench.sh build-release bench/results
+# fio's jobs through the udax engine against fio's psync and mmap engines on tmpfs; needs the engine in build-release.
+bash bench/fio_bench.sh build-release bench/results
 bash bench/targets.sh bench/results
