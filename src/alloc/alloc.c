@@ -40,7 +40,7 @@ int alloc_init(struct allocator *a, uint64_t base_block, uint64_t end_block)
         a->arena_count = 1;
     if (a->arena_count > 16)
         a->arena_count = 16;
-    a->arenas = calloc(a->arena_count, sizeof(*a->arenas));
+    a->arenas = calloc_cache_aligned(a->arena_count, sizeof(*a->arenas));
     if (!a->used || !a->chunk_free || !a->arenas) {
         alloc_destroy(a);
         return ENOMEM;

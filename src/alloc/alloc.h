@@ -13,7 +13,7 @@ struct alloc_arena {
     uint64_t end;
     uint64_t free_blocks;
     uint64_t cursor;
-};
+} __attribute__((aligned(CACHE_LINE_SIZE)));
 
 struct allocator {
     uint64_t base_block;   /* pool block number of relative block 0, 2 MiB aligned */

@@ -38,7 +38,7 @@ int fd_install(struct fd_table *table, struct open_file *file)
     for (int fd = table->lowest_free_hint; fd < FD_CHUNK_SLOTS * FD_MAX_CHUNKS; fd++) {
         int c = fd / FD_CHUNK_SLOTS;
         if (!table->chunks[c]) {
-            struct fd_slot *chunk = calloc(FD_CHUNK_SLOTS, sizeof(*chunk));
+            struct fd_slot *chunk = calloc_cache_aligned(FD_CHUNK_SLOTS, sizeof(*chunk));
             if (!chunk) {
                 mutex_unlock(&table->alloc_lock);
                 errno = ENOMEM;

@@ -21,7 +21,7 @@ struct open_file {
 struct fd_slot {
     struct mutex lock; /* leaf: guards file against a racing close */
     struct open_file *file;
-};
+} __attribute__((aligned(CACHE_LINE_SIZE)));
 
 struct fd_table {
     struct mutex alloc_lock; /* leaf: installing and freeing descriptors */

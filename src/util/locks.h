@@ -3,7 +3,10 @@
 #define UDAX_LOCKS_H
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 /* Outermost first; a thread may only take a class ranked after every class it holds. */
 enum lock_class {
@@ -22,6 +25,19 @@ struct rwlock {
     pthread_rwlock_t rw;
     enum lock_class class;
 };
+
+/* Lock-holding structures that threads use side by side are aligned to it, so that no two share a cache line. */
+#define CACHE_LINE_SIZE 64
+
+/* calloc for arrays of such structures, which calloc aligns only to 16 bytes; count * size must not overflow. */
+static inline void *calloc_cache_aligned(size_t count, size_t size)
+{
+    size_t bytes = (count * size + CACHE_LINE_SIZE - 1) / CACHE_LINE_SIZE * CACHE_LINE_SIZE;
+    void *p = aligned_alloc(CACHE_LINE_SIZE, bytes);
+    if (p)
+        memset(p, 0, bytes);
+    return p;
+}
 
 struct mutex {
     pthread_mutex_t m;
