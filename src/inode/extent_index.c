@@ -62,6 +62,12 @@ static int reserve(struct extent_index *index, size_t extra)
     return 0;
 }
 
+int extent_reserve(struct extent_index *index, size_t changes)
+{
+    /* A change adds at most two extents: a map inside an extent splits it around the new one. */
+    return reserve(index, 2 * changes);
+}
+
 static void insert_at(struct extent_index *index, size_t i, struct extent e)
 {
     memmove(&index->extents[i + 1], &index->extents[i], (index->count - i) * sizeof(e));
@@ -150,4 +156,14 @@ uint64_t extent_mapped_pages(const struct extent_index *index, uint64_t page, ui
         mapped += to - from;
     }
     return mapped;
+}
+
+int extent_each(const struct extent_index *index, int (*fn)(void *arg, const struct extent *extent), void *arg)
+{
+    for (size_t i = 0; i < index->count; i++) {
+        int rc = fn(arg, &index->extents[i]);
+        if (rc)
+            return rc;
+    }
+    return 0;
 }

@@ -28,6 +28,8 @@ void extent_index_clear(struct extent_index *index);
  * UINT64_MAX when none follows.
  */
 bool extent_lookup(const struct extent_index *index, uint64_t page, uint64_t *block, uint64_t *run);
+/* Makes the next changes calls of extent_map and extent_unmap unable to fail, as after a log commit: 0 or ENOMEM. */
+int extent_reserve(struct extent_index *index, size_t changes);
 /* Maps [page, page+count) to consecutive blocks, replacing what was there. 0 or ENOMEM. */
 int extent_map(struct extent_index *index, uint64_t page, uint64_t block, uint64_t count, extent_release_fn release,
                void *arg);
@@ -35,5 +37,7 @@ int extent_map(struct extent_index *index, uint64_t page, uint64_t block, uint64
 int extent_unmap(struct extent_index *index, uint64_t page, uint64_t count, extent_release_fn release, void *arg);
 /* Pages mapped in [page, page+count). */
 uint64_t extent_mapped_pages(const struct extent_index *index, uint64_t page, uint64_t count);
+/* Calls fn on each extent in page order, which must not change the index; stops at and returns fn's first non-zero. */
+int extent_each(const struct extent_index *index, int (*fn)(void *arg, const struct extent *extent), void *arg);
 
 #endif

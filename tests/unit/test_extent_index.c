@@ -34,12 +34,28 @@ static void assert_released_run(const struct released *r, size_t at, uint64_t bl
         assert_int_equal(r->blocks[at + i], block + i);
 }
 
+struct nth_extent {
+    size_t left;
+    struct extent found;
+};
+
+static int take_nth_extent(void *arg, const struct extent *extent)
+{
+    struct nth_extent *nth = arg;
+    if (nth->left--)
+        return 0;
+    nth->found = *extent;
+    return 1;
+}
+
 static void assert_extent(const struct extent_index *index, size_t i, uint64_t page, uint64_t block, uint64_t count)
 {
     assert_true(i < index->count);
-    assert_int_equal(index->extents[i].page, page);
-    assert_int_equal(index->extents[i].block, block);
-    assert_int_equal(index->extents[i].count, count);
+    struct nth_extent nth = {.left = i};
+    assert_int_equal(extent_each(index, take_nth_extent, &nth), 1);
+    assert_int_equal(nth.found.page, page);
+    assert_int_equal(nth.found.block, block);
+    assert_int_equal(nth.found.count, count);
 }
 
 static void map_or_fail(struct extent_index *index, uint64_t page, uint64_t block, uint64_t count)
