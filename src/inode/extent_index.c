@@ -135,6 +135,9 @@ static void descend(const struct extent_index *index, uint64_t page, struct path
         p->at[level].node = node;
         p->at[level].slot = i;
         node = branch_child(node, i)->node;
+        /* A binary search loads one line after another; asking for them all at once overlaps the misses. */
+        for (size_t line = 0; line < NODE_BYTES; line += 64)
+            __builtin_prefetch((const char *)node + line);
     }
     p->at[0].node = node;
     p->at[0].slot = starting_by(node, page);
@@ -534,15 +537,26 @@ int extent_map(struct extent_index *index, uint64_t page, uint64_t block, uint64
     uint64_t end = page + count;
     struct path p;
     descend(index, page ? page - 1 : 0, &p);
-    /*
-     * The new extent goes after the last one that starts before page, which
-     * unmapping keeps: inside that one, the map splits it and puts itself
-     * between; else it fills the hole that unmapping leaves. Unmapping first
-     * cannot make room dearer: it only empties the nodes on that extent's
-     * path, or leaves the nodes it rebalances less than full.
-     */
+    struct extent_node *leaf = p.at[0].node;
     unsigned slot = p.at[0].slot;
-    const struct extent *before = slot ? leaf_extent(p.at[0].node, slot - 1) : NULL;
+    /* A copy-on-write overwrite of a whole extent, between two that it cannot join, only swaps the blocks. */
+    struct extent *same = slot > 0 && slot + 1 < leaf->count ? leaf_extent(leaf, slot) : NULL;
+    struct extent mapped = {page, block, count};
+    if (same && same->page == page && same->count == count && !continues(same - 1, page, block) &&
+        !continues(&mapped, same[1].page, same[1].block)) {
+        if (release)
+            release(arg, same->block, count);
+        same->block = block;
+        return 0;
+    }
+    /*
+     * Else the new extent goes after the last one that starts before page,
+     * which unmapping keeps: inside that one, the map splits it and puts
+     * itself between; else it fills the hole that unmapping leaves.
+     * Unmapping first cannot make room dearer: it only empties the nodes on
+     * that extent's path, or leaves the nodes it rebalances less than full.
+     */
+    const struct extent *before = slot ? leaf_extent(leaf, slot - 1) : NULL;
     bool inside = before && before->page < page && extent_end(before) > end;
     if (make_room(index, &p, inside ? 2 : 1))
         return ENOMEM;
