@@ -316,6 +316,43 @@ static void even_out(struct extent_node *left, struct extent_node *right, unsign
     right->count = total - keep;
 }
 
+/*
+ * Puts slot into p's full node at level, not the root, by first sharing
+ * slots with a sibling that has room for two: nodes stay fuller than
+ * splitting leaves them, above all where a file's extents are appended.
+ */
+static bool put_slot_sharing(struct extent_index *index, struct path *p, unsigned level, const void *slot)
+{
+    struct extent_node *node = p->at[level].node, *parent = p->at[level + 1].node;
+    unsigned i = p->at[level + 1].slot, at = p->at[level].slot;
+    struct child *left = i > 0 ? branch_child(parent, i - 1) : NULL;
+    struct child *right = i + 1 < parent->count ? branch_child(parent, i + 1) : NULL;
+    if (left && left->node->count + 2 <= left->node->capacity) {
+        unsigned moved = node->count;
+        even_out(left->node, node, level);
+        moved -= node->count;
+        if (at < moved)
+            put_slot(left->node, level, left->node->count - moved + at, slot);
+        else
+            put_slot(node, level, at - moved, slot);
+        left[1].page = first_page(node, level);
+        return true;
+    }
+    if (right && right->node->count + 2 <= right->node->capacity) {
+        even_out(node, right->node, level);
+        if (at <= node->count) {
+            put_slot(node, level, at, slot);
+            if (at == 0)
+                update_first_page(index, p, level);
+        } else {
+            put_slot(right->node, level, at - node->count, slot);
+        }
+        right->page = first_page(right->node, level);
+        return true;
+    }
+    return false;
+}
+
 /* Puts slot at p's slot of p's node at level, splitting full nodes on the way up; the room is made. */
 static void insert_slot(struct extent_index *index, struct path *p, unsigned level, const void *slot)
 {
@@ -338,6 +375,8 @@ static void insert_slot(struct extent_index *index, struct path *p, unsigned lev
             update_first_page(index, p, level);
         return;
     }
+    if (level + 1 < index->height && put_slot_sharing(index, p, level, slot))
+        return;
     /* The lower half stays, the upper half moves to a new right sibling. */
     unsigned keep = node->count / 2 + 1, from = at < keep ? keep - 1 : keep;
     struct extent_node *right = take_spare(index);
