@@ -404,28 +404,9 @@ static bool has_mapping(struct fs *fs, struct inode *inode)
     return fs->mapping_ops && __atomic_load_n(&inode->mapping, __ATOMIC_ACQUIRE);
 }
 
-/* Reserves index room first so that the commit below cannot fail half way. */
-static int reserve_index(struct inode *inode, const struct plan *plan)
+/* After planning: gives the planned blocks back when planning failed. */
+static int plan_ready(struct fs *fs, struct plan *plan, int rc)
 {
-    size_t needed = inode->extents.count + 2 * plan->count + 2;
-    if (needed <= inode->extents.capacity)
-        return 0;
-    struct extent *grown = realloc(inode->extents.extents, needed * sizeof(*grown));
-    if (!grown)
-        return ENOMEM;
-    inode->extents.extents = grown;
-    inode->extents.capacity = needed;
-    return 0;
-}
-
-/* After planning: reserves index room, or gives the planned blocks back when planning failed. */
-static int plan_ready(struct fs *fs, struct inode *inode, struct plan *plan, int rc)
-{
-    if (!rc) {
-        mutex_lock(&inode->ilock, inode->ino);
-        rc = reserve_index(inode, plan);
-        mutex_unlock(&inode->ilock);
-    }
     if (rc)
         plan_release(fs, plan);
     return rc;
@@ -484,9 +465,19 @@ static void write_in_place(struct fs *fs, struct inode *inode, struct iov_cursor
 static int commit_layout(struct fs *fs, struct inode *inode, const struct udax_attr *attr, const struct plan *plan,
                          uint64_t punch_page, uint64_t punch_count)
 {
+    /*
+     * Before the commit, so that the index changes after it cannot fail: a
+     * map per fresh segment, and the punch. Cutting at a smaller size unmaps
+     * up to the end, which never splits an extent.
+     */
+    size_t changes = punch_count ? 1 : 0;
+    for (size_t i = 0; plan && i < plan->count; i++)
+        changes += plan->segments[i].fresh;
+    int rc = changes ? extent_reserve(&inode->extents, changes) : 0;
+    if (rc)
+        return rc;
     struct log_txn txn;
     log_txn_begin(&txn, &inode->log);
-    int rc = 0;
     if (punch_count) {
         struct udax_entry_punch entry = {.page = punch_page, .count = punch_count, .mtime_ns = attr->mtime_ns,
                                          .ctime_ns = attr->ctime_ns};
@@ -552,7 +543,7 @@ static ssize_t write_locked(struct fs *fs, struct inode *inode, const struct iov
     int rc;
     do {
         planned_copy_on_write = copy_on_write(fs, inode);
-        rc = plan_ready(fs, inode, &plan, plan_write(fs, inode, offset, end, old_size, planned_copy_on_write, &plan));
+        rc = plan_ready(fs, &plan, plan_write(fs, inode, offset, end, old_size, planned_copy_on_write, &plan));
         if (rc)
             return -rc;
         if (offset > old_size)
@@ -679,7 +670,7 @@ static int allocate_range(struct fs *fs, struct inode *inode, int mode, uint64_t
     struct plan plan = {0};
     int rc;
     do {
-        rc = plan_ready(fs, inode, &plan,
+        rc = plan_ready(fs, &plan,
                         plan_holes(fs, inode, page_of(offset), page_of(end - 1) - page_of(offset) + 1, old_size, &plan));
         if (rc)
             return rc;
@@ -752,7 +743,7 @@ static int punch_hole_unmapped(struct fs *fs, struct inode *inode, uint64_t offs
         if (!rc && end_full > page_of(offset) && (end & (PAGE_SIZE_BYTES - 1)))
             rc = plan_partial_zero(fs, inode, end_full << UDAX_BLOCK_SHIFT, end, size, &plan);
     }
-    rc = plan_ready(fs, inode, &plan, rc);
+    rc = plan_ready(fs, &plan, rc);
     if (rc)
         return rc;
     persist_fence(&fs->pool.pm);
@@ -806,8 +797,6 @@ static int allocate_for_fault(struct fs *fs, struct inode *inode, uint64_t page,
         rc = EAGAIN;
     if (!rc)
         rc = plan_add(&plan, (struct segment){.page = page, .count = got, .block = block, .fresh = true});
-    if (!rc)
-        rc = reserve_index(inode, &plan);
     if (rc) {
         free(plan.segments);
         alloc_free(&fs->alloc, block, got);

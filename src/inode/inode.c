@@ -219,18 +219,12 @@ static int copy_dentry(void *arg, const struct dir_name *name)
     return inode_log_dentry(c->fs, c->txn, UDAX_ENTRY_DENTRY_ADD, name->name, name->len, name->ino, name->file_type);
 }
 
-static int copy_extents(struct compaction *c, const struct extent_index *index)
+static int copy_extent(void *arg, const struct extent *e)
 {
-    for (size_t i = 0; i < index->count; i++) {
-        const struct extent *e = &index->extents[i];
-        struct udax_entry_extent entry = {.page = e->page, .block = e->block, .count = e->count,
-                                          .size = c->attr->size, .mtime_ns = c->attr->mtime_ns,
-                                          .ctime_ns = c->attr->ctime_ns};
-        int rc = log_append(&c->fs->env, c->txn, &entry, UDAX_ENTRY_EXTENT, 0, sizeof(entry));
-        if (rc)
-            return rc;
-    }
-    return 0;
+    struct compaction *c = arg;
+    struct udax_entry_extent entry = {.page = e->page, .block = e->block, .count = e->count, .size = c->attr->size,
+                                      .mtime_ns = c->attr->mtime_ns, .ctime_ns = c->attr->ctime_ns};
+    return log_append(&c->fs->env, c->txn, &entry, UDAX_ENTRY_EXTENT, 0, sizeof(entry));
 }
 
 static int copy_xattrs(struct compaction *c, const struct xattr_index *index)
@@ -259,7 +253,8 @@ void inode_maybe_compact(struct fs *fs, struct inode *inode)
     struct compaction c = {fs, &txn, &inode->attr};
     int rc = inode_log_attr(fs, &txn, &inode->attr);
     if (!rc)
-        rc = inode_is_dir(inode) ? dir_index_each(&inode->names, copy_dentry, &c) : copy_extents(&c, &inode->extents);
+        rc = inode_is_dir(inode) ? dir_index_each(&inode->names, copy_dentry, &c)
+                                 : extent_each(&inode->extents, copy_extent, &c);
     if (!rc)
         rc = copy_xattrs(&c, &inode->xattrs);
     if (rc) {

@@ -292,31 +292,26 @@ static bool visit_entry(void *arg, const struct udax_entry_header *h, uint64_t o
     return true;
 }
 
-/* Claims the blocks the replayed extents map; on a block owned twice, cuts before the last entry that mapped it. */
-static bool claim_extents(struct loader *l)
+/* Claims the blocks one replayed extent maps; on a block owned twice, cuts before the last entry that mapped it. */
+static int claim_extent(void *arg, const struct extent *e)
 {
-    struct allocator *alloc = &l->fs->alloc;
-    const struct extent_index *extents = &l->inode->extents;
-    for (size_t i = 0; i < extents->count; i++) {
-        const struct extent *e = &extents->extents[i];
-        if (claim(l, e->block, e->count))
-            continue;
-        if (l->out_of_memory)
-            return false;
-        uint64_t taken = e->block;
-        while (taken < e->block + e->count - 1 && !alloc_is_used(alloc, taken))
-            taken++;
-        for (size_t m = l->mapping_count; m-- > 0;) {
-            if (l->mappings[m].block <= taken && taken - l->mappings[m].block < l->mappings[m].count) {
-                l->cut = l->mappings[m].cut;
-                break;
-            }
+    struct loader *l = arg;
+    if (claim(l, e->block, e->count))
+        return 0;
+    if (l->out_of_memory)
+        return 1;
+    uint64_t taken = e->block;
+    while (taken < e->block + e->count - 1 && !alloc_is_used(&l->fs->alloc, taken))
+        taken++;
+    for (size_t m = l->mapping_count; m-- > 0;) {
+        if (l->mappings[m].block <= taken && taken - l->mappings[m].block < l->mappings[m].count) {
+            l->cut = l->mappings[m].cut;
+            break;
         }
-        inode_problem(l, "inode %llu: data block %llu is owned twice", (unsigned long long)l->inode->ino,
-                      (unsigned long long)taken);
-        return false;
     }
-    return true;
+    inode_problem(l, "inode %llu: data block %llu is owned twice", (unsigned long long)l->inode->ino,
+                  (unsigned long long)taken);
+    return 1;
 }
 
 /* Gives back what a failed load claimed. */
@@ -355,7 +350,7 @@ static bool load_log(struct loader *l, uint64_t ino, uint64_t tail, bool first_c
         inode_problem(l, "inode %llu: empty log", (unsigned long long)ino);
         ok = false;
     }
-    return ok && claim_extents(l);
+    return ok && extent_each(&l->inode->extents, claim_extent, l) == 0;
 }
 
 static void install(struct loader *l, uint64_t tail)

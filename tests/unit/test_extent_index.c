@@ -1,4 +1,5 @@
 /* test_extent_index.c: unit tests of the file-page to pool-block extent index. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +10,41 @@
 
 #include "inode/extent_index.h"
 #include "test_pool.h"
+
+/* Linked with --wrap=malloc and --wrap=realloc: while allocations_left is not negative, that many succeed. */
+static long allocations_left = -1;
+
+void *__real_malloc(size_t size);
+void *__real_realloc(void *ptr, size_t size);
+void *__wrap_malloc(size_t size);
+void *__wrap_realloc(void *ptr, size_t size);
+
+static bool allocation_allowed(void)
+{
+    if (allocations_left == 0)
+        return false;
+    if (allocations_left > 0)
+        allocations_left--;
+    return true;
+}
+
+void *__wrap_malloc(size_t size)
+{
+    return allocation_allowed() ? __real_malloc(size) : NULL;
+}
+
+void *__wrap_realloc(void *ptr, size_t size)
+{
+    return allocation_allowed() ? __real_realloc(ptr, size) : NULL;
+}
+
+/* Teardown of the tests that make allocations fail, so that a failed check does not leave them failing. */
+static int allow_allocations(void **state)
+{
+    (void)state;
+    allocations_left = -1;
+    return 0;
+}
 
 /* Every block a release callback was handed, one entry per block, in call order. */
 struct released {
@@ -34,12 +70,28 @@ static void assert_released_run(const struct released *r, size_t at, uint64_t bl
         assert_int_equal(r->blocks[at + i], block + i);
 }
 
+struct nth_extent {
+    size_t left;
+    struct extent found;
+};
+
+static int take_nth_extent(void *arg, const struct extent *extent)
+{
+    struct nth_extent *nth = arg;
+    if (nth->left--)
+        return 0;
+    nth->found = *extent;
+    return 1;
+}
+
 static void assert_extent(const struct extent_index *index, size_t i, uint64_t page, uint64_t block, uint64_t count)
 {
     assert_true(i < index->count);
-    assert_int_equal(index->extents[i].page, page);
-    assert_int_equal(index->extents[i].block, block);
-    assert_int_equal(index->extents[i].count, count);
+    struct nth_extent nth = {.left = i};
+    assert_int_equal(extent_each(index, take_nth_extent, &nth), 1);
+    assert_int_equal(nth.found.page, page);
+    assert_int_equal(nth.found.block, block);
+    assert_int_equal(nth.found.count, count);
 }
 
 static void map_or_fail(struct extent_index *index, uint64_t page, uint64_t block, uint64_t count)
@@ -318,17 +370,43 @@ static void test_clear_empties_the_index(void **state)
     struct extent_index index = {0};
     map_or_fail(&index, 0, 100, 1);
     map_or_fail(&index, 5, 200, 1);
+    assert_int_equal(extent_reserve(&index, 100), 0);
     extent_index_clear(&index);
     assert_int_equal(index.count, 0);
-    assert_null(index.extents);
+    assert_null(index.root);
+    assert_null(index.spares);
+    assert_int_equal(index.spare_count, 0);
     map_or_fail(&index, 0, 100, 1);
     assert_int_equal(index.count, 1);
     extent_index_clear(&index);
 }
 
-/* The randomized check: a plain array page -> block, 0 for a hole, replayed against the index. */
-#define MODEL_PAGES 192
-#define MODEL_OPS 4000
+/* The randomized checks: a plain array page -> block, 0 for a hole, replayed against the index. */
+struct model {
+    uint64_t *blocks;
+    uint64_t pages;
+    uint64_t seed;
+    uint64_t fresh_block; /* above every block mapped so far */
+    struct released *released;
+    uint64_t *expected; /* the blocks a change must release */
+};
+
+static struct model model_new(uint64_t pages, uint64_t seed)
+{
+    struct model m = {.pages = pages, .seed = seed, .fresh_block = 1000};
+    m.blocks = calloc(pages, sizeof(*m.blocks));
+    m.expected = calloc(pages, sizeof(*m.expected));
+    m.released = malloc(sizeof(*m.released));
+    assert_true(m.blocks && m.expected && m.released);
+    return m;
+}
+
+static void model_free(struct model *m)
+{
+    free(m->blocks);
+    free(m->expected);
+    free(m->released);
+}
 
 static int compare_blocks(const void *a, const void *b)
 {
@@ -344,93 +422,292 @@ static void assert_same_block_multiset(struct released *got, uint64_t *expected,
     assert_memory_equal(got->blocks, expected, expected_count * sizeof(expected[0]));
 }
 
-/* Sorted, non-empty, non-overlapping, and no two neighbours that could have merged. */
-static void assert_index_well_formed(const struct extent_index *index)
+/* Walks the index beside the model. */
+struct model_walk {
+    const struct model *m;
+    uint64_t next; /* the first page not compared yet */
+    size_t extents;
+};
+
+/* Each extent is a run of the model with holes before it, and as long as the blocks continue: merged. */
+static int compare_extent_with_model(void *arg, const struct extent *e)
 {
-    for (size_t i = 0; i < index->count; i++) {
-        const struct extent *e = &index->extents[i];
-        assert_true(e->count > 0);
-        if (i == 0)
-            continue;
-        const struct extent *prev = &index->extents[i - 1];
-        assert_true(prev->page + prev->count <= e->page);
-        assert_false(prev->page + prev->count == e->page && prev->block + prev->count == e->block);
-    }
+    struct model_walk *w = arg;
+    const uint64_t *blocks = w->m->blocks;
+    assert_true(e->count > 0);
+    assert_true(e->page >= w->next);
+    assert_true(e->page + e->count <= w->m->pages);
+    for (uint64_t p = w->next; p < e->page; p++)
+        assert_int_equal(blocks[p], 0);
+    for (uint64_t i = 0; i < e->count; i++)
+        assert_int_equal(blocks[e->page + i], e->block + i);
+    assert_false(e->page > 0 && blocks[e->page - 1] && blocks[e->page - 1] + 1 == e->block);
+    assert_false(e->page + e->count < w->m->pages && blocks[e->page + e->count] == e->block + e->count);
+    w->next = e->page + e->count;
+    w->extents++;
+    return 0;
 }
 
-static void assert_index_matches_model(const struct extent_index *index, const uint64_t *model)
+/* The tree's invariants, and extents, count and mapped pages against the model. */
+static void assert_extents_match_model(const struct extent_index *index, const struct model *m)
 {
-    assert_index_well_formed(index);
-    for (uint64_t page = 0; page < MODEL_PAGES + 2; page++) {
-        uint64_t block = 0, run = 0;
-        bool mapped = extent_lookup(index, page, &block, &run);
-        uint64_t want = page < MODEL_PAGES ? model[page] : 0;
-        assert_int_equal(mapped, want != 0);
-        uint64_t expected_run = 0;
-        if (mapped) {
-            assert_int_equal(block, want);
-            while (page + expected_run < MODEL_PAGES && model[page + expected_run] == want + expected_run)
-                expected_run++;
-        } else {
-            while (page + expected_run < MODEL_PAGES && !model[page + expected_run])
-                expected_run++;
-            if (page + expected_run >= MODEL_PAGES)
-                expected_run = UINT64_MAX;
-        }
-        assert_int_equal(run, expected_run);
+    assert_true(extent_index_well_formed(index));
+    struct model_walk walk = {.m = m};
+    assert_int_equal(extent_each(index, compare_extent_with_model, &walk), 0);
+    for (uint64_t p = walk.next; p < m->pages; p++)
+        assert_int_equal(m->blocks[p], 0);
+    assert_int_equal(walk.extents, index->count);
+    uint64_t mapped = 0;
+    for (uint64_t p = 0; p < m->pages; p++)
+        mapped += m->blocks[p] != 0;
+    assert_int_equal(extent_mapped_pages(index, 0, UINT64_MAX), mapped);
+}
+
+static void assert_lookup_matches_model(const struct extent_index *index, const struct model *m, uint64_t page)
+{
+    uint64_t block = 0, run = 0;
+    bool mapped = extent_lookup(index, page, &block, &run);
+    uint64_t want = page < m->pages ? m->blocks[page] : 0;
+    assert_int_equal(mapped, want != 0);
+    uint64_t expected_run = 0;
+    if (mapped) {
+        assert_int_equal(block, want);
+        while (page + expected_run < m->pages && m->blocks[page + expected_run] == want + expected_run)
+            expected_run++;
+    } else {
+        while (page + expected_run < m->pages && !m->blocks[page + expected_run])
+            expected_run++;
+        if (page + expected_run >= m->pages)
+            expected_run = UINT64_MAX;
     }
+    assert_int_equal(run, expected_run);
+}
+
+static void assert_mapped_pages_match_model(const struct extent_index *index, struct model *m)
+{
+    uint64_t from = test_random_next(&m->seed) % m->pages;
+    uint64_t span = test_random_next(&m->seed) % 4 == 0 ? UINT64_MAX : test_random_next(&m->seed) % m->pages;
+    uint64_t mapped = 0;
+    for (uint64_t p = from; p < m->pages && (span == UINT64_MAX || p < from + span); p++)
+        mapped += m->blocks[p] != 0;
+    assert_int_equal(extent_mapped_pages(index, from, span), mapped);
+}
+
+/* After a change to [first, end): lookups around it and at random pages, every page when all is set. */
+static void assert_index_matches_model(const struct extent_index *index, struct model *m, uint64_t first, uint64_t end,
+                                       bool all)
+{
+    assert_extents_match_model(index, m);
+    for (uint64_t page = all || first < 2 ? 0 : first - 2; page < (all ? m->pages + 2 : end + 2); page++)
+        assert_lookup_matches_model(index, m, page);
+    for (int i = 0; i < 8; i++)
+        assert_lookup_matches_model(index, m, test_random_next(&m->seed) % m->pages);
+    assert_mapped_pages_match_model(index, m);
+}
+
+/*
+ * One random map or unmap of at most max_count pages, checked against the
+ * model: the blocks it released, or on ENOMEM that it released nothing and
+ * left the model as it was. Growing leaves out merges and most unmaps, so
+ * that extents pile up. Returns its result; *first and *end are its range.
+ */
+static int random_change(struct model *m, struct extent_index *index, uint64_t max_count, bool growing,
+                         uint64_t *first, uint64_t *end)
+{
+    uint64_t page = test_random_next(&m->seed) % m->pages;
+    uint64_t count = 1 + test_random_next(&m->seed) % max_count;
+    if (count > m->pages - page)
+        count = m->pages - page;
+    uint64_t kind = growing ? 2 + test_random_next(&m->seed) % 6 : test_random_next(&m->seed) % 10;
+    uint64_t *blocks = m->blocks;
+    uint64_t block = 0; /* 0 unmaps */
+    if (kind < 2 && page > 0 && blocks[page - 1]) {
+        /* Continuing the left neighbour's blocks is what makes merges happen. */
+        block = blocks[page - 1] + 1;
+    } else if (kind == 2 && blocks[page]) {
+        /* A copy-on-write overwrite of exactly one extent. */
+        while (page > 0 && blocks[page - 1] && blocks[page - 1] + 1 == blocks[page])
+            page--;
+        count = 1;
+        while (page + count < m->pages && blocks[page + count] == blocks[page] + count)
+            count++;
+        block = m->fresh_block;
+    } else if (kind == 3 && blocks[page]) {
+        /* The blocks already there: released, and the extent joins up again. */
+        uint64_t run = 1;
+        while (page + run < m->pages && blocks[page + run] == blocks[page] + run)
+            run++;
+        count = count < run ? count : run;
+        block = blocks[page];
+    } else if (kind < 7) {
+        block = m->fresh_block;
+    }
+    if (block == m->fresh_block)
+        m->fresh_block += count + 1 + test_random_next(&m->seed) % 3;
+    bool to_end = kind == 9;
+    *first = page;
+    *end = to_end ? m->pages : page + count;
+
+    size_t expected_count = 0;
+    for (uint64_t p = page; p < *end; p++)
+        if (blocks[p])
+            m->expected[expected_count++] = blocks[p];
+    *m->released = (struct released){0};
+    int rc = block ? extent_map(index, page, block, count, record_release, m->released)
+                   : extent_unmap(index, page, to_end ? UINT64_MAX : count, record_release, m->released);
+    if (rc) {
+        assert_int_equal(rc, ENOMEM);
+        assert_int_equal(m->released->calls, 0);
+        return rc;
+    }
+    assert_same_block_multiset(m->released, m->expected, expected_count);
+    for (uint64_t p = page; p < *end; p++)
+        blocks[p] = block ? block + (p - page) : 0;
+    return 0;
 }
 
 static void test_random_operations_match_an_array_model(void **state)
 {
     (void)state;
-    uint64_t model[MODEL_PAGES] = {0};
-    uint64_t expected[MODEL_PAGES];
-    struct released *released = malloc(sizeof(*released));
-    assert_non_null(released);
+    struct model m = model_new(192, 20240611);
     struct extent_index index = {0};
-    uint64_t seed = 20240611;
-    uint64_t fresh_block = 1000;
-
-    for (int op = 0; op < MODEL_OPS; op++) {
-        uint64_t page = test_random_next(&seed) % MODEL_PAGES;
-        uint64_t count = 1 + test_random_next(&seed) % 24;
-        if (page + count > MODEL_PAGES)
-            count = MODEL_PAGES - page;
-        uint64_t kind = test_random_next(&seed) % 8;
-        bool to_end = kind == 7;
-        uint64_t end = to_end ? MODEL_PAGES : page + count;
-
-        size_t expected_count = 0;
-        for (uint64_t p = page; p < end; p++)
-            if (model[p])
-                expected[expected_count++] = model[p];
-        *released = (struct released){0};
-
-        if (kind < 5) {
-            /* Continuing the left neighbour's blocks is what makes merges happen. */
-            uint64_t block = kind < 2 && page > 0 && model[page - 1] ? model[page - 1] + 1 : fresh_block;
-            fresh_block += count + 1 + test_random_next(&seed) % 3;
-            assert_int_equal(extent_map(&index, page, block, count, record_release, released), 0);
-            for (uint64_t p = page; p < end; p++)
-                model[p] = block + (p - page);
-        } else {
-            assert_int_equal(extent_unmap(&index, page, to_end ? UINT64_MAX : count, record_release, released), 0);
-            for (uint64_t p = page; p < end; p++)
-                model[p] = 0;
-        }
-        assert_same_block_multiset(released, expected, expected_count);
-        assert_index_matches_model(&index, model);
-
-        uint64_t from = test_random_next(&seed) % MODEL_PAGES;
-        uint64_t span = test_random_next(&seed) % 4 == 0 ? UINT64_MAX : test_random_next(&seed) % MODEL_PAGES;
-        uint64_t mapped = 0;
-        for (uint64_t p = from; p < MODEL_PAGES && (span == UINT64_MAX || p < from + span); p++)
-            mapped += model[p] != 0;
-        assert_int_equal(extent_mapped_pages(&index, from, span), mapped);
+    for (int op = 0; op < 4000; op++) {
+        uint64_t first, end;
+        assert_int_equal(random_change(&m, &index, 24, false, &first, &end), 0);
+        assert_index_matches_model(&index, &m, first, end, true);
     }
     extent_index_clear(&index);
-    free(released);
+    model_free(&m);
+}
+
+/*
+ * Thousands of extents over 4096 pages: phases of small changes fragment the
+ * file until the tree is three levels high, phases of large ones bring it
+ * back to a single leaf, splitting, evening out and merging nodes on the way.
+ */
+static void test_random_operations_grow_and_shrink_the_tree(void **state)
+{
+    (void)state;
+    struct model m = model_new(4096, 77);
+    struct extent_index index = {0};
+    unsigned tallest = 0, grew_to_three = 0, back_to_one = 0;
+    for (int phase = 0; phase < 6; phase++) {
+        bool fragment = phase % 2 == 0;
+        for (int op = 0; op < (fragment ? 8000 : 1500); op++) {
+            uint64_t first, end;
+            assert_int_equal(random_change(&m, &index, fragment ? 3 : 1024, fragment, &first, &end), 0);
+            assert_index_matches_model(&index, &m, first, end, op % 512 == 0);
+            tallest = index.height > tallest ? index.height : tallest;
+            grew_to_three += index.height == 3 && tallest == 3;
+            back_to_one += index.height == 1 && grew_to_three;
+        }
+    }
+    assert_int_equal(tallest, 3);
+    assert_true(grew_to_three > 0 && back_to_one > 0);
+    extent_index_clear(&index);
+    model_free(&m);
+}
+
+/* After extent_reserve(n), n changes of any kind succeed with every allocation failing. */
+static void test_reserved_changes_need_no_allocation(void **state)
+{
+    (void)state;
+    struct model m = model_new(4096, 99);
+    struct extent_index index = {0};
+    unsigned tallest = 0;
+    for (int round = 0; round < 3000; round++) {
+        size_t changes = 1 + test_random_next(&m.seed) % 4;
+        assert_int_equal(extent_reserve(&index, changes), 0);
+        uint64_t max_count = round % 512 == 511 ? 256 : 3;
+        allocations_left = 0;
+        for (size_t i = 0; i < changes; i++) {
+            uint64_t first, end;
+            assert_int_equal(random_change(&m, &index, max_count, max_count == 3, &first, &end), 0);
+        }
+        allocations_left = -1;
+        assert_extents_match_model(&index, &m);
+        tallest = index.height > tallest ? index.height : tallest;
+    }
+    assert_int_equal(tallest, 3);
+    extent_index_clear(&index);
+    model_free(&m);
+}
+
+/* With the spares dropped and allocations failing, a change that needs a node fails with ENOMEM and changes nothing. */
+static void test_failed_changes_change_nothing(void **state)
+{
+    (void)state;
+    struct model m = model_new(4096, 5);
+    struct extent_index index = {0};
+    unsigned failures = 0;
+    for (int op = 0; op < 12000; op++) {
+        assert_int_equal(extent_reserve(&index, 0), 0);
+        assert_int_equal(index.spare_count, 0);
+        allocations_left = op % 3 ? 0 : -1;
+        uint64_t first, end;
+        failures += random_change(&m, &index, op % 1000 < 900 ? 3 : 512, op % 1000 < 900, &first, &end) != 0;
+        allocations_left = -1;
+        assert_extents_match_model(&index, &m);
+    }
+    assert_true(failures >= 100);
+    extent_index_clear(&index);
+    model_free(&m);
+}
+
+/* Unmapping inside extents splits them until a full node needs a new one: that unmap fails and changes nothing. */
+static void test_unmap_that_cannot_split_changes_nothing(void **state)
+{
+    (void)state;
+    for (uint64_t extents = 4; extents <= 2048; extents *= 512) {
+        struct model m = model_new(3 * extents, 1);
+        struct extent_index index = {0};
+        for (uint64_t i = 0; i < extents; i++) {
+            map_or_fail(&index, 3 * i, 10000 + 4 * i, 3);
+            for (uint64_t p = 0; p < 3; p++)
+                m.blocks[3 * i + p] = 10000 + 4 * i + p;
+        }
+        assert_int_equal(extent_reserve(&index, 0), 0);
+        allocations_left = 0;
+        int rc = 0;
+        uint64_t i = 0;
+        for (; i < extents && !rc; i++) {
+            *m.released = (struct released){0};
+            rc = extent_unmap(&index, 3 * i + 1, 1, record_release, m.released);
+            if (!rc)
+                m.blocks[3 * i + 1] = 0;
+        }
+        allocations_left = -1;
+        assert_int_equal(rc, ENOMEM);
+        assert_int_equal(m.released->calls, 0);
+        assert_index_matches_model(&index, &m, 0, m.pages, true);
+        assert_int_equal(extent_unmap(&index, 3 * (i - 1) + 1, 1, NULL, NULL), 0);
+        extent_index_clear(&index);
+        model_free(&m);
+    }
+}
+
+/* A small index grows its one leaf rather than keep spare nodes; a smaller reservation frees what a larger one left. */
+static void test_reserve_keeps_only_what_the_next_changes_need(void **state)
+{
+    (void)state;
+    struct extent_index index = {0};
+    map_or_fail(&index, 0, 100, 1);
+    assert_int_equal(extent_reserve(&index, 2), 0);
+    assert_int_equal(index.spare_count, 0);
+    allocations_left = 0;
+    for (uint64_t i = 1; i <= 4; i++)
+        map_or_fail(&index, 2 * i, 100 + 2 * i, 1);
+    allocations_left = -1;
+    assert_int_equal(index.count, 5);
+
+    for (uint64_t i = 5; i < 2000; i++)
+        map_or_fail(&index, 2 * i, 100 + 2 * i, 1);
+    assert_int_equal(extent_reserve(&index, 1000), 0);
+    assert_true(index.spare_count >= 3000);
+    assert_int_equal(extent_reserve(&index, 1), 0);
+    assert_true(index.spare_count > 0 && index.spare_count < 10);
+    extent_index_clear(&index);
+    assert_int_equal(index.spare_count, 0);
 }
 
 int main(void)
@@ -452,6 +729,11 @@ int main(void)
         cmocka_unit_test(test_mapped_pages_counts_only_the_requested_range),
         cmocka_unit_test(test_clear_empties_the_index),
         cmocka_unit_test(test_random_operations_match_an_array_model),
+        cmocka_unit_test(test_random_operations_grow_and_shrink_the_tree),
+        cmocka_unit_test_teardown(test_reserved_changes_need_no_allocation, allow_allocations),
+        cmocka_unit_test_teardown(test_failed_changes_change_nothing, allow_allocations),
+        cmocka_unit_test_teardown(test_unmap_that_cannot_split_changes_nothing, allow_allocations),
+        cmocka_unit_test_teardown(test_reserve_keeps_only_what_the_next_changes_need, allow_allocations),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
