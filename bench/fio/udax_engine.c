@@ -39,6 +39,7 @@ static struct fio_option options[] = {
  */
 static pthread_mutex_t shared_pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct udax_pool *shared_pool;
+/* The first pool a job named, kept for the life of the process, so that a second one is refused however jobs overlap. */
 static char *shared_pool_path;
 static unsigned shared_pool_users;
 
@@ -96,17 +97,15 @@ static struct udax_pool *pool_get(struct thread_data *td)
     const char *path = ((const struct udax_engine_options *)td->eo)->pool;
     struct udax_pool *pool = NULL;
     pthread_mutex_lock(&shared_pool_lock);
-    if (shared_pool && strcmp(shared_pool_path, path) != 0) {
-        fail(td, EBUSY, "pool", "pool=%s while this process has %s open: one pool per process", path,
+    if (shared_pool_path && strcmp(shared_pool_path, path) != 0) {
+        fail(td, EBUSY, "pool", "pool=%s after this process's jobs used %s: one pool per process", path,
              shared_pool_path);
     } else if (shared_pool) {
         pool = shared_pool;
+    } else if (!shared_pool_path && !(shared_pool_path = strdup(path))) {
+        fail(td, ENOMEM, "malloc", "no memory for the pool's path");
     } else if (!(pool = udax_pool_open(path, NULL))) {
         fail_udax(td, "udax_pool_open");
-    } else if (!(shared_pool_path = strdup(path))) {
-        fail(td, ENOMEM, "malloc", "no memory for the pool's path");
-        udax_pool_close(pool);
-        pool = NULL;
     } else {
         shared_pool = pool;
     }
@@ -123,8 +122,6 @@ static void pool_put(struct thread_data *td)
         if (udax_pool_close(shared_pool))
             fail_udax(td, "udax_pool_close");
         shared_pool = NULL;
-        free(shared_pool_path);
-        shared_pool_path = NULL;
     }
     pthread_mutex_unlock(&shared_pool_lock);
 }

@@ -30,7 +30,7 @@ struct log_txn {
     uint64_t first_new_page;   /* pages this txn chained, to free on abort */
     uint64_t last_entry;       /* pool offset of the entry that carries UDAX_ENTRY_LAST for now */
     bool last_copied;          /* last_copy holds that entry as written */
-    unsigned char last_copy[LOG_TXN_COPY_SLOTS * UDAX_SLOT_SIZE];
+    _Alignas(uint64_t) unsigned char last_copy[LOG_TXN_COPY_SLOTS * UDAX_SLOT_SIZE];
     bool fresh;                /* a new chain, not an extension of log->head */
 };
 

@@ -87,7 +87,7 @@ refused "jobs as processes" "udax engine: options: job refused runs as a process
 refused "a directory as the file" "udax engine: udax_stat: /two: not a regular file in the pool" \
     --ioengine=external:"$engine" --pool="$pool" --thread --filename=/two
 "$udax" mkfs "$work/other.pool" --size 16M >/dev/null
-refused "two pools in one process" "udax engine: pool: pool=.* while this process has .* open: one pool per process" \
+refused "two pools in one process" "udax engine: pool: pool=.* after this process.s jobs used .*: one pool per process" \
     --ioengine=external:"$engine" --pool="$pool" --thread --filename=/refused.data \
     --name=other --rw=write --size=1M --ioengine=external:"$engine" --pool="$work/other.pool" --thread \
     --filename=/refused.data
