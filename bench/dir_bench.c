@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "bench_clock.h"
+#include "bench_exit.h"
 #include "bench_figures.h"
 #include "udax.h"
 
@@ -30,16 +31,7 @@ static char pool_path[128], tree_path[128];
 static void remove_files(void)
 {
     unlink(pool_path);
-    char command[200];
-    snprintf(command, sizeof(command), "rm -rf '%s'", tree_path);
-    if (tree_path[0] && system(command) != 0)
-        fprintf(stderr, "dir_bench: could not remove %s\n", tree_path);
-}
-
-static void die(const char *what)
-{
-    fprintf(stderr, "dir_bench: %s: %s (%s)\n", what, udax_last_error(), strerror(errno));
-    exit(1);
+    remove_tree(tree_path);
 }
 
 /* One directory to measure: /d of a udax pool, or d under a tmpfs tree when pool is NULL. */

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "bench_clock.h"
+#include "bench_exit.h"
 #include "bench_random.h"
 #include "udax.h"
 
@@ -41,16 +42,7 @@ static void remove_files(void)
 {
     for (int i = 0; i < 2; i++)
         unlink(pool_paths[i]);
-    char command[200];
-    snprintf(command, sizeof(command), "rm -rf '%s'", tmpfs_dir);
-    if (tmpfs_dir[0] && system(command) != 0)
-        fprintf(stderr, "file_bench: could not remove %s\n", tmpfs_dir);
-}
-
-static void die(const char *what)
-{
-    fprintf(stderr, "file_bench: %s: %s (%s)\n", what, udax_last_error(), strerror(errno));
-    exit(1);
+    remove_tree(tmpfs_dir);
 }
 
 /* A file of one system: a descriptor of a pool or of tmpfs, or a plain buffer for the memory copy. */

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "bench_clock.h"
+#include "bench_exit.h"
 #include "bench_figures.h"
 #include "bench_random.h"
 #include "udax.h"
@@ -42,12 +43,6 @@ static void remove_files(void)
     unlink(pool_path);
     unlink(churn_pool_path);
     unlink(tmpfs_path);
-}
-
-static void die(const char *what)
-{
-    fprintf(stderr, "mmap_bench: %s: %s (%s)\n", what, udax_last_error(), strerror(errno));
-    exit(1);
 }
 
 /* Where the loops' loads end up, so that the compiler keeps them. */

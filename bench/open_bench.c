@@ -10,17 +10,12 @@
 #include <unistd.h>
 
 #include "bench_clock.h"
+#include "bench_exit.h"
 #include "udax.h"
 
 #define DIRECTORIES 100
 #define RUNS 5
 
-
-static void die(const char *what)
-{
-    fprintf(stderr, "open_bench: %s: %s (%s)\n", what, udax_last_error(), strerror(errno));
-    exit(1);
-}
 
 static void populate_pool(const char *path, int files)
 {
