@@ -138,23 +138,26 @@ int dir_index_add(struct dir_index *index, const char *name, size_t len, uint64_
     return insert(index, name_hash(name, len), name, len, ino, file_type);
 }
 
-void dir_index_remove_key(struct dir_index *index, uint64_t key)
+static void drop(struct dir_index *index, struct dir_name *n)
 {
-    PWord_t value = (PWord_t)JudyLGet(index->names, (Word_t)key, NULL);
-    if (!value || value == PJERR)
-        return;
-    struct dir_name *n = (struct dir_name *)*value;
-    JudyLDel(&index->names, (Word_t)key, NULL);
+    JudyLDel(&index->names, (Word_t)n->key, NULL);
     index->count--;
     index->subdirs -= n->file_type == DT_DIR;
     free(n);
+}
+
+void dir_index_remove_key(struct dir_index *index, uint64_t key)
+{
+    PWord_t value = (PWord_t)JudyLGet(index->names, (Word_t)key, NULL);
+    if (value && value != PJERR)
+        drop(index, (struct dir_name *)*value);
 }
 
 void dir_index_remove(struct dir_index *index, const char *name, size_t len)
 {
     struct dir_name *n = dir_index_find(index, name, len);
     if (n)
-        dir_index_remove_key(index, n->key);
+        drop(index, n);
 }
 
 void dir_index_clear(struct dir_index *index)
