@@ -98,7 +98,7 @@ static void drop_names(struct checker *c, struct inode *dir, const struct dir_na
     log_txn_begin(&r.txns[0], &dir->log);
     for (size_t i = 0; i < count; i++) {
         if (inode_log_dentry(&c->fs, &r.txns[0], UDAX_ENTRY_DENTRY_DEL, names[i]->name, names[i]->len, names[i]->ino,
-                             0)) {
+                             0, 0)) {
             abort_repair(c, &r);
             return;
         }
@@ -237,7 +237,7 @@ static void reconnect(struct checker *c, struct inode *inode)
     if (attr.nlink == 0)
         attr.nlink = 1;
     uint8_t type = inode_dirent_type(inode);
-    int rc = inode_log_dentry(fs, &r.txns[0], UDAX_ENTRY_DENTRY_ADD, name, (size_t)len, inode->ino, type);
+    int rc = inode_log_dentry(fs, &r.txns[0], UDAX_ENTRY_DENTRY_ADD, name, (size_t)len, inode->ino, type, 0);
     if (!rc && r.count == 2)
         rc = inode_log_attr(fs, &r.txns[1], &attr);
     if (!rc)

@@ -183,12 +183,11 @@ int inode_log_attr(struct fs *fs, struct log_txn *txn, const struct udax_attr *a
 }
 
 int inode_log_dentry(struct fs *fs, struct log_txn *txn, uint8_t type, const char *name, size_t len, uint64_t ino,
-                     uint8_t file_type)
+                     uint8_t file_type, int64_t dir_time_ns)
 {
-    unsigned char buffer[UDAX_DENTRY_MAX_SLOTS * UDAX_SLOT_SIZE] = {0};
+    unsigned char buffer[UDAX_DENTRY_MAX_SLOTS * UDAX_SLOT_SIZE];
     struct udax_entry_dentry *entry = (struct udax_entry_dentry *)buffer;
-    entry->ino = ino;
-    entry->file_type = file_type;
+    *entry = (struct udax_entry_dentry){.ino = ino, .dir_time_ns = dir_time_ns, .file_type = file_type};
     memcpy(entry->name, name, len);
     unsigned bytes = (unsigned)(offsetof(struct udax_entry_dentry, name) + len);
     return log_append(&fs->env, txn, buffer, type, (uint8_t)len, bytes);
@@ -216,7 +215,7 @@ struct compaction {
 static int copy_dentry(void *arg, const struct dir_name *name)
 {
     struct compaction *c = arg;
-    return inode_log_dentry(c->fs, c->txn, UDAX_ENTRY_DENTRY_ADD, name->name, name->len, name->ino, name->file_type);
+    return inode_log_dentry(c->fs, c->txn, UDAX_ENTRY_DENTRY_ADD, name->name, name->len, name->ino, name->file_type, 0);
 }
 
 static int copy_extent(void *arg, const struct extent *e)

@@ -169,9 +169,9 @@ void inode_release_blocks(void *fs, uint64_t block, uint64_t count);
 
 void inode_to_stat(const struct fs *fs, const struct inode *inode, struct stat *st);
 
-/* Appends a DENTRY_ADD or DENTRY_DEL; 0 or ENOSPC. */
+/* Appends a DENTRY_ADD or DENTRY_DEL that sets the directory's mtime and ctime to dir_time_ns (0: leaves them); 0 or ENOSPC. */
 int inode_log_dentry(struct fs *fs, struct log_txn *txn, uint8_t type, const char *name, size_t len, uint64_t ino,
-                     uint8_t file_type);
+                     uint8_t file_type, int64_t dir_time_ns);
 /* Appends an XATTR_SET (or an XATTR_DEL, with no value); name and value fit UDAX_XATTR_DATA_MAX. 0 or ENOSPC. */
 int inode_log_xattr(struct fs *fs, struct log_txn *txn, uint8_t type, const char *name, size_t len, const void *value,
                     size_t value_len);

@@ -245,12 +245,11 @@ int namei_lookup(struct fs *fs, const struct cred *cred, struct inode *start, co
     return rc ? rc : walk_last(&w, dir, last, flags, out);
 }
 
-static struct udax_attr touched(const struct inode *dir, int64_t now)
+/* A name of dir changed at now: what replaying the DENTRY entry that carries now does. */
+static void touch(struct inode *dir, int64_t now)
 {
-    struct udax_attr attr = dir->attr;
-    attr.mtime_ns = now;
-    attr.ctime_ns = now;
-    return attr;
+    dir->attr.mtime_ns = now;
+    dir->attr.ctime_ns = now;
 }
 
 /* Takes ILOCKs of distinct inodes in inode-number order. */
@@ -336,7 +335,6 @@ static int create_child(struct fs *fs, const struct cred *cred, struct inode *di
     struct log_txn child_txn, dir_txn;
     log_txn_begin_fresh(&child_txn, &inode->log);
     log_txn_begin(&dir_txn, &dir->log);
-    struct udax_attr dir_attr = touched(dir, now);
     uint64_t target_block = 0;
     int rc = dir->dead ? ENOENT : 0;
     if (!rc)
@@ -344,9 +342,7 @@ static int create_child(struct fs *fs, const struct cred *cred, struct inode *di
     if (!rc && spec->target)
         rc = log_symlink_target(fs, &child_txn, spec, now, &target_block);
     if (!rc)
-        rc = inode_log_dentry(fs, &dir_txn, UDAX_ENTRY_DENTRY_ADD, last->name, last->len, inode->ino, file_type);
-    if (!rc)
-        rc = inode_log_attr(fs, &dir_txn, &dir_attr);
+        rc = inode_log_dentry(fs, &dir_txn, UDAX_ENTRY_DENTRY_ADD, last->name, last->len, inode->ino, file_type, now);
     if (!rc && target_block)
         rc = extent_map(&inode->extents, 0, target_block, 1, NULL, NULL);
     if (!rc)
@@ -368,7 +364,7 @@ static int create_child(struct fs *fs, const struct cred *cred, struct inode *di
     journal_commit(&fs->journal, words, 3);
     log_txn_applied(&fs->env, &dir_txn);
     log_txn_applied(&fs->env, &child_txn);
-    dir->attr = dir_attr;
+    touch(dir, now);
     inode_maybe_compact(fs, dir);
     mutex_unlock(&dir->ilock);
     __atomic_fetch_add(inode_is_dir(inode) ? &fs->directories : &fs->files, 1, __ATOMIC_RELAXED);
@@ -567,14 +563,14 @@ int namei_open(struct fs *fs, const struct cred *cred, struct inode *start, cons
 }
 
 /*
- * Under the ILOCKs of dir and inode: appends a change of one name in dir (a
- * DENTRY_ADD naming inode, or with removed, the index's entry for the name,
- * a DENTRY_DEL) with the new attributes of both, and commits the two tails in
- * one journaled store. A new name enters the index before the commit, while
- * running out of memory can still undo it.
+ * Under the ILOCKs of dir and inode: appends a change of one name in dir at
+ * now (a DENTRY_ADD naming inode, or with removed, the index's entry for the
+ * name, a DENTRY_DEL) and the new attributes of inode, and commits the two
+ * tails in one journaled store. A new name enters the index before the
+ * commit, while running out of memory can still undo it.
  */
 static int commit_name_change(struct fs *fs, struct inode *dir, const struct last_name *last,
-                              const struct dir_name *removed, struct inode *inode, const struct udax_attr *dir_attr,
+                              const struct dir_name *removed, struct inode *inode, int64_t now,
                               const struct udax_attr *inode_attr)
 {
     uint8_t entry_type = removed ? UDAX_ENTRY_DENTRY_DEL : UDAX_ENTRY_DENTRY_ADD;
@@ -582,9 +578,7 @@ static int commit_name_change(struct fs *fs, struct inode *dir, const struct las
     struct log_txn dir_txn, inode_txn;
     log_txn_begin(&dir_txn, &dir->log);
     log_txn_begin(&inode_txn, &inode->log);
-    int rc = inode_log_dentry(fs, &dir_txn, entry_type, last->name, last->len, inode->ino, file_type);
-    if (!rc)
-        rc = inode_log_attr(fs, &dir_txn, dir_attr);
+    int rc = inode_log_dentry(fs, &dir_txn, entry_type, last->name, last->len, inode->ino, file_type, now);
     if (!rc)
         rc = inode_log_attr(fs, &inode_txn, inode_attr);
     if (!rc && file_type)
@@ -604,7 +598,7 @@ static int commit_name_change(struct fs *fs, struct inode *dir, const struct las
     log_txn_applied(&fs->env, &inode_txn);
     if (removed)
         dir_index_remove_key(&dir->names, removed->key);
-    dir->attr = *dir_attr;
+    touch(dir, now);
     inode->attr = *inode_attr;
     inode_maybe_compact(fs, dir);
     inode_maybe_compact(fs, inode);
@@ -648,11 +642,11 @@ int namei_link(struct fs *fs, const struct cred *cred, struct inode *old_start, 
         else if (target->attr.nlink >= NAMEI_LINK_MAX)
             rc = EMLINK;
         int64_t now = now_ns();
-        struct udax_attr dir_attr = touched(dir, now), target_attr = target->attr;
+        struct udax_attr target_attr = target->attr;
         target_attr.nlink++;
         target_attr.ctime_ns = now;
         if (!rc)
-            rc = commit_name_change(fs, dir, &last, NULL, target, &dir_attr, &target_attr);
+            rc = commit_name_change(fs, dir, &last, NULL, target, now, &target_attr);
         unlock_inodes(locked, 2);
     }
     rwlock_unlock(&dir->iolock);
@@ -691,9 +685,9 @@ static int remove_name(struct fs *fs, struct inode *dir, const struct last_name 
     lock_inodes(locked, 2);
     int rc = inode_is_dir(victim) && victim->names.count ? ENOTEMPTY : 0;
     int64_t now = now_ns();
-    struct udax_attr dir_attr = touched(dir, now), victim_attr = unlinked_attr(victim, now);
+    struct udax_attr victim_attr = unlinked_attr(victim, now);
     if (!rc)
-        rc = commit_name_change(fs, dir, last, name, victim, &dir_attr, &victim_attr);
+        rc = commit_name_change(fs, dir, last, name, victim, now, &victim_attr);
     if (!rc)
         victim->dead = inode_is_dir(victim);
     unlock_inodes(locked, 2);
@@ -811,7 +805,6 @@ static int commit_rename(struct fs *fs, struct rename_op *op)
     int rc = replaces_dir && op->victim->names.count ? ENOTEMPTY : 0;
     int64_t now = now_ns();
     bool same_dir = op->to_dir == op->from_dir;
-    struct udax_attr from_attr = touched(op->from_dir, now), to_attr = touched(op->to_dir, now);
     struct udax_attr moved_attr = renamed_attr(op->moved, op->to_dir, now), victim_attr;
     struct log_txn from_txn, to_txn_storage, moved_txn, victim_txn;
     struct log_txn *to_txn = same_dir ? &from_txn : &to_txn_storage;
@@ -824,15 +817,13 @@ static int commit_rename(struct fs *fs, struct rename_op *op)
     uint8_t victim_type = op->victim ? inode_dirent_type(op->victim) : 0;
     if (!rc && op->exchange)
         rc = inode_log_dentry(fs, &from_txn, UDAX_ENTRY_DENTRY_ADD, op->from.name, op->from.len, op->victim->ino,
-                              victim_type);
+                              victim_type, now);
     else if (!rc)
-        rc = inode_log_dentry(fs, &from_txn, UDAX_ENTRY_DENTRY_DEL, op->from.name, op->from.len, op->moved->ino, 0);
+        rc = inode_log_dentry(fs, &from_txn, UDAX_ENTRY_DENTRY_DEL, op->from.name, op->from.len, op->moved->ino, 0,
+                              now);
     if (!rc)
-        rc = inode_log_dentry(fs, to_txn, UDAX_ENTRY_DENTRY_ADD, op->to.name, op->to.len, op->moved->ino, moved_type);
-    if (!rc)
-        rc = inode_log_attr(fs, &from_txn, &from_attr);
-    if (!rc && !same_dir)
-        rc = inode_log_attr(fs, to_txn, &to_attr);
+        rc = inode_log_dentry(fs, to_txn, UDAX_ENTRY_DENTRY_ADD, op->to.name, op->to.len, op->moved->ino, moved_type,
+                              now);
     if (!rc)
         rc = inode_log_attr(fs, &moved_txn, &moved_attr);
     if (!rc && op->exchange) {
@@ -880,8 +871,8 @@ static int commit_rename(struct fs *fs, struct rename_op *op)
     } else {
         dir_index_remove(&op->from_dir->names, op->from.name, op->from.len);
     }
-    op->from_dir->attr = from_attr;
-    op->to_dir->attr = to_attr;
+    touch(op->from_dir, now);
+    touch(op->to_dir, now);
     for (size_t i = 0; i < count; i++)
         inode_maybe_compact(fs, locked[i]);
     unlock_inodes(locked, count);

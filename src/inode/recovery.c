@@ -170,6 +170,10 @@ static bool replay_dentry(struct loader *l, const struct udax_entry_header *h)
         inode_problem(l, "inode %llu: malformed directory entry", (unsigned long long)inode->ino);
         return false;
     }
+    if (d->dir_time_ns) {
+        inode->attr.mtime_ns = d->dir_time_ns;
+        inode->attr.ctime_ns = d->dir_time_ns;
+    }
     if (h->type == UDAX_ENTRY_DENTRY_DEL) {
         dir_index_remove(&inode->names, d->name, len);
         return true;

@@ -12,7 +12,8 @@
 #define UDAX_BLOCKS_PER_HUGE (UDAX_HUGE_SIZE / UDAX_BLOCK_SIZE)
 
 #define UDAX_MAGIC 0x4c4f4f5058414455ULL /* "UDAXPOOL" */
-#define UDAX_FORMAT_VERSION 2 /* 2: attributes span two slots, with birth time and rdev */
+/* 2: attributes span two slots, with birth time and rdev; 3: dentries carry their directory's new times */
+#define UDAX_FORMAT_VERSION 3
 #define UDAX_SUPER_PRIMARY_BLOCK 0
 #define UDAX_SUPER_BACKUP_BLOCK 1
 #define UDAX_OWNER_OFFSET 2048 /* within the primary superblock's block */
@@ -130,15 +131,20 @@ struct udax_entry_punch {
 };
 static_assert(sizeof(struct udax_entry_punch) == UDAX_SLOT_SIZE, "punch entry size");
 
-/* The name continues into the following slots; slots = 1 + ceil((name_len - first) / 64). */
+/*
+ * The name continues into the following slots; slots = 1 + ceil((name_len -
+ * first) / 64). A name change is also a change of its directory's mtime and
+ * ctime, which the entry carries, so that it needs no ATTR entry besides.
+ */
 struct udax_entry_dentry {
     struct udax_entry_header h;
     uint64_t ino;
-    uint8_t file_type; /* DT_REG, DT_DIR, ... */
-    char name[UDAX_SLOT_SIZE - 17];
+    int64_t dir_time_ns; /* the directory's new mtime and ctime; 0 leaves them (compaction, fsck) */
+    uint8_t file_type;   /* DT_REG, DT_DIR, ... */
+    char name[UDAX_SLOT_SIZE - 25];
 };
 static_assert(sizeof(struct udax_entry_dentry) == UDAX_SLOT_SIZE, "dentry entry size");
-#define UDAX_DENTRY_NAME_FIRST (UDAX_SLOT_SIZE - 17)
+#define UDAX_DENTRY_NAME_FIRST (UDAX_SLOT_SIZE - 25)
 #define UDAX_DENTRY_MAX_SLOTS (1 + (UDAX_NAME_MAX - UDAX_DENTRY_NAME_FIRST + UDAX_SLOT_SIZE - 1) / UDAX_SLOT_SIZE)
 
 /* The largest entry of any type: every slot of a log page after its header. */

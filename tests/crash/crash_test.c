@@ -396,7 +396,7 @@ static const struct damage damages[] = {
     {"a directory's first commit", NULL, "/A", 0},
     {"the root's first commit", NULL, "/", 0},
     {"a file's last commit", NULL, "/B/bar", -1},
-    {"a directory cut back before a rename", &rename_away, "/A", 5},
+    {"a directory cut back before a rename", &rename_away, "/A", 3},
 };
 
 static void make_damaged(const char *template, const char *path, const struct damage *d)
@@ -414,6 +414,10 @@ static void make_damaged(const char *template, const char *path, const struct da
     uint64_t offsets[64];
     size_t count = log_entries(image, st.st_ino, offsets, 64);
     size_t at = d->entry < 0 ? count - (size_t)-d->entry : (size_t)d->entry;
+    if (at >= count) {
+        fprintf(stderr, "%s: %s's log has no entry %d\n", d->name, d->path, d->entry);
+        exit(2);
+    }
     image[offsets[at] + 20] ^= 1;
     munmap(image, POOL_SIZE);
 }

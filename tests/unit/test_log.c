@@ -151,7 +151,7 @@ static void append_dentry(struct fs *fs, struct log_txn *txn, uint8_t type, unsi
     char name[UDAX_NAME_MAX];
     size_t len = name_for(i, name);
     uint64_t ino = 2 + i % 50;
-    assert_int_equal(inode_log_dentry(fs, txn, type, name, len, ino, DT_REG), 0);
+    assert_int_equal(inode_log_dentry(fs, txn, type, name, len, ino, DT_REG, 0), 0);
     *out = (struct expected_entry){type, (uint8_t)dentry_slots(len), (uint16_t)len, name[0], ino, false};
 }
 
