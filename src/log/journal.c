@@ -3,18 +3,20 @@
 #include "util/inject_bug.h"
 
 #include <stddef.h>
+#include <string.h>
 
 #include <xxhash.h>
 
-/* The count seeds the hash, so a torn count cannot match. */
-static uint32_t records_checksum(const struct udax_journal_record *records, uint32_t count)
-{
-    return XXH32(records, count * sizeof(records[0]), count);
-}
+#define SLOT_HEADER_SIZE offsetof(struct udax_journal_slot, records)
 
-static uint32_t slot_checksum(const struct udax_journal_slot *slot)
+/* XXH64 of the slot up to count records, with its checksum field zero; count must be in range. */
+static uint64_t slot_checksum(const struct udax_journal_slot *slot, uint32_t count)
 {
-    return slot->count > UDAX_JOURNAL_MAX_RECORDS ? 0 : records_checksum(slot->records, slot->count);
+    struct udax_journal_slot copy;
+    size_t bytes = SLOT_HEADER_SIZE + count * sizeof(slot->records[0]);
+    memcpy(&copy, slot, bytes);
+    copy.checksum = 0;
+    return XXH64(&copy, bytes, 0);
 }
 
 void journal_init(struct journal *journal, struct pool *pool)
@@ -24,6 +26,13 @@ void journal_init(struct journal *journal, struct pool *pool)
     pthread_cond_init(&journal->slot_freed, NULL);
     unsigned slots = pool->sb.journal_slots < 64 ? pool->sb.journal_slots : 64;
     journal->free_slots = slots == 64 ? ~0ULL : (1ULL << slots) - 1;
+    journal->waiters = 0;
+    journal->next_sequence = 1;
+    for (unsigned i = 0; i < pool->sb.journal_slots; i++) {
+        uint64_t sequence = pool->journal[i].state & ~UDAX_JOURNAL_LIVE;
+        if (sequence >= journal->next_sequence)
+            journal->next_sequence = sequence + 1;
+    }
 }
 
 void journal_destroy(struct journal *journal)
@@ -32,13 +41,16 @@ void journal_destroy(struct journal *journal)
     mutex_destroy(&journal->lock);
 }
 
-static unsigned claim_slot(struct journal *journal)
+static unsigned claim_slot(struct journal *journal, uint64_t *sequence)
 {
     mutex_lock(&journal->lock, 0);
+    journal->waiters++;
     while (!journal->free_slots)
         pthread_cond_wait(&journal->slot_freed, &journal->lock.m);
+    journal->waiters--;
     unsigned slot = (unsigned)__builtin_ctzll(journal->free_slots);
     journal->free_slots &= ~(1ULL << slot);
+    *sequence = journal->next_sequence++;
     mutex_unlock(&journal->lock);
     return slot;
 }
@@ -47,7 +59,8 @@ static void release_slot(struct journal *journal, unsigned slot)
 {
     mutex_lock(&journal->lock, 0);
     journal->free_slots |= 1ULL << slot;
-    pthread_cond_signal(&journal->slot_freed);
+    if (journal->waiters)
+        pthread_cond_signal(&journal->slot_freed);
     mutex_unlock(&journal->lock);
 }
 
@@ -55,20 +68,26 @@ void journal_commit(struct journal *journal, const struct journal_word *words, u
 {
     struct pool *pool = journal->pool;
     const struct persist *pm = &pool->pm;
-    unsigned index = claim_slot(journal);
+    uint64_t sequence;
+    unsigned index = claim_slot(journal, &sequence);
     struct udax_journal_slot *slot = &pool->journal[index];
 
-    struct udax_journal_record records[JOURNAL_MAX_WORDS];
+    /*
+     * Built in DRAM, of which only the first bytes are written and copied, and
+     * hashed there: reading back what non-temporal stores have just written
+     * waits for memory.
+     */
+    struct udax_journal_slot image;
+    image.state = sequence | UDAX_JOURNAL_LIVE;
+    image.count = count;
+    image.reserved = 0;
+    image.checksum = 0;
     for (unsigned i = 0; i < count; i++)
-        records[i] = (struct udax_journal_record){pool_offset(pool, words[i].word), *words[i].word};
-    uint32_t header[2] = {count, 0};
-    persist_copy(pm, slot->records, records, count * sizeof(records[0]));
-    persist_copy(pm, &slot->count, header, sizeof(header[0]));
-    /* From the records in DRAM: reading back what non-temporal stores have just written waits for memory. */
-    uint32_t checksum = records_checksum(records, count);
-    persist_copy(pm, &slot->checksum, &checksum, sizeof(checksum));
+        image.records[i] = (struct udax_journal_record){pool_offset(pool, words[i].word), *words[i].word};
+    size_t bytes = SLOT_HEADER_SIZE + count * sizeof(image.records[0]);
+    image.checksum = XXH64(&image, bytes, 0);
+    persist_copy(pm, slot, &image, bytes);
     persist_fence(pm);
-    persist_store_word(pm, &slot->state, UDAX_JOURNAL_ACTIVE);
 
     for (unsigned i = 0; i < count; i++) {
         __atomic_store_n(words[i].word, words[i].value, __ATOMIC_RELEASE);
@@ -76,7 +95,7 @@ void journal_commit(struct journal *journal, const struct journal_word *words, u
             persist_flush(pm, words[i].word, sizeof(uint64_t));
     }
     persist_fence(pm);
-    persist_store_word(pm, &slot->state, 0);
+    persist_store_word(pm, &slot->state, sequence);
     release_slot(journal, index);
 }
 
@@ -85,11 +104,12 @@ static struct udax_journal_slot *slot_at(struct pool *pool, unsigned i)
     return &pool->journal[i];
 }
 
+/* 1 for a live record, 0 for none, -1 for one that a crash tore (never applied) or that names impossible words. */
 static int slot_is_live(struct pool *pool, const struct udax_journal_slot *slot)
 {
-    if (slot->state != UDAX_JOURNAL_ACTIVE)
+    if (!(slot->state & UDAX_JOURNAL_LIVE))
         return 0;
-    if (slot->count > UDAX_JOURNAL_MAX_RECORDS || slot->checksum != slot_checksum(slot))
+    if (slot->count > UDAX_JOURNAL_MAX_RECORDS || slot->checksum != slot_checksum(slot, slot->count))
         return -1;
     for (uint32_t r = 0; r < slot->count; r++) {
         uint64_t offset = slot->records[r].offset;
@@ -115,7 +135,7 @@ unsigned journal_recover(struct pool *pool)
             rolled_back++;
         }
         if (live)
-            persist_store_word(&pool->pm, &slot->state, 0);
+            persist_store_word(&pool->pm, &slot->state, slot->state & ~UDAX_JOURNAL_LIVE);
     }
     return rolled_back;
 }

@@ -12,7 +12,9 @@ struct journal {
     struct pool *pool;
     struct mutex lock;
     pthread_cond_t slot_freed;
-    uint64_t free_slots; /* bit i set: slot i is idle */
+    uint64_t free_slots;    /* bit i set: slot i is idle */
+    unsigned waiters;       /* threads waiting for a slot */
+    uint64_t next_sequence; /* above every sequence the slots have held */
 };
 
 struct journal_word {
@@ -25,9 +27,10 @@ struct journal_word {
 void journal_init(struct journal *journal, struct pool *pool);
 void journal_destroy(struct journal *journal);
 /*
- * Makes the stores of words[] atomic: records their old values, fences, stores
- * the new ones, fences, then retires the record. The caller has flushed
- * everything the new values point to.
+ * Makes the stores of words[] atomic: writes a live record of their old
+ * values, fences, stores the new ones, fences, then retires the record. The
+ * caller has written everything the new values point to; the first fence
+ * makes it durable.
  */
 void journal_commit(struct journal *journal, const struct journal_word *words, unsigned count);
 /* At open: rolls back every operation that was in flight; returns how many. */

@@ -12,7 +12,7 @@
 #define UDAX_BLOCKS_PER_HUGE (UDAX_HUGE_SIZE / UDAX_BLOCK_SIZE)
 
 #define UDAX_MAGIC 0x4c4f4f5058414455ULL /* "UDAXPOOL" */
-/* 2: attributes span two slots, with birth time and rdev; 3: dentries carry their directory's new times */
+/* 2: attributes span two slots, with birth time and rdev; 3: dentries carry their directory's new times, journal slots a sequence */
 #define UDAX_FORMAT_VERSION 3
 #define UDAX_SUPER_PRIMARY_BLOCK 0
 #define UDAX_SUPER_BACKUP_BLOCK 1
@@ -168,11 +168,14 @@ static_assert(sizeof(struct udax_entry_xattr) == UDAX_SLOT_SIZE, "xattr entry si
 
 /*
  * A journal slot is one block: an undo record of every 8-byte word that a
- * multi-inode operation is about to change. It is live while state is
- * UDAX_JOURNAL_ACTIVE and its checksum matches; recovery writes the old
- * values back.
+ * multi-inode operation is about to change. state holds the sequence number
+ * of the slot's latest record, with UDAX_JOURNAL_LIVE while it is live. The
+ * record, its state and its checksum are written together and are live only
+ * when the checksum matches all of them: a record torn by a crash, or the
+ * record of an earlier sequence left in the slot, is not. Recovery writes the
+ * old values of a live record back.
  */
-#define UDAX_JOURNAL_ACTIVE 0x45564954434120ULL
+#define UDAX_JOURNAL_LIVE (1ULL << 63)
 #define UDAX_JOURNAL_MAX_RECORDS 250
 
 struct udax_journal_record {
@@ -181,9 +184,10 @@ struct udax_journal_record {
 };
 
 struct udax_journal_slot {
-    uint64_t state;
+    uint64_t state;    /* sequence, | UDAX_JOURNAL_LIVE while live */
     uint32_t count;
-    uint32_t checksum; /* XXH32 of count and the records */
+    uint32_t reserved;
+    uint64_t checksum; /* XXH64 of the slot up to its count's records, with this field zero */
     struct udax_journal_record records[UDAX_JOURNAL_MAX_RECORDS];
 };
 static_assert(sizeof(struct udax_journal_slot) <= UDAX_BLOCK_SIZE, "journal slot fits a block");

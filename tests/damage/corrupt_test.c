@@ -124,7 +124,7 @@ static struct fields enumerate_fields(const uint8_t *image)
     uint64_t journal = sb->journal_block * UDAX_BLOCK_SIZE;
     add_field(&f, journal + offsetof(struct udax_journal_slot, state), 8, 0, "journal slot state");
     add_field(&f, journal + offsetof(struct udax_journal_slot, count), 4, 0, "journal slot count");
-    add_field(&f, journal + offsetof(struct udax_journal_slot, checksum), 4, 0, "journal slot checksum");
+    add_field(&f, journal + offsetof(struct udax_journal_slot, checksum), 8, 0, "journal slot checksum");
     const struct udax_inode_rec *records = (const void *)(image + sb->inode_table_block * UDAX_BLOCK_SIZE);
     for (uint64_t ino = 1; ino < sb->inode_count; ino++) {
         if (!records[ino].log_head)

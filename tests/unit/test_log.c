@@ -324,7 +324,7 @@ static void assert_no_live_slot(struct pool *pool)
     assert_int_equal(live, 0);
     assert_int_equal(torn, 0);
     for (unsigned i = 0; i < pool->sb.journal_slots; i++)
-        assert_int_equal(pool->journal[i].state, 0);
+        assert_int_equal(pool->journal[i].state & UDAX_JOURNAL_LIVE, 0);
 }
 
 static void test_journal_commit_leaves_nothing_to_roll_back(void **state)
@@ -356,17 +356,28 @@ struct undo {
     uint64_t old_value;
 };
 
-/* Writes a slot in journal_commit's order, then flips it ACTIVE; checksum_error spoils the seal. */
+#define TEST_SEQUENCE 7
+
+/* The checksum that journal_commit seals a slot with: XXH64 of its header, the checksum zero, and its records. */
+static uint64_t seal_of(const struct udax_journal_slot *slot)
+{
+    struct udax_journal_slot copy = *slot;
+    copy.checksum = 0;
+    return XXH64(&copy, offsetof(struct udax_journal_slot, records) + slot->count * sizeof(slot->records[0]), 0);
+}
+
+/* Writes a live slot of sequence TEST_SEQUENCE as journal_commit does; checksum_error spoils the seal. */
 static void make_active_slot(struct pool *pool, unsigned index, const struct undo *undo, uint32_t count,
-                             uint32_t checksum_error)
+                             uint64_t checksum_error)
 {
     struct udax_journal_slot *slot = &pool->journal[index];
     for (uint32_t r = 0; r < count; r++)
         slot->records[r] = (struct udax_journal_record){pool_offset(pool, undo[r].word), undo[r].old_value};
+    slot->state = TEST_SEQUENCE | UDAX_JOURNAL_LIVE;
     slot->count = count;
-    slot->checksum = XXH32(slot->records, count * sizeof(slot->records[0]), count) ^ checksum_error;
+    slot->reserved = 0;
+    slot->checksum = seal_of(slot) ^ checksum_error;
     persist_range(&pool->pm, slot, sizeof(*slot));
-    persist_store_word(&pool->pm, &slot->state, UDAX_JOURNAL_ACTIVE);
 }
 
 static void test_an_active_slot_is_rolled_back(void **state)
@@ -425,7 +436,7 @@ static void test_a_slot_naming_a_word_outside_the_pool_is_ignored(void **state)
     make_active_slot(pool, 1, (const struct undo[]){{&words[0], 1}}, 1, 0);
     struct udax_journal_slot *slot = &pool->journal[1];
     slot->records[0].offset = pool->sb.pool_size;
-    slot->checksum = XXH32(slot->records, sizeof(slot->records[0]), 1);
+    slot->checksum = seal_of(slot);
     persist_range(&pool->pm, slot, sizeof(*slot));
 
     assert_int_equal(journal_recover(pool), 0);
@@ -434,7 +445,51 @@ static void test_a_slot_naming_a_word_outside_the_pool_is_ignored(void **state)
     assert_no_live_slot(pool);
 }
 
-/* The way it happens for real: an operation dies after its record went ACTIVE, and the next open undoes it. */
+/*
+ * A crash in the middle of writing a record can leave the slot's new state
+ * durable and nothing else: the record of an earlier operation, whole and
+ * sealed for its own sequence, must not be taken for the new one.
+ */
+static void test_an_earlier_record_under_a_new_sequence_is_ignored(void **state)
+{
+    struct fixture *f = *state;
+    struct pool *pool = &f->fs.pool;
+    uint64_t *words = scratch_words(&f->fs);
+    words[0] = 10;
+    make_active_slot(pool, 2, (const struct undo[]){{&words[0], 1}}, 1, 0);
+    persist_store_word(&pool->pm, &pool->journal[2].state, (TEST_SEQUENCE + 1) | UDAX_JOURNAL_LIVE);
+    unsigned live = 0, torn = 0;
+    journal_inspect(pool, &live, &torn);
+    assert_int_equal(live, 0);
+    assert_int_equal(torn, 1);
+
+    assert_int_equal(journal_recover(pool), 0);
+
+    assert_int_equal(words[0], 10);
+    assert_no_live_slot(pool);
+}
+
+/* A slot's retired sequence outlives the process: the next open numbers its records above it. */
+static void test_sequences_rise_across_opens(void **state)
+{
+    struct fixture *f = *state;
+    uint64_t *words = scratch_words(&f->fs);
+    uint64_t offset = pool_offset(&f->fs.pool, words);
+    struct journal_word change = {&words[0], 1};
+    journal_commit(&f->fs.journal, &change, 1);
+    uint64_t first = f->fs.pool.journal[0].state;
+    assert_int_equal(first & UDAX_JOURNAL_LIVE, 0);
+    assert_int_not_equal(first, 0);
+
+    close_fs(f);
+    reopen_fs(f);
+    change.word = pool_addr(&f->fs.pool, offset);
+    journal_commit(&f->fs.journal, &change, 1);
+    assert_true(f->fs.pool.journal[0].state > first);
+    assert_int_equal(f->fs.pool.journal[0].state & UDAX_JOURNAL_LIVE, 0);
+}
+
+/* The way it happens for real: an operation dies after its record went live, and the next open undoes it. */
 static void test_open_rolls_back_an_interrupted_operation(void **state)
 {
     struct fixture *f = *state;
@@ -472,6 +527,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_an_active_slot_is_rolled_back, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_slot_with_a_bad_checksum_is_ignored, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_slot_naming_a_word_outside_the_pool_is_ignored, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_an_earlier_record_under_a_new_sequence_is_ignored, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sequences_rise_across_opens, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_rolls_back_an_interrupted_operation, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
