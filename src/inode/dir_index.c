@@ -1,4 +1,4 @@
-/* dir_index.c: the names of one directory in a JudyL array keyed by seeded hash and collision slot. */
+/* dir_index.c: the names of one directory in a JudyL array keyed by seeded hash, names of one hash chained by slot. */
 #include "dir_index.h"
 
 #include <Judy.h>
@@ -51,16 +51,27 @@ void dir_index_override_hash(uint64_t (*hash)(const char *name, size_t len))
     __atomic_store_n(&hash_override, hash, __ATOMIC_RELEASE);
 }
 
-static struct dir_name *at_or_after(const struct dir_index *index, Word_t *key)
+/*
+ * One JudyL descent per lookup: the array is keyed by hash alone, and the
+ * rare names that share a hash hang off the first in slot order.
+ */
+static struct dir_name **chain_of(const struct dir_index *index, uint64_t hash)
 {
-    PWord_t slot = (PWord_t)JudyLFirst(index->names, key, NULL);
-    return slot && slot != PJERR ? (struct dir_name *)*slot : NULL;
+    PWord_t value = (PWord_t)JudyLGet(index->names, (Word_t)hash, NULL);
+    return value && value != PJERR ? (struct dir_name **)value : NULL;
 }
 
-static struct dir_name *after(const struct dir_index *index, Word_t *key)
+/* The first chain whose hash is >= *hash, which is set to it; NULL when none. */
+static struct dir_name *chain_at_or_after(const struct dir_index *index, Word_t *hash)
 {
-    PWord_t slot = (PWord_t)JudyLNext(index->names, key, NULL);
-    return slot && slot != PJERR ? (struct dir_name *)*slot : NULL;
+    PWord_t value = (PWord_t)JudyLFirst(index->names, hash, NULL);
+    return value && value != PJERR ? (struct dir_name *)*value : NULL;
+}
+
+static struct dir_name *chain_after(const struct dir_index *index, Word_t *hash)
+{
+    PWord_t value = (PWord_t)JudyLNext(index->names, hash, NULL);
+    return value && value != PJERR ? (struct dir_name *)*value : NULL;
 }
 
 static bool same_name(const struct dir_name *n, const char *name, size_t len)
@@ -68,11 +79,10 @@ static bool same_name(const struct dir_name *n, const char *name, size_t len)
     return n->len == len && !memcmp(n->name, name, len);
 }
 
-/* The names of one hash are its few keys from hash << DIR_SLOT_BITS on. */
 static struct dir_name *find_hashed(const struct dir_index *index, uint64_t hash, const char *name, size_t len)
 {
-    Word_t key = hash << DIR_SLOT_BITS;
-    for (struct dir_name *n = at_or_after(index, &key); n && dir_key_hash(key) == hash; n = after(index, &key))
+    struct dir_name **chain = chain_of(index, hash);
+    for (struct dir_name *n = chain ? *chain : NULL; n; n = n->next_slot)
         if (same_name(n, name, len))
             return n;
     return NULL;
@@ -85,36 +95,30 @@ struct dir_name *dir_index_find(const struct dir_index *index, const char *name,
     return find_hashed(index, name_hash(name, len), name, len);
 }
 
-/* The smallest slot of hash that no name holds, or DIR_SLOTS when all are held. */
-static unsigned free_slot(const struct dir_index *index, uint64_t hash)
-{
-    Word_t key = hash << DIR_SLOT_BITS;
-    unsigned slot = 0;
-    for (struct dir_name *n = at_or_after(index, &key); n && dir_key_hash(key) == hash && dir_key_slot(key) == slot;
-         n = after(index, &key))
-        slot++;
-    return slot;
-}
-
 /* After a miss: inserts name in the smallest slot of its hash that no name holds. */
 static int insert(struct dir_index *index, uint64_t hash, const char *name, size_t len, uint64_t ino, uint8_t file_type)
 {
-    /* 128 names on one 55-bit hash cannot happen unless the seeded hash is broken. */
-    unsigned slot = free_slot(index, hash);
-    if (slot == DIR_SLOTS)
-        return ENOSPC;
     struct dir_name *n = malloc(sizeof(*n) + len);
     if (!n)
         return ENOMEM;
-    *n = (struct dir_name){.key = hash << DIR_SLOT_BITS | slot, .ino = ino, .file_type = file_type,
-                           .len = (uint8_t)len};
-    memcpy(n->name, name, len);
-    PWord_t value = (PWord_t)JudyLIns(&index->names, (Word_t)n->key, NULL);
+    PWord_t value = (PWord_t)JudyLIns(&index->names, (Word_t)hash, NULL);
     if (value == PJERR) {
         free(n);
         return ENOMEM;
     }
-    *value = (Word_t)n;
+    struct dir_name **link = (struct dir_name **)value;
+    unsigned slot = 0;
+    for (; *link && dir_key_slot((*link)->key) == slot; link = &(*link)->next_slot)
+        slot++;
+    /* 128 names on one 55-bit hash cannot happen unless the seeded hash is broken. */
+    if (slot == DIR_SLOTS) {
+        free(n);
+        return ENOSPC;
+    }
+    *n = (struct dir_name){.key = hash << DIR_SLOT_BITS | slot, .next_slot = *link, .ino = ino,
+                           .file_type = file_type, .len = (uint8_t)len};
+    memcpy(n->name, name, len);
+    *link = n;
     index->count++;
     index->subdirs += file_type == DT_DIR;
     return 0;
@@ -138,9 +142,13 @@ int dir_index_add(struct dir_index *index, const char *name, size_t len, uint64_
     return insert(index, name_hash(name, len), name, len, ino, file_type);
 }
 
-static void drop(struct dir_index *index, struct dir_name *n)
+/* Unchains the name at *link of chain, and drops its hash from the array once the chain is empty. */
+static void drop(struct dir_index *index, struct dir_name **chain, struct dir_name **link)
 {
-    JudyLDel(&index->names, (Word_t)n->key, NULL);
+    struct dir_name *n = *link;
+    *link = n->next_slot;
+    if (!*chain)
+        JudyLDel(&index->names, (Word_t)dir_key_hash(n->key), NULL);
     index->count--;
     index->subdirs -= n->file_type == DT_DIR;
     free(n);
@@ -148,44 +156,75 @@ static void drop(struct dir_index *index, struct dir_name *n)
 
 void dir_index_remove_key(struct dir_index *index, uint64_t key)
 {
-    PWord_t value = (PWord_t)JudyLGet(index->names, (Word_t)key, NULL);
-    if (value && value != PJERR)
-        drop(index, (struct dir_name *)*value);
+    struct dir_name **chain = chain_of(index, dir_key_hash(key));
+    if (!chain)
+        return;
+    for (struct dir_name **link = chain; *link; link = &(*link)->next_slot)
+        if ((*link)->key == key) {
+            drop(index, chain, link);
+            return;
+        }
 }
 
 void dir_index_remove(struct dir_index *index, const char *name, size_t len)
 {
-    struct dir_name *n = dir_index_find(index, name, len);
-    if (n)
-        drop(index, n);
+    if (!index->names)
+        return;
+    struct dir_name **chain = chain_of(index, name_hash(name, len));
+    if (!chain)
+        return;
+    for (struct dir_name **link = chain; *link; link = &(*link)->next_slot)
+        if (same_name(*link, name, len)) {
+            drop(index, chain, link);
+            return;
+        }
 }
 
 void dir_index_clear(struct dir_index *index)
 {
-    Word_t key = 0;
-    for (struct dir_name *n = at_or_after(index, &key); n; n = after(index, &key))
-        free(n);
+    Word_t hash = 0;
+    for (struct dir_name *n = chain_at_or_after(index, &hash); n; n = chain_after(index, &hash))
+        while (n) {
+            struct dir_name *next = n->next_slot;
+            free(n);
+            n = next;
+        }
     JudyLFreeArray(&index->names, NULL);
     *index = (struct dir_index){0};
 }
 
-/* JudyLFirst is a JudyLGet and, on a miss, a JudyLNext: one search instead of two when a key stands before. */
 struct dir_name *dir_index_next(const struct dir_index *index, uint64_t from_key)
 {
-    Word_t key = (Word_t)from_key;
-    if (!key)
-        return at_or_after(index, &key);
-    key--;
-    return after(index, &key);
+    Word_t hash = (Word_t)dir_key_hash(from_key);
+    struct dir_name *n = chain_at_or_after(index, &hash);
+    if (n && hash == dir_key_hash(from_key)) {
+        while (n && n->key < from_key)
+            n = n->next_slot;
+        if (!n)
+            n = chain_after(index, &hash);
+    }
+    return n;
+}
+
+struct dir_name *dir_index_after(const struct dir_index *index, const struct dir_name *name)
+{
+    if (name->next_slot)
+        return name->next_slot;
+    Word_t hash = (Word_t)dir_key_hash(name->key);
+    return chain_after(index, &hash);
 }
 
 int dir_index_each(const struct dir_index *index, int (*visit)(void *arg, const struct dir_name *name), void *arg)
 {
-    Word_t key = 0;
-    for (struct dir_name *n = at_or_after(index, &key); n; n = after(index, &key)) {
-        int rc = visit(arg, n);
-        if (rc)
-            return rc;
-    }
+    Word_t hash = 0;
+    for (struct dir_name *n = chain_at_or_after(index, &hash); n; n = chain_after(index, &hash))
+        while (n) {
+            /* Fetched first: visit may remove n, and with it the chain; the walk goes on from hash. */
+            struct dir_name *next = n->next_slot;
+            int rc = visit(arg, n);
+            if (rc)
+                return rc;
+            n = next;
+        }
     return 0;
 }

@@ -26,6 +26,7 @@ static inline unsigned dir_key_slot(uint64_t key)
 
 struct dir_name {
     uint64_t key;
+    struct dir_name *next_slot; /* the name of the same hash in the next slot held, or NULL */
     uint64_t ino;
     uint8_t file_type;
     uint8_t len;
@@ -33,7 +34,7 @@ struct dir_name {
 };
 
 struct dir_index {
-    void *names; /* JudyL: key -> struct dir_name * */
+    void *names; /* JudyL: hash -> the name of that hash in the lowest slot held, the others chained by slot */
     size_t count;
     size_t subdirs;
 };
@@ -54,10 +55,8 @@ void dir_index_remove_key(struct dir_index *index, uint64_t key);
 /* The name with the smallest key >= from_key, or NULL. */
 struct dir_name *dir_index_next(const struct dir_index *index, uint64_t from_key);
 
-static inline struct dir_name *dir_index_after(const struct dir_index *index, const struct dir_name *name)
-{
-    return dir_index_next(index, name->key + 1);
-}
+/* The name with the next key after name's, or NULL. */
+struct dir_name *dir_index_after(const struct dir_index *index, const struct dir_name *name);
 
 /*
  * Visits every name in key order; stops early when visit returns nonzero,
