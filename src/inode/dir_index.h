@@ -26,15 +26,27 @@ static inline unsigned dir_key_slot(uint64_t key)
 
 struct dir_name {
     uint64_t key;
-    struct dir_name *next_slot; /* the name of the same hash in the next slot held, or NULL */
     uint64_t ino;
     uint8_t file_type;
     uint8_t len;
     char name[];
 };
 
+struct dir_bucket {
+    uint64_t key;
+    struct dir_name *name; /* NULL: the bucket is empty */
+};
+
+/*
+ * A linear-probing hash table whose buckets hold their keys in increasing
+ * order: a key's home bucket is its top bits, and a name goes at or after its
+ * home, before every larger key. A lookup takes one cache miss for the
+ * bucket, and walking the keys in order is walking the buckets.
+ */
 struct dir_index {
-    void *names; /* JudyL: hash -> the name of that hash in the lowest slot held, the others chained by slot */
+    struct dir_bucket *buckets;
+    unsigned home_bits;   /* 2^home_bits home buckets */
+    size_t bucket_count;  /* the home buckets and the spill past the last of them */
     size_t count;
     size_t subdirs;
 };

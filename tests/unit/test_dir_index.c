@@ -187,7 +187,7 @@ static void test_a_million_names(void **state)
     }
     dir_index_clear(&index);
     assert_int_equal(index.count, 0);
-    assert_null(index.names);
+    assert_null(index.buckets);
 }
 
 /* Names that start with 'c' all share one hash; the rest keep the real one. */
@@ -473,6 +473,79 @@ static void test_each_goes_in_key_order_and_lets_the_visitor_remove_each_name(vo
     dir_index_clear(&index);
 }
 
+/* Hashes crowded into a few values at both ends of the key space: long runs of buckets, and spill past the last home. */
+static uint64_t crowded_hash(const char *name, size_t len)
+{
+    uint64_t h = XXH3_64bits(name, len) % 24;
+    return h < 12 ? h : ((UINT64_C(1) << DIR_HASH_BITS) - 1) - (h - 12);
+}
+
+#define MODEL_NAMES 600
+
+/* Every name the model holds is found under the key it had when added, and next() walks exactly them in key order. */
+static void assert_matches_model(const struct dir_index *index, const bool *held, const uint64_t *keys)
+{
+    size_t expected = 0;
+    char name[16];
+    for (unsigned i = 0; i < MODEL_NAMES; i++) {
+        int len = snprintf(name, sizeof(name), "m%u", i);
+        const struct dir_name *n = dir_index_find(index, name, (size_t)len);
+        if (!held[i]) {
+            assert_null(n);
+            continue;
+        }
+        expected++;
+        assert_non_null(n);
+        assert_int_equal(n->ino, 1000 + i);
+        assert_int_equal(n->key, keys[i]);
+    }
+    assert_int_equal(index->count, expected);
+    size_t walked = 0;
+    uint64_t previous = 0;
+    for (const struct dir_name *n = dir_index_next(index, 0); n; n = dir_index_after(index, n)) {
+        assert_true(walked == 0 || n->key > previous);
+        assert_ptr_equal(dir_index_next(index, n->key), n);
+        previous = n->key;
+        walked++;
+    }
+    assert_int_equal(walked, expected);
+}
+
+static void test_random_changes_on_crowded_hashes_match_a_model(void **state)
+{
+    (void)state;
+    dir_index_override_hash(crowded_hash);
+    struct dir_index index = {0};
+    bool held[MODEL_NAMES] = {false};
+    uint64_t keys[MODEL_NAMES] = {0};
+    uint64_t random = 88172645463325252ULL;
+    char name[16];
+    for (unsigned step = 0; step < 4000; step++) {
+        random ^= random << 13;
+        random ^= random >> 7;
+        random ^= random << 17;
+        /* Mostly adds while young, mostly removals later, so that the table grows and shrinks again. */
+        unsigned i = (unsigned)(random % MODEL_NAMES);
+        bool grow = step < 2000 ? random % 4 != 0 : random % 4 == 0;
+        int len = snprintf(name, sizeof(name), "m%u", i);
+        if (grow && !held[i]) {
+            assert_int_equal(dir_index_add(&index, name, (size_t)len, 1000 + i, DT_REG), 0);
+            held[i] = true;
+            keys[i] = dir_index_find(&index, name, (size_t)len)->key;
+        } else if (!grow && held[i]) {
+            if (random % 2)
+                dir_index_remove(&index, name, (size_t)len);
+            else
+                dir_index_remove_key(&index, keys[i]);
+            held[i] = false;
+        }
+        if (step % 50 == 0)
+            assert_matches_model(&index, held, keys);
+    }
+    assert_matches_model(&index, held, keys);
+    dir_index_clear(&index);
+}
+
 static void test_each_on_an_empty_index_visits_nothing(void **state)
 {
     (void)state;
@@ -502,6 +575,7 @@ int main(void)
         cmocka_unit_test(test_each_stops_when_the_visitor_asks),
         cmocka_unit_test(test_each_goes_in_key_order_and_lets_the_visitor_remove_each_name),
         cmocka_unit_test(test_each_on_an_empty_index_visits_nothing),
+        cmocka_unit_test_teardown(test_random_changes_on_crowded_hashes_match_a_model, restore_hash),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
