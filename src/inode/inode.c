@@ -166,7 +166,8 @@ void inode_release_mapping(struct fs *fs, struct inode *inode)
 void inode_free(struct fs *fs, struct inode *inode)
 {
     inode_release_mapping(fs, inode);
-    persist_store_word(&fs->pool.pm, log_head_word(&fs->pool, inode->ino), 0);
+    if (!inode->record_cleared)
+        persist_store_word(&fs->pool.pm, log_head_word(&fs->pool, inode->ino), 0);
     log_free_chain(&fs->env, inode->log.head, inode->log.tail);
     extent_unmap(&inode->extents, 0, UINT64_MAX, inode_release_blocks, fs);
     if (inode_is_dir(inode))

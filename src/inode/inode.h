@@ -34,6 +34,7 @@ struct inode {
     struct dax_mapping *mapping; /* DAX entries, created by the first fault; set atomically, read under ILOCK */
     uint32_t refs;               /* open files and walkers; atomic */
     bool dead;                   /* a removed directory: nothing may be added */
+    bool record_cleared;         /* freed on media by the commit that took its last name: inode_free stores nothing */
     uint32_t type;               /* S_IFMT of the mode, set before the inode is reachable; read without locks */
     bool setid;                  /* the mode has bits a write by a non-root caller may clear; atomic */
     bool times_unlogged;         /* in-place overwrites, or reads, changed times since the last entry */

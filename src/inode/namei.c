@@ -563,10 +563,21 @@ int namei_open(struct fs *fs, const struct cred *cred, struct inode *start, cons
 }
 
 /*
+ * Only the caller holds inode, which has just lost its last name under dir's
+ * exclusive IOLOCK: no descriptor, mapping or walker can reach it any more.
+ */
+static bool unreachable_once_unnamed(struct inode *inode, const struct udax_attr *attr)
+{
+    return attr->nlink == 0 && __atomic_load_n(&inode->refs, __ATOMIC_ACQUIRE) == 1;
+}
+
+/*
  * Under the ILOCKs of dir and inode: appends a change of one name in dir at
  * now (a DENTRY_ADD naming inode, or with removed, the index's entry for the
  * name, a DENTRY_DEL) and the new attributes of inode, and commits the two
- * tails in one journaled store. A new name enters the index before the
+ * tails in one journaled store. An inode that the removal leaves unreachable
+ * is freed by that same store, which clears its record, instead of logging
+ * attributes that nothing will read. A new name enters the index before the
  * commit, while running out of memory can still undo it.
  */
 static int commit_name_change(struct fs *fs, struct inode *dir, const struct last_name *last,
@@ -575,11 +586,12 @@ static int commit_name_change(struct fs *fs, struct inode *dir, const struct las
 {
     uint8_t entry_type = removed ? UDAX_ENTRY_DENTRY_DEL : UDAX_ENTRY_DENTRY_ADD;
     uint8_t file_type = removed ? 0 : inode_dirent_type(inode);
+    bool frees_inode = removed && unreachable_once_unnamed(inode, inode_attr);
     struct log_txn dir_txn, inode_txn;
     log_txn_begin(&dir_txn, &dir->log);
     log_txn_begin(&inode_txn, &inode->log);
     int rc = inode_log_dentry(fs, &dir_txn, entry_type, last->name, last->len, inode->ino, file_type, now);
-    if (!rc)
+    if (!rc && !frees_inode)
         rc = inode_log_attr(fs, &inode_txn, inode_attr);
     if (!rc && file_type)
         rc = dir_index_add(&dir->names, last->name, last->len, inode->ino, file_type);
@@ -591,17 +603,22 @@ static int commit_name_change(struct fs *fs, struct inode *dir, const struct las
     }
     struct journal_word words[] = {
         {log_tail_word(&fs->pool, dir->ino), dir_txn.pos},
-        {log_tail_word(&fs->pool, inode->ino), inode_txn.pos},
+        frees_inode ? (struct journal_word){log_head_word(&fs->pool, inode->ino), 0}
+                    : (struct journal_word){log_tail_word(&fs->pool, inode->ino), inode_txn.pos},
     };
     journal_commit(&fs->journal, words, 2);
     log_txn_applied(&fs->env, &dir_txn);
-    log_txn_applied(&fs->env, &inode_txn);
+    if (frees_inode)
+        inode->record_cleared = true;
+    else
+        log_txn_applied(&fs->env, &inode_txn);
     if (removed)
         dir_index_remove_key(&dir->names, removed->key);
     touch(dir, now);
     inode->attr = *inode_attr;
     inode_maybe_compact(fs, dir);
-    inode_maybe_compact(fs, inode);
+    if (!frees_inode)
+        inode_maybe_compact(fs, inode);
     return 0;
 }
 
