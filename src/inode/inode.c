@@ -127,21 +127,40 @@ void inode_release_blocks(void *fs, uint64_t block, uint64_t count)
     alloc_free(&((struct fs *)fs)->alloc, block, count);
 }
 
+static uint64_t free_inode_words(const struct fs *fs)
+{
+    return (fs->pool.sb.inode_count + 63) / 64;
+}
+
+void inode_mark_free_numbers(struct fs *fs)
+{
+    for (uint64_t ino = UDAX_ROOT_INO + 1; ino < fs->pool.sb.inode_count; ino++)
+        if (!fs->inodes[ino] && !fs->pool.inode_table[ino].log_head)
+            fs->free_inodes[ino / 64] |= 1ULL << (ino % 64);
+}
+
+/* Next fit by words of the bitmap, so that a full inode table is not walked number by number. */
 struct inode *inode_claim(struct fs *fs)
 {
-    uint64_t count = fs->pool.sb.inode_count;
+    uint64_t words = free_inode_words(fs);
     mutex_lock(&fs->inode_table_lock, 0);
-    for (uint64_t tried = 0; tried < count; tried++) {
-        uint64_t candidate = fs->next_free_ino;
-        fs->next_free_ino = candidate + 1 < count ? candidate + 1 : UDAX_ROOT_INO + 1;
-        if (candidate > UDAX_ROOT_INO && !fs->inodes[candidate] && !fs->pool.inode_table[candidate].log_head) {
-            struct inode *inode = inode_object_new(candidate);
-            fs->inodes[candidate] = inode;
-            mutex_unlock(&fs->inode_table_lock);
-            if (!inode)
-                errno = ENOMEM;
-            return inode;
+    for (uint64_t tried = 0; tried < words; tried++) {
+        uint64_t word = fs->free_inodes_cursor;
+        uint64_t bits = fs->free_inodes[word];
+        if (!bits) {
+            fs->free_inodes_cursor = word + 1 < words ? word + 1 : 0;
+            continue;
         }
+        uint64_t ino = word * 64 + (uint64_t)__builtin_ctzll(bits);
+        struct inode *inode = inode_object_new(ino);
+        if (inode) {
+            fs->free_inodes[word] &= ~(1ULL << (ino % 64));
+            fs->inodes[ino] = inode;
+        }
+        mutex_unlock(&fs->inode_table_lock);
+        if (!inode)
+            errno = ENOMEM;
+        return inode;
     }
     mutex_unlock(&fs->inode_table_lock);
     errno = ENOSPC;
@@ -152,6 +171,7 @@ void inode_unclaim(struct fs *fs, struct inode *inode)
 {
     mutex_lock(&fs->inode_table_lock, 0);
     fs->inodes[inode->ino] = NULL;
+    fs->free_inodes[inode->ino / 64] |= 1ULL << (inode->ino % 64);
     mutex_unlock(&fs->inode_table_lock);
     inode_object_free(inode);
 }

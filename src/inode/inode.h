@@ -79,7 +79,8 @@ struct fs {
     struct log_env env;
     struct inode **inodes; /* indexed by inode number */
     struct mutex inode_table_lock; /* leaf: allocation of inode numbers */
-    uint64_t next_free_ino;
+    uint64_t *free_inodes;         /* bit i set: number i has neither a record nor an object */
+    uint64_t free_inodes_cursor;   /* the word of free_inodes where the next claim starts looking */
     struct mutex rename_lock;
     uint64_t files;
     uint64_t directories;
@@ -150,6 +151,8 @@ void fs_close(struct fs *fs);
 void inode_get(struct inode *inode);
 void inode_put(struct fs *fs, struct inode *inode);
 
+/* At open, once every inode is loaded: marks the numbers that are free. */
+void inode_mark_free_numbers(struct fs *fs);
 /* A free inode number with a fresh, unlinked object installed; NULL with errno ENOSPC or ENOMEM. */
 struct inode *inode_claim(struct fs *fs);
 /* Gives back a claimed number whose creation did not commit, or a freed inode's. */

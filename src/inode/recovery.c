@@ -555,13 +555,15 @@ int fs_open(struct fs *fs, const char *path, struct fs_check *check)
     journal_recover(pool);
     int rc = alloc_init(&fs->alloc, pool->sb.data_block, pool->sb.block_count);
     fs->inodes = calloc(pool->sb.inode_count, sizeof(*fs->inodes));
+    fs->free_inodes = calloc((pool->sb.inode_count + 63) / 64, sizeof(*fs->free_inodes));
     l.broken = calloc(pool->sb.inode_count, 1);
     if (check)
         check->salvaged = calloc(pool->sb.inode_count, 1);
-    if (rc || !fs->inodes || !l.broken || (check && !check->salvaged)) {
+    if (rc || !fs->inodes || !fs->free_inodes || !l.broken || (check && !check->salvaged)) {
         if (!rc)
             alloc_destroy(&fs->alloc);
         free(fs->inodes);
+        free(fs->free_inodes);
         free(l.broken);
         if (check) {
             free(check->salvaged);
@@ -574,7 +576,6 @@ int fs_open(struct fs *fs, const char *path, struct fs_check *check)
     fs->env = (struct log_env){pool, &fs->alloc, &fs->log_pages};
     mutex_init(&fs->inode_table_lock, LOCK_LEAF);
     mutex_init(&fs->rename_lock, LOCK_RENAME);
-    fs->next_free_ino = UDAX_ROOT_INO + 1;
 
     bool fresh = !pool->inode_table[UDAX_ROOT_INO].log_head && pool_is_empty(fs);
     bool salvage_at_once = BUG_INJECTED(BUG_SALVAGE_ORDER);
@@ -611,6 +612,7 @@ int fs_open(struct fs *fs, const char *path, struct fs_check *check)
         fs_close(fs);
         return udax_fail(EUCLEAN, "%s: pool is corrupt (%s); run udax fsck", path, l.first_problem);
     }
+    inode_mark_free_numbers(fs);
     free_orphans(fs);
     return 0;
 }
@@ -624,6 +626,8 @@ void fs_close(struct fs *fs)
         }
     free(fs->inodes);
     fs->inodes = NULL;
+    free(fs->free_inodes);
+    fs->free_inodes = NULL;
     journal_destroy(&fs->journal);
     mutex_destroy(&fs->inode_table_lock);
     mutex_destroy(&fs->rename_lock);

@@ -771,6 +771,50 @@ static void test_malformed_xattr_entry(void **state)
     }
 }
 
+/* 130 records: the root and 128 more, numbers 0 and 1 being taken, which spans three words of the free-number bitmap. */
+#define FEW_INODES 130
+
+static int create_until_enospc(struct udax_pool *pool, const char *prefix)
+{
+    char name[32];
+    for (int files = 0;; files++) {
+        snprintf(name, sizeof(name), "/%s%d", prefix, files);
+        int fd = udax_open(pool, name, O_CREAT | O_EXCL | O_WRONLY, 0644);
+        if (fd < 0) {
+            assert_int_equal(errno, ENOSPC);
+            return files;
+        }
+        assert_int_equal(udax_close(pool, fd), 0);
+    }
+}
+
+/* Running out of inode numbers is ENOSPC; a number freed by unlink is found again, before and after a reopen. */
+static void test_full_inode_table(void **state)
+{
+    (void)state;
+    char path[128];
+    snprintf(path, sizeof(path), "/dev/shm/udax-test-%d-inodes.pool", (int)getpid());
+    struct udax_mkfs_options opts = {.inode_count = FEW_INODES};
+    assert_int_equal(udax_pool_create(path, POOL_SIZE, &opts), 0);
+    struct udax_pool *pool = udax_pool_open(path, NULL);
+    assert_non_null(pool);
+    assert_int_equal(create_until_enospc(pool, "f"), FEW_INODES - 2);
+    assert_int_equal(udax_unlink(pool, "/f70"), 0);
+    assert_int_equal(create_until_enospc(pool, "g"), 1);
+    assert_int_equal(udax_pool_close(pool), 0);
+
+    pool = udax_pool_open(path, NULL);
+    assert_non_null(pool);
+    assert_int_equal(create_until_enospc(pool, "h"), 0);
+    for (int i = 0; i < FEW_INODES - 2; i += 3) {
+        char name[32];
+        snprintf(name, sizeof(name), "/f%d", i);
+        assert_int_equal(udax_unlink(pool, name), 0);
+    }
+    assert_int_equal(create_until_enospc(pool, "h"), (FEW_INODES - 2 + 2) / 3);
+    test_pool_finish(pool, path);
+}
+
 static void test_full_pool(void **state)
 {
     (void)state;
@@ -846,6 +890,7 @@ int main(void)
         cmocka_unit_test(test_salvage_root),
         cmocka_unit_test(test_malformed_xattr_entry),
         cmocka_unit_test(test_random_damage), cmocka_unit_test(test_full_pool),
+        cmocka_unit_test(test_full_inode_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
