@@ -421,23 +421,45 @@ static void plan_done(struct fs *fs, struct plan *plan, int rc)
         free(plan->segments);
 }
 
+/* How far the coarse clock may lag the fine one: a tick, and Linux ticks at 100 Hz at least. */
+#define COARSE_CLOCK_LAG_NS 10000000LL
+
+/*
+ * Under ILOCK: moves mtime and ctime to now, a coarse reading. Times that lie
+ * ahead of it by less than a tick came from the fine clock within that tick:
+ * they stand for now, so that no time moves back. Most overwrites of a busy
+ * file then change nothing.
+ */
+static void stamp_in_place_write(struct inode *inode, int64_t now)
+{
+    int64_t stamp = now;
+    if (inode->attr.mtime_ns > stamp && inode->attr.mtime_ns - now < COARSE_CLOCK_LAG_NS)
+        stamp = inode->attr.mtime_ns;
+    if (inode->attr.ctime_ns > stamp && inode->attr.ctime_ns - now < COARSE_CLOCK_LAG_NS)
+        stamp = inode->attr.ctime_ns;
+    if (inode->attr.mtime_ns == stamp && inode->attr.ctime_ns == stamp)
+        return;
+    inode->attr.mtime_ns = inode->attr.ctime_ns = stamp;
+    inode->times_unlogged = true;
+}
+
 /*
  * Fast mode, under IOLOCK shared: whether [offset, end) lies within the size
  * over mapped blocks. If so, stamps the times and returns the first page's
  * block and run, all under one ILOCK, so that a write within one extent takes
- * ILOCK once. The times change before the data, as on Linux.
+ * ILOCK once. The times change before the data, as on Linux, and come from
+ * the coarse clock, as Linux's do (current_time): the fine one costs as much
+ * as the rest of a small write's bookkeeping.
  */
 static bool claim_in_place(struct inode *inode, uint64_t offset, uint64_t end, uint64_t *block, uint64_t *run)
 {
     uint64_t first = page_of(offset), pages = page_of(end - 1) - first + 1;
-    int64_t now = now_ns();
+    int64_t now = now_coarse_ns();
     mutex_lock(&inode->ilock, inode->ino);
     bool ok = end <= inode->attr.size && extent_lookup(&inode->extents, first, block, run) &&
               (*run >= pages || extent_mapped_pages(&inode->extents, first, pages) == pages);
-    if (ok) {
-        inode->attr.mtime_ns = inode->attr.ctime_ns = now;
-        inode->times_unlogged = true;
-    }
+    if (ok)
+        stamp_in_place_write(inode, now);
     mutex_unlock(&inode->ilock);
     return ok;
 }
