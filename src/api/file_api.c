@@ -22,8 +22,7 @@ void open_file_put(struct udax_pool *pool, struct open_file *file)
     if (inode_is_regular(file->inode))
         file_sync(&pool->fs, file->inode);
     inode_put(&pool->fs, file->inode);
-    mutex_destroy(&file->position_lock);
-    free(file);
+    fd_file_free(&pool->fds, file);
 }
 
 struct open_file *api_get_path_file(struct udax_pool *pool, int fd, const char *call)
@@ -123,13 +122,11 @@ static int open_inode(struct udax_pool *pool, const struct cred *cred, struct in
         if (!rc)
             rc = file_truncate(&pool->fs, inode, 0);
     }
-    struct open_file *file = rc ? NULL : calloc(1, sizeof(*file));
+    struct open_file *file = rc ? NULL : fd_file_new(&pool->fds, inode, flags);
     if (!file) {
         inode_put(&pool->fs, inode);
         return api_result(rc ? rc : ENOMEM, call, name);
     }
-    *file = (struct open_file){.inode = inode, .flags = flags, .refs = 1};
-    mutex_init(&file->position_lock, LOCK_FILE_POSITION);
     int fd = fd_install(&pool->fds, file);
     if (fd < 0) {
         int saved = errno;
