@@ -118,8 +118,12 @@ static uint64_t current_size(struct inode *inode)
     return size;
 }
 
-/* The size a read sees; the read moves atime as relatime says, logged with the next fsync or close. */
-static uint64_t size_for_read(struct inode *inode, bool noatime)
+/*
+ * Under one ILOCK: the size a read sees, and the extent of its first page.
+ * The read moves atime as relatime says, logged with the next fsync or close.
+ */
+static uint64_t begin_read(struct inode *inode, uint64_t page, bool noatime, bool *mapped, uint64_t *block,
+                           uint64_t *run)
 {
     int64_t now = noatime ? 0 : now_coarse_ns();
     mutex_lock(&inode->ilock, inode->ino);
@@ -128,6 +132,7 @@ static uint64_t size_for_read(struct inode *inode, bool noatime)
         inode->attr.atime_ns = now;
         inode->times_unlogged = true;
     }
+    *mapped = extent_lookup(&inode->extents, page, block, run);
     mutex_unlock(&inode->ilock);
     return size;
 }
@@ -136,8 +141,10 @@ ssize_t file_read(struct fs *fs, struct inode *inode, const struct iovec *iov, i
                   bool noatime)
 {
     size_t count = iov_total(iov, iovcnt);
+    uint64_t block = 0, run;
+    bool mapped;
     rwlock_read(&inode->iolock, inode->ino);
-    uint64_t size = size_for_read(inode, noatime);
+    uint64_t size = begin_read(inode, page_of(offset), noatime, &mapped, &block, &run);
     if (offset >= size || !count) {
         rwlock_unlock(&inode->iolock);
         return 0;
@@ -145,8 +152,8 @@ ssize_t file_read(struct fs *fs, struct inode *inode, const struct iovec *iov, i
     count = min_u64(count, size - offset);
     struct iov_cursor c = {iov, iovcnt, 0};
     for (uint64_t pos = offset; pos < offset + count;) {
-        uint64_t block = 0, run;
-        bool mapped = lookup(inode, page_of(pos), &block, &run);
+        if (pos != offset)
+            mapped = lookup(inode, page_of(pos), &block, &run);
         uint64_t in_page = pos & (PAGE_SIZE_BYTES - 1);
         uint64_t span = run > (MAX_FILE_SIZE >> UDAX_BLOCK_SHIFT) ? MAX_FILE_SIZE : run * PAGE_SIZE_BYTES - in_page;
         uint64_t n = min_u64(span, offset + count - pos);
