@@ -1,12 +1,13 @@
-/* fd_table.c: descriptor slots in chunks that never move, each slot with its own lock. */
+/* fd_table.c: descriptor slots in chunks that never move, read without a lock, and descriptions that are never freed while the table lives. */
 #include "fd_table.h"
+#include "util/hooks.h"
 
 #include <errno.h>
 #include <stdlib.h>
 
-void fd_table_init(struct fd_table *table)
+void fd_table_init(struct fd_table *table, fd_put_fn put, void *put_arg)
 {
-    *table = (struct fd_table){0};
+    *table = (struct fd_table){.put = put, .put_arg = put_arg};
     mutex_init(&table->alloc_lock, LOCK_LEAF);
 }
 
@@ -18,18 +19,53 @@ static struct fd_slot *slot_of(struct fd_table *table, int fd)
     return chunk ? &chunk[fd % FD_CHUNK_SLOTS] : NULL;
 }
 
-void fd_table_destroy(struct fd_table *table, void (*release)(void *arg, struct open_file *file), void *arg)
+void fd_table_destroy(struct fd_table *table)
 {
     for (int c = 0; c < FD_MAX_CHUNKS && table->chunks[c]; c++) {
         for (int s = 0; s < FD_CHUNK_SLOTS; s++) {
-            struct fd_slot *slot = &table->chunks[c][s];
-            if (slot->file)
-                release(arg, slot->file);
-            mutex_destroy(&slot->lock);
+            struct open_file *file = table->chunks[c][s].file;
+            if (file)
+                table->put(table->put_arg, file);
         }
         free(table->chunks[c]);
     }
+    while (table->free_files) {
+        struct open_file *file = table->free_files;
+        table->free_files = file->next_free;
+        free(file);
+    }
     mutex_destroy(&table->alloc_lock);
+}
+
+struct open_file *fd_file_new(struct fd_table *table, struct inode *inode, int flags)
+{
+    mutex_lock(&table->alloc_lock, 0);
+    struct open_file *file = table->free_files;
+    if (file)
+        table->free_files = file->next_free;
+    mutex_unlock(&table->alloc_lock);
+    if (!file) {
+        file = calloc_cache_aligned(1, sizeof(*file));
+        if (!file)
+            return NULL;
+    }
+    /* Every field but refs, which a late lookup may be reading: it counts nothing while it is 0. */
+    file->inode = inode;
+    file->flags = flags;
+    file->position = 0;
+    file->next_free = NULL;
+    mutex_init(&file->position_lock, LOCK_FILE_POSITION);
+    __atomic_store_n(&file->refs, 1, __ATOMIC_RELEASE);
+    return file;
+}
+
+void fd_file_free(struct fd_table *table, struct open_file *file)
+{
+    mutex_destroy(&file->position_lock);
+    mutex_lock(&table->alloc_lock, 0);
+    file->next_free = table->free_files;
+    table->free_files = file;
+    mutex_unlock(&table->alloc_lock);
 }
 
 int fd_install(struct fd_table *table, struct open_file *file)
@@ -38,17 +74,16 @@ int fd_install(struct fd_table *table, struct open_file *file)
     for (int fd = table->lowest_free_hint; fd < FD_CHUNK_SLOTS * FD_MAX_CHUNKS; fd++) {
         int c = fd / FD_CHUNK_SLOTS;
         if (!table->chunks[c]) {
-            struct fd_slot *chunk = calloc_cache_aligned(FD_CHUNK_SLOTS, sizeof(*chunk));
+            struct fd_slot *chunk = calloc(FD_CHUNK_SLOTS, sizeof(*chunk));
             if (!chunk) {
                 mutex_unlock(&table->alloc_lock);
                 errno = ENOMEM;
                 return -1;
             }
-            for (int s = 0; s < FD_CHUNK_SLOTS; s++)
-                mutex_init(&chunk[s].lock, LOCK_LEAF);
             __atomic_store_n(&table->chunks[c], chunk, __ATOMIC_RELEASE);
         }
         struct fd_slot *slot = &table->chunks[c][fd % FD_CHUNK_SLOTS];
+        /* Only installs fill a slot, and they run under alloc_lock: an empty slot stays empty until this store. */
         if (__atomic_load_n(&slot->file, __ATOMIC_ACQUIRE))
             continue;
         __atomic_store_n(&slot->file, file, __ATOMIC_RELEASE);
@@ -61,17 +96,35 @@ int fd_install(struct fd_table *table, struct open_file *file)
     return -1;
 }
 
+/*
+ * Without a lock, a close may empty the slot and free its description at any
+ * instant: the reference counts only if it is taken while the count is not
+ * 0 (a description being freed is left alone) and the slot still holds the
+ * same description afterwards. A description freed and opened anew meanwhile
+ * is either the one the slot now holds, which is what a later lookup would
+ * find, or another, whose reference goes back.
+ */
 struct open_file *fd_get(struct fd_table *table, int fd)
 {
     struct fd_slot *slot = slot_of(table, fd);
     if (!slot)
         return NULL;
-    mutex_lock(&slot->lock, 0);
-    struct open_file *file = slot->file;
-    if (file)
-        __atomic_fetch_add(&file->refs, 1, __ATOMIC_ACQUIRE);
-    mutex_unlock(&slot->lock);
-    return file;
+    for (;;) {
+        struct open_file *file = __atomic_load_n(&slot->file, __ATOMIC_ACQUIRE);
+        if (!file)
+            return NULL;
+        hook_point("fd_get_loaded", table, (uint64_t)fd);
+        uint32_t refs = __atomic_load_n(&file->refs, __ATOMIC_ACQUIRE);
+        while (refs && !__atomic_compare_exchange_n(&file->refs, &refs, refs + 1, true, __ATOMIC_SEQ_CST,
+                                                    __ATOMIC_ACQUIRE))
+            ;
+        /* 0: its close emptied the slot before the count fell, and the next load sees that. */
+        if (!refs)
+            continue;
+        if (__atomic_load_n(&slot->file, __ATOMIC_SEQ_CST) == file)
+            return file;
+        table->put(table->put_arg, file);
+    }
 }
 
 struct open_file *fd_remove(struct fd_table *table, int fd)
@@ -79,10 +132,7 @@ struct open_file *fd_remove(struct fd_table *table, int fd)
     struct fd_slot *slot = slot_of(table, fd);
     if (!slot)
         return NULL;
-    mutex_lock(&slot->lock, 0);
-    struct open_file *file = slot->file;
-    __atomic_store_n(&slot->file, NULL, __ATOMIC_RELEASE);
-    mutex_unlock(&slot->lock);
+    struct open_file *file = __atomic_exchange_n(&slot->file, NULL, __ATOMIC_SEQ_CST);
     if (file) {
         mutex_lock(&table->alloc_lock, 0);
         if (fd < table->lowest_free_hint)

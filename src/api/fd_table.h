@@ -1,4 +1,4 @@
-/* fd_table.h: udax file descriptors: open file descriptions in a table whose lookups take no pool-wide lock. */
+/* fd_table.h: udax file descriptors: open file descriptions in a table whose lookups take no lock. */
 #ifndef UDAX_FD_TABLE_H
 #define UDAX_FD_TABLE_H
 
@@ -7,31 +7,47 @@
 #include "inode/inode.h"
 #include "util/locks.h"
 
+/*
+ * Descriptions are never given back to malloc while their table lives: a
+ * lookup that read a slot just before a close may still count a reference on
+ * one that has since been freed or opened anew, and must find memory that is
+ * a description (see fd_get).
+ */
 struct open_file {
     struct inode *inode;
     int flags;
-    uint32_t refs;         /* the table's and each call's in flight; atomic */
+    uint32_t refs;         /* the table's and each call's in flight; atomic; 0 while free */
     struct mutex position_lock;
     uint64_t position;
-};
+    struct open_file *next_free; /* the table's free list, under its alloc_lock */
+} __attribute__((aligned(CACHE_LINE_SIZE)));
 
 #define FD_CHUNK_SLOTS 1024
 #define FD_MAX_CHUNKS 1024
 
 struct fd_slot {
-    struct mutex lock; /* leaf: guards file against a racing close */
-    struct open_file *file;
-} __attribute__((aligned(CACHE_LINE_SIZE)));
-
-struct fd_table {
-    struct mutex alloc_lock; /* leaf: installing and freeing descriptors */
-    struct fd_slot *chunks[FD_MAX_CHUNKS];
-    int lowest_free_hint;
+    struct open_file *file; /* atomic */
 };
 
-void fd_table_init(struct fd_table *table);
-/* Closes every descriptor still open, through release. */
-void fd_table_destroy(struct fd_table *table, void (*release)(void *arg, struct open_file *file), void *arg);
+/* Drops a reference on file; the last one closes the description and gives it to fd_file_free. */
+typedef void (*fd_put_fn)(void *arg, struct open_file *file);
+
+struct fd_table {
+    struct mutex alloc_lock; /* leaf: installing descriptors, and the free descriptions */
+    struct fd_slot *chunks[FD_MAX_CHUNKS];
+    int lowest_free_hint;
+    struct open_file *free_files;
+    fd_put_fn put;
+    void *put_arg;
+};
+
+void fd_table_init(struct fd_table *table, fd_put_fn put, void *put_arg);
+/* Closes every descriptor still open, through put, and frees the descriptions. */
+void fd_table_destroy(struct fd_table *table);
+/* A description of inode with one reference, or NULL (ENOMEM). */
+struct open_file *fd_file_new(struct fd_table *table, struct inode *inode, int flags);
+/* Takes back a description whose last reference has gone. */
+void fd_file_free(struct fd_table *table, struct open_file *file);
 /* Installs file at the lowest free descriptor; -1 with EMFILE or ENOMEM. */
 int fd_install(struct fd_table *table, struct open_file *file);
 /* Takes a reference on the file behind fd, or NULL. */

@@ -22,8 +22,7 @@ void open_file_put(struct udax_pool *pool, struct open_file *file)
     if (inode_is_regular(file->inode))
         file_sync(&pool->fs, file->inode);
     inode_put(&pool->fs, file->inode);
-    mutex_destroy(&file->position_lock);
-    free(file);
+    fd_file_free(&pool->fds, file);
 }
 
 struct open_file *api_get_path_file(struct udax_pool *pool, int fd, const char *call)
@@ -123,13 +122,11 @@ static int open_inode(struct udax_pool *pool, const struct cred *cred, struct in
         if (!rc)
             rc = file_truncate(&pool->fs, inode, 0);
     }
-    struct open_file *file = rc ? NULL : calloc(1, sizeof(*file));
+    struct open_file *file = rc ? NULL : fd_file_new(&pool->fds, inode, flags);
     if (!file) {
         inode_put(&pool->fs, inode);
         return api_result(rc ? rc : ENOMEM, call, name);
     }
-    *file = (struct open_file){.inode = inode, .flags = flags, .refs = 1};
-    mutex_init(&file->position_lock, LOCK_FILE_POSITION);
     int fd = fd_install(&pool->fds, file);
     if (fd < 0) {
         int saved = errno;
@@ -224,8 +221,9 @@ static ssize_t transfer(struct udax_pool *pool, struct open_file *file, const st
     size_t total = 0;
     for (int i = 0; i < iovcnt; i++)
         total += iov[i].iov_len;
-    /* As on Linux, a write of no bytes changes nothing, set-ID bits included. */
-    int dropped = write && total ? inode_drop_setid(&pool->fs, api_cred(pool), file->inode) : 0;
+    /* As on Linux, a write of no bytes changes nothing, set-ID bits included. The flag spares most writes the call. */
+    bool may_drop = write && total && __atomic_load_n(&file->inode->setid, __ATOMIC_RELAXED);
+    int dropped = may_drop ? inode_drop_setid(&pool->fs, api_cred(pool), file->inode) : 0;
     if (dropped)
         return udax_fail(dropped, "write: %s", strerror(dropped));
     ssize_t rc = write ? file_write(&pool->fs, file->inode, iov, iovcnt, offset, file->flags & O_APPEND, end)

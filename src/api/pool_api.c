@@ -52,6 +52,11 @@ static uint64_t window_budget(const struct udax_open_options *opts)
     return errno || end == env || *end || env[0] == '-' ? 0 : ranges;
 }
 
+static void put_file(void *arg, struct open_file *file)
+{
+    open_file_put(arg, file);
+}
+
 struct udax_pool *udax_pool_open(const char *path, const struct udax_open_options *opts)
 {
     if (!path) {
@@ -93,20 +98,15 @@ struct udax_pool *udax_pool_open(const char *path, const struct udax_open_option
         udax_fail(ENOMEM, "open: out of memory");
         return NULL;
     }
-    fd_table_init(&pool->fds);
+    fd_table_init(&pool->fds, put_file, pool);
     return pool;
-}
-
-static void release_at_close(void *arg, struct open_file *file)
-{
-    open_file_put(arg, file);
 }
 
 int udax_pool_close(struct udax_pool *pool)
 {
     if (!pool)
         return udax_fail(EINVAL, "close: no pool");
-    fd_table_destroy(&pool->fds, release_at_close, pool);
+    fd_table_destroy(&pool->fds);
     window_close(pool->window);
     api_cred_destroy(pool);
     fs_close(&pool->fs);

@@ -118,8 +118,12 @@ static uint64_t current_size(struct inode *inode)
     return size;
 }
 
-/* The size a read sees; the read moves atime as relatime says, logged with the next fsync or close. */
-static uint64_t size_for_read(struct inode *inode, bool noatime)
+/*
+ * Under one ILOCK: the size a read sees, and the extent of its first page.
+ * The read moves atime as relatime says, logged with the next fsync or close.
+ */
+static uint64_t begin_read(struct inode *inode, uint64_t page, bool noatime, bool *mapped, uint64_t *block,
+                           uint64_t *run)
 {
     int64_t now = noatime ? 0 : now_coarse_ns();
     mutex_lock(&inode->ilock, inode->ino);
@@ -128,6 +132,7 @@ static uint64_t size_for_read(struct inode *inode, bool noatime)
         inode->attr.atime_ns = now;
         inode->times_unlogged = true;
     }
+    *mapped = extent_lookup(&inode->extents, page, block, run);
     mutex_unlock(&inode->ilock);
     return size;
 }
@@ -136,8 +141,10 @@ ssize_t file_read(struct fs *fs, struct inode *inode, const struct iovec *iov, i
                   bool noatime)
 {
     size_t count = iov_total(iov, iovcnt);
+    uint64_t block = 0, run;
+    bool mapped;
     rwlock_read(&inode->iolock, inode->ino);
-    uint64_t size = size_for_read(inode, noatime);
+    uint64_t size = begin_read(inode, page_of(offset), noatime, &mapped, &block, &run);
     if (offset >= size || !count) {
         rwlock_unlock(&inode->iolock);
         return 0;
@@ -145,8 +152,8 @@ ssize_t file_read(struct fs *fs, struct inode *inode, const struct iovec *iov, i
     count = min_u64(count, size - offset);
     struct iov_cursor c = {iov, iovcnt, 0};
     for (uint64_t pos = offset; pos < offset + count;) {
-        uint64_t block = 0, run;
-        bool mapped = lookup(inode, page_of(pos), &block, &run);
+        if (pos != offset)
+            mapped = lookup(inode, page_of(pos), &block, &run);
         uint64_t in_page = pos & (PAGE_SIZE_BYTES - 1);
         uint64_t span = run > (MAX_FILE_SIZE >> UDAX_BLOCK_SHIFT) ? MAX_FILE_SIZE : run * PAGE_SIZE_BYTES - in_page;
         uint64_t n = min_u64(span, offset + count - pos);
@@ -421,23 +428,45 @@ static void plan_done(struct fs *fs, struct plan *plan, int rc)
         free(plan->segments);
 }
 
+/* How far the coarse clock may lag the fine one: a tick, and Linux ticks at 100 Hz at least. */
+#define COARSE_CLOCK_LAG_NS 10000000LL
+
+/*
+ * Under ILOCK: moves mtime and ctime to now, a coarse reading. Times that lie
+ * ahead of it by less than a tick came from the fine clock within that tick:
+ * they stand for now, so that no time moves back. Most overwrites of a busy
+ * file then change nothing.
+ */
+static void stamp_in_place_write(struct inode *inode, int64_t now)
+{
+    int64_t stamp = now;
+    if (inode->attr.mtime_ns > stamp && inode->attr.mtime_ns - now < COARSE_CLOCK_LAG_NS)
+        stamp = inode->attr.mtime_ns;
+    if (inode->attr.ctime_ns > stamp && inode->attr.ctime_ns - now < COARSE_CLOCK_LAG_NS)
+        stamp = inode->attr.ctime_ns;
+    if (inode->attr.mtime_ns == stamp && inode->attr.ctime_ns == stamp)
+        return;
+    inode->attr.mtime_ns = inode->attr.ctime_ns = stamp;
+    inode->times_unlogged = true;
+}
+
 /*
  * Fast mode, under IOLOCK shared: whether [offset, end) lies within the size
  * over mapped blocks. If so, stamps the times and returns the first page's
  * block and run, all under one ILOCK, so that a write within one extent takes
- * ILOCK once. The times change before the data, as on Linux.
+ * ILOCK once. The times change before the data, as on Linux, and come from
+ * the coarse clock, as Linux's do (current_time): the fine one costs as much
+ * as the rest of a small write's bookkeeping.
  */
 static bool claim_in_place(struct inode *inode, uint64_t offset, uint64_t end, uint64_t *block, uint64_t *run)
 {
     uint64_t first = page_of(offset), pages = page_of(end - 1) - first + 1;
-    int64_t now = now_ns();
+    int64_t now = now_coarse_ns();
     mutex_lock(&inode->ilock, inode->ino);
     bool ok = end <= inode->attr.size && extent_lookup(&inode->extents, first, block, run) &&
               (*run >= pages || extent_mapped_pages(&inode->extents, first, pages) == pages);
-    if (ok) {
-        inode->attr.mtime_ns = inode->attr.ctime_ns = now;
-        inode->times_unlogged = true;
-    }
+    if (ok)
+        stamp_in_place_write(inode, now);
     mutex_unlock(&inode->ilock);
     return ok;
 }

@@ -444,8 +444,30 @@ static void remove_slots(struct extent_index *index, struct path *p, unsigned le
         rebalance(index, p, level);
 }
 
+/* page's extent, found by one descent that records no path; NULL when page lies in a hole. */
+static const struct extent *covering(const struct extent_index *index, uint64_t page)
+{
+    if (!index->count)
+        return NULL;
+    const struct extent_node *node = index->root;
+    for (unsigned level = index->height - 1; level > 0; level--) {
+        node = branch_child(node, last_at_most(node, level, node->count, page))->node;
+        for (size_t line = 0; line < NODE_BYTES; line += 64)
+            __builtin_prefetch((const char *)node + line);
+    }
+    const struct extent *e = leaf_extent(node, last_at_most(node, 0, node->count, page));
+    return e->page <= page && page < extent_end(e) ? e : NULL;
+}
+
 bool extent_lookup(const struct extent_index *index, uint64_t page, uint64_t *block, uint64_t *run)
 {
+    /* Reads and overwrites look up mapped pages: they need no path, and no run to the next extent. */
+    const struct extent *hit = covering(index, page);
+    if (hit) {
+        *block = hit->block + (page - hit->page);
+        *run = extent_end(hit) - page;
+        return true;
+    }
     struct path p;
     if (!seek(index, page, &p)) {
         *run = UINT64_MAX;

@@ -91,18 +91,6 @@ void lockdep_assert_none_held(void)
     }
 }
 #else
-static inline void lockdep_acquire(const void *lock, enum lock_class class, uint64_t key)
-{
-    (void)lock;
-    (void)class;
-    (void)key;
-}
-
-static inline void lockdep_release(const void *lock)
-{
-    (void)lock;
-}
-
 void lockdep_assert_none_held(void)
 {
 }
@@ -124,12 +112,16 @@ void lockdep_entry_released(const void *mapping, uint64_t key)
 }
 #endif
 
+void lock_failed(int rc, const char *what)
+{
+    fprintf(stderr, "udax: %s failed with error %d\n", what, rc);
+    abort();
+}
+
 static void check(int rc, const char *what)
 {
-    if (rc) {
-        fprintf(stderr, "udax: %s failed with error %d\n", what, rc);
-        abort();
-    }
+    if (rc)
+        lock_failed(rc, what);
 }
 
 void rwlock_init(struct rwlock *l, enum lock_class class)
@@ -147,6 +139,18 @@ void rwlock_destroy(struct rwlock *l)
     pthread_rwlock_destroy(&l->rw);
 }
 
+void mutex_init(struct mutex *l, enum lock_class class)
+{
+    check(pthread_mutex_init(&l->m, NULL), "pthread_mutex_init");
+    l->class = class;
+}
+
+void mutex_destroy(struct mutex *l)
+{
+    pthread_mutex_destroy(&l->m);
+}
+
+#ifdef UDAX_LOCKDEP
 void rwlock_read(struct rwlock *l, uint64_t order_key)
 {
     lockdep_acquire(l, l->class, order_key);
@@ -165,17 +169,6 @@ void rwlock_unlock(struct rwlock *l)
     lockdep_release(l);
 }
 
-void mutex_init(struct mutex *l, enum lock_class class)
-{
-    check(pthread_mutex_init(&l->m, NULL), "pthread_mutex_init");
-    l->class = class;
-}
-
-void mutex_destroy(struct mutex *l)
-{
-    pthread_mutex_destroy(&l->m);
-}
-
 void mutex_lock(struct mutex *l, uint64_t order_key)
 {
     lockdep_acquire(l, l->class, order_key);
@@ -187,3 +180,4 @@ void mutex_unlock(struct mutex *l)
     check(pthread_mutex_unlock(&l->m), "pthread_mutex_unlock");
     lockdep_release(l);
 }
+#endif

@@ -401,6 +401,77 @@ static void scenario_write_keeps_fault_block(void)
     teardown();
 }
 
+struct pread_call {
+    struct udax_pool *pool;
+    int fd;
+    ssize_t rc;
+    int err;
+    char byte;
+};
+
+static void *pread_thread(void *arg)
+{
+    struct pread_call *p = arg;
+    p->rc = udax_pread(p->pool, p->fd, &p->byte, 1, 0);
+    p->err = errno;
+    return NULL;
+}
+
+static int open_with_byte(struct udax_pool *pool, const char *path, char byte)
+{
+    int fd = udax_open(pool, path, O_CREAT | O_RDWR, 0644);
+    HARNESS_CHECK(fd >= 0 && udax_pwrite(pool, fd, &byte, 1, 0) == 1, "%s: %s", path, udax_last_error());
+    return fd;
+}
+
+/*
+ * Descriptors, looked up without a lock: a read reads the slot of x, then
+ * stalls while x is closed and its description freed, and maybe opened anew
+ * for /b (at x, or at a lower descriptor w closed meanwhile). It counts no
+ * reference on what x no longer names: it reads /b only where x is /b again,
+ * and /b's description keeps its own count.
+ */
+static void scenario_fd_lookup_races_close(void)
+{
+    snprintf(sc.path, sizeof(sc.path), "/dev/shm/udax-scenario-%d.pool", (int)getpid());
+    unlink(sc.path);
+    HARNESS_CHECK(udax_pool_create(sc.path, 64ULL << 20, NULL) == 0, "mkfs: %s", udax_last_error());
+    struct udax_pool *pool = udax_pool_open(sc.path, NULL);
+    HARNESS_CHECK(pool, "open: %s", udax_last_error());
+    enum { CLOSED, REOPENED_AT_X, REOPENED_AT_W } cases[] = {CLOSED, REOPENED_AT_X, REOPENED_AT_W};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int w = open_with_byte(pool, "/w", 'w'), x = open_with_byte(pool, "/a", 'a'), b = -1;
+        struct pread_call call = {.pool = pool, .fd = x};
+        struct harness_thread *t = harness_start("pread", pread_thread, &call, "fd_get_loaded");
+        harness_wait_parked(t);
+        if (cases[i] == REOPENED_AT_W)
+            HARNESS_CHECK(udax_close(pool, w) == 0, "close w");
+        HARNESS_CHECK(udax_close(pool, x) == 0, "close x");
+        if (cases[i] != CLOSED)
+            b = open_with_byte(pool, "/b", 'b');
+        if (cases[i] == REOPENED_AT_W) {
+            HARNESS_CHECK(b == w, "/b opened at %d, not at the lowest free descriptor %d", b, w);
+            w = -1;
+        }
+        harness_unpark(t);
+        harness_join(t);
+        if (cases[i] == REOPENED_AT_X)
+            HARNESS_CHECK(call.rc == 1 && call.byte == 'b', "the read of x, now /b, gave %zd '%c'", call.rc, call.byte);
+        else
+            HARNESS_CHECK(call.rc == -1 && call.err == EBADF, "the read of a closed x gave %zd (errno %d)", call.rc,
+                          call.err);
+        char byte = 0;
+        if (b >= 0)
+            HARNESS_CHECK(udax_pread(pool, b, &byte, 1, 0) == 1 && byte == 'b' && udax_close(pool, b) == 0,
+                          "/b after the race");
+        if (w >= 0)
+            HARNESS_CHECK(udax_close(pool, w) == 0, "close w");
+    }
+    HARNESS_CHECK(udax_pool_close(pool) == 0, "pool close");
+    check_fsck_clean();
+    unlink(sc.path);
+}
+
 static const struct {
     const char *name;
     void (*run)(void);
@@ -413,6 +484,7 @@ static const struct {
     {"S5-fault-while-pinned", scenario_s5_fault_while_pinned},
     {"S6", scenario_s6},
     {"write-keeps-fault-block", scenario_write_keeps_fault_block},
+    {"fd-lookup-races-close", scenario_fd_lookup_races_close},
 };
 
 int main(int argc, char **argv)
@@ -425,6 +497,6 @@ int main(int argc, char **argv)
             return 0;
         }
     }
-    fprintf(stderr, "usage: %s SCENARIO (S1, S2, S3, S4, S5-rounds, S5-fault-while-pinned, S6, write-keeps-fault-block)\n", argv[0]);
+    fprintf(stderr, "usage: %s SCENARIO (S1, S2, S3, S4, S5-rounds, S5-fault-while-pinned, S6, write-keeps-fault-block, fd-lookup-races-close)\n", argv[0]);
     return 2;
 }
