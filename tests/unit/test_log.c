@@ -317,12 +317,18 @@ static uint64_t *scratch_words(struct fs *fs)
     return words;
 }
 
+/* How many slots hold a live record, and how many a torn one. */
+static void assert_slots(struct pool *pool, unsigned live, unsigned torn)
+{
+    unsigned live_seen = 99, torn_seen = 99;
+    journal_inspect(pool, &live_seen, &torn_seen);
+    assert_int_equal(live_seen, live);
+    assert_int_equal(torn_seen, torn);
+}
+
 static void assert_no_live_slot(struct pool *pool)
 {
-    unsigned live = 99, torn = 99;
-    journal_inspect(pool, &live, &torn);
-    assert_int_equal(live, 0);
-    assert_int_equal(torn, 0);
+    assert_slots(pool, 0, 0);
     for (unsigned i = 0; i < pool->sb.journal_slots; i++)
         assert_int_equal(pool->journal[i].state & UDAX_JOURNAL_LIVE, 0);
 }
@@ -391,10 +397,7 @@ static void test_an_active_slot_is_rolled_back(void **state)
     /* word 0 was changed twice by the operation; its first record holds the value from before it. */
     const struct undo undo[] = {{&words[0], 1}, {&words[1], 2}, {&words[0], 5}, {&words[2], 3}};
     make_active_slot(pool, 3, undo, 4, 0);
-    unsigned live = 0, torn = 0;
-    journal_inspect(pool, &live, &torn);
-    assert_int_equal(live, 1);
-    assert_int_equal(torn, 0);
+    assert_slots(pool, 1, 0);
 
     assert_int_equal(journal_recover(pool), 1);
 
@@ -415,10 +418,7 @@ static void test_a_slot_with_a_bad_checksum_is_ignored(void **state)
     words[1] = 11;
     const struct undo undo[] = {{&words[0], 1}, {&words[1], 2}};
     make_active_slot(pool, 0, undo, 2, 1);
-    unsigned live = 0, torn = 0;
-    journal_inspect(pool, &live, &torn);
-    assert_int_equal(live, 0);
-    assert_int_equal(torn, 1);
+    assert_slots(pool, 0, 1);
 
     assert_int_equal(journal_recover(pool), 0);
 
@@ -458,10 +458,7 @@ static void test_an_earlier_record_under_a_new_sequence_is_ignored(void **state)
     words[0] = 10;
     make_active_slot(pool, 2, (const struct undo[]){{&words[0], 1}}, 1, 0);
     persist_store_word(&pool->pm, &pool->journal[2].state, (TEST_SEQUENCE + 1) | UDAX_JOURNAL_LIVE);
-    unsigned live = 0, torn = 0;
-    journal_inspect(pool, &live, &torn);
-    assert_int_equal(live, 0);
-    assert_int_equal(torn, 1);
+    assert_slots(pool, 0, 1);
 
     assert_int_equal(journal_recover(pool), 0);
 
