@@ -45,7 +45,7 @@ set title 'the data path against tmpfs system calls'; set arrow from graph 0, fi
 plot 'bench/results/file.csv' using (\$4/\$2):xtic(1) skip 1 title 'udax strict', '' using (\$4/\$3) skip 1 title 'udax fast', \
 '' using (\$4/\$5) skip 1 title 'memcpy'"
 echo "plot: bench/results/file.png"
-gnuplot -e "set terminal pngcairo noenhanced size 1000,640; set yrange [0:2.2]; set output 'bench/results/scaling.png'; \
+gnuplot -e "set terminal pngcairo noenhanced size 1000,640; set yrange [0:*]; set offsets 0,0,graph 0.1,0; set output 'bench/results/scaling.png'; \
 set datafile separator ','; set style data histogram; set style fill solid; set boxwidth 0.6; \
 set xtics rotate by 30 right; set bmargin 12; set ylabel 'two threads / one thread (throughput)'; \
 set title 'two threads, each on a file of its own'; set arrow from graph 0, first 1.8 to graph 1, first 1.8 nohead dt 2; \
