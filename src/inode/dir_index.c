@@ -89,8 +89,6 @@ static bool same_name(const struct dir_name *n, const char *name, size_t len)
 /* The bucket of name, whose keys are the few from hash << DIR_SLOT_BITS on, or bucket_count. */
 static size_t find_bucket(const struct dir_index *index, uint64_t hash, const char *name, size_t len)
 {
-    if (!index->buckets)
-        return 0;
     for (size_t i = lower_bound(index, hash << DIR_SLOT_BITS);
          i < index->bucket_count && index->buckets[i].name && dir_key_hash(index->buckets[i].key) == hash; i++)
         if (same_name(index->buckets[i].name, name, len))
@@ -104,6 +102,18 @@ struct dir_name *dir_index_find(const struct dir_index *index, const char *name,
         return NULL;
     size_t i = find_bucket(index, name_hash(name, len), name, len);
     return i < index->bucket_count ? index->buckets[i].name : NULL;
+}
+
+/* Lengthens *buckets from *count to larger buckets, the new ones empty. */
+static int extend_buckets(struct dir_bucket **buckets, size_t *count, size_t larger)
+{
+    struct dir_bucket *more = realloc(*buckets, larger * sizeof(*more));
+    if (!more)
+        return ENOMEM;
+    memset(more + *count, 0, (larger - *count) * sizeof(*more));
+    *buckets = more;
+    *count = larger;
+    return 0;
 }
 
 /*
@@ -126,16 +136,9 @@ static int rebuild(struct dir_index *index, unsigned home_bits)
         size_t at = home_of(&grown, index->buckets[i].key);
         if (at < next)
             at = next;
-        if (at >= capacity) {
-            size_t larger = capacity + capacity / 2;
-            struct dir_bucket *more = realloc(buckets, larger * sizeof(*buckets));
-            if (!more) {
-                free(buckets);
-                return ENOMEM;
-            }
-            memset(more + capacity, 0, (larger - capacity) * sizeof(*buckets));
-            buckets = more;
-            capacity = larger;
+        if (at >= capacity && extend_buckets(&buckets, &capacity, capacity + capacity / 2)) {
+            free(buckets);
+            return ENOMEM;
         }
         buckets[at] = index->buckets[i];
         next = at + 1;
@@ -163,15 +166,9 @@ static int open_bucket(struct dir_index *index, size_t at)
     size_t empty = at;
     while (empty < index->bucket_count && index->buckets[empty].name)
         empty++;
-    if (empty == index->bucket_count) {
-        size_t larger = index->bucket_count + SPILL_BUCKETS;
-        struct dir_bucket *more = realloc(index->buckets, larger * sizeof(*more));
-        if (!more)
-            return ENOMEM;
-        memset(more + index->bucket_count, 0, SPILL_BUCKETS * sizeof(*more));
-        index->buckets = more;
-        index->bucket_count = larger;
-    }
+    if (empty == index->bucket_count &&
+        extend_buckets(&index->buckets, &index->bucket_count, index->bucket_count + SPILL_BUCKETS))
+        return ENOMEM;
     memmove(&index->buckets[at + 1], &index->buckets[at], (empty - at) * sizeof(index->buckets[0]));
     return 0;
 }
