@@ -127,7 +127,7 @@ void inode_release_blocks(void *fs, uint64_t block, uint64_t count)
     alloc_free(&((struct fs *)fs)->alloc, block, count);
 }
 
-static uint64_t free_inode_words(const struct fs *fs)
+uint64_t inode_free_number_words(const struct fs *fs)
 {
     return (fs->pool.sb.inode_count + 63) / 64;
 }
@@ -142,7 +142,7 @@ void inode_mark_free_numbers(struct fs *fs)
 /* Next fit by words of the bitmap, so that a full inode table is not walked number by number. */
 struct inode *inode_claim(struct fs *fs)
 {
-    uint64_t words = free_inode_words(fs);
+    uint64_t words = inode_free_number_words(fs);
     mutex_lock(&fs->inode_table_lock, 0);
     for (uint64_t tried = 0; tried < words; tried++) {
         uint64_t word = fs->free_inodes_cursor;

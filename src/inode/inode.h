@@ -151,6 +151,8 @@ void fs_close(struct fs *fs);
 void inode_get(struct inode *inode);
 void inode_put(struct fs *fs, struct inode *inode);
 
+/* The length of fs->free_inodes, in 64-bit words. */
+uint64_t inode_free_number_words(const struct fs *fs);
 /* At open, once every inode is loaded: marks the numbers that are free. */
 void inode_mark_free_numbers(struct fs *fs);
 /* A free inode number with a fresh, unlinked object installed; NULL with errno ENOSPC or ENOMEM. */

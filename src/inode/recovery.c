@@ -555,7 +555,7 @@ int fs_open(struct fs *fs, const char *path, struct fs_check *check)
     journal_recover(pool);
     int rc = alloc_init(&fs->alloc, pool->sb.data_block, pool->sb.block_count);
     fs->inodes = calloc(pool->sb.inode_count, sizeof(*fs->inodes));
-    fs->free_inodes = calloc((pool->sb.inode_count + 63) / 64, sizeof(*fs->free_inodes));
+    fs->free_inodes = calloc(inode_free_number_words(fs), sizeof(*fs->free_inodes));
     l.broken = calloc(pool->sb.inode_count, 1);
     if (check)
         check->salvaged = calloc(pool->sb.inode_count, 1);

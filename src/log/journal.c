@@ -74,7 +74,7 @@ void journal_commit(struct journal *journal, const struct journal_word *words, u
 
     /*
      * Built in DRAM, of which only the first bytes are written and copied, and
-     * hashed there: reading back what non-temporal stores have just written
+     * sealed there: reading back what non-temporal stores have just written
      * waits for memory.
      */
     struct udax_journal_slot image;
@@ -84,9 +84,8 @@ void journal_commit(struct journal *journal, const struct journal_word *words, u
     image.checksum = 0;
     for (unsigned i = 0; i < count; i++)
         image.records[i] = (struct udax_journal_record){pool_offset(pool, words[i].word), *words[i].word};
-    size_t bytes = SLOT_HEADER_SIZE + count * sizeof(image.records[0]);
-    image.checksum = XXH64(&image, bytes, 0);
-    persist_copy(pm, slot, &image, bytes);
+    image.checksum = slot_checksum(&image, count);
+    persist_copy(pm, slot, &image, SLOT_HEADER_SIZE + count * sizeof(image.records[0]));
     persist_fence(pm);
 
     for (unsigned i = 0; i < count; i++) {
