@@ -24,10 +24,17 @@ static int pmem2_errno(int rc)
 /*
  * A device-DAX node is left to pmem2_map_new. A regular file is mapped here
  * so that the medium decides the flush method: with MAP_SYNC the file system
- * is DAX and cache-line flushes persist; a tmpfs file lives in the page cache,
- * which is its medium, so cache-line flushes persist there too (DESIGN.md
- * section 5: no msync on the data path); any other file is in a page cache in
+ * is DAX and cache-line flushes persist; any other file is in a page cache in
  * front of a block device and only msync makes it durable.
+ *
+ * A tmpfs file lives in the page cache, which is its medium, and the CPU
+ * caches are coherent with it: a store that has executed reaches the page
+ * cache even if the process dies the next instant, and nothing short of the
+ * kernel dying loses the page cache, which takes tmpfs with it. The caches are
+ * thus inside the persistence domain, as on an eADR platform, which libpmem2
+ * calls byte granularity: flushes are empty and copies small enough to stay in
+ * the cache use ordinary stores. DESIGN.md section 5 asks for cache-line
+ * flushes here; docs/guarantees.md says why udax departs from it.
  */
 static int map_regular_file(struct persist *p, int fd, size_t size, enum pmem2_granularity *granularity)
 {
@@ -41,8 +48,8 @@ static int map_regular_file(struct persist *p, int fd, size_t size, enum pmem2_g
             return errno;
         struct statfs fs;
         if (fstatfs(fd, &fs) == 0 && fs.f_type == TMPFS_MAGIC) {
-            *granularity = PMEM2_GRANULARITY_CACHE_LINE;
-            snprintf(p->medium, sizeof(p->medium), "dram via tmpfs (cache-line flush)");
+            *granularity = PMEM2_GRANULARITY_BYTE;
+            snprintf(p->medium, sizeof(p->medium), "dram via tmpfs (caches persistent, no flush)");
         } else {
             *granularity = PMEM2_GRANULARITY_PAGE;
             snprintf(p->medium, sizeof(p->medium), "page-cache file (msync)");
@@ -94,6 +101,12 @@ int persist_map(struct persist *p, int fd, size_t size)
     p->drain = pmem2_get_drain_fn(p->map);
     p->memcpy = pmem2_get_memcpy_fn(p->map);
     p->memset = pmem2_get_memset_fn(p->map);
+    /*
+     * Where a flush is needed, a non-temporal store is the cheapest way to
+     * the medium at every size. Where the caches persist, a small copy is
+     * cheaper through them; a large one would read every line it overwrites.
+     */
+    p->temporal_copy_below = pmem2_map_get_store_granularity(p->map) == PMEM2_GRANULARITY_BYTE ? 256 : 0;
     return 0;
 }
 

@@ -16,6 +16,7 @@ struct persist {
     pmem2_drain_fn drain;
     pmem2_memcpy_fn memcpy;
     pmem2_memset_fn memset;
+    size_t temporal_copy_below; /* copies shorter than this go through the cache; longer ones are non-temporal */
     char medium[64];
     bool own_mapping; /* mapped here, not by pmem2_map_new: unmapped here too */
 };
@@ -69,10 +70,15 @@ static inline void persist_range(const struct persist *p, const void *addr, size
     persist_fence(p);
 }
 
-/* Copies into the pool with non-temporal stores; durable after the next fence. */
+static inline unsigned persist_copy_flags(const struct persist *p, size_t len)
+{
+    return PMEM2_F_MEM_NODRAIN | (len < p->temporal_copy_below ? PMEM2_F_MEM_TEMPORAL : PMEM2_F_MEM_NONTEMPORAL);
+}
+
+/* Copies into the pool; durable after the next fence. */
 static inline void persist_copy(const struct persist *p, void *dst, const void *src, size_t len)
 {
-    p->memcpy(dst, src, len, PMEM2_F_MEM_NONTEMPORAL | PMEM2_F_MEM_NODRAIN);
+    p->memcpy(dst, src, len, persist_copy_flags(p, len));
     if (PERSIST_TRACING())
         persist_trace_written(p, dst, len);
 }
@@ -80,7 +86,7 @@ static inline void persist_copy(const struct persist *p, void *dst, const void *
 /* Zeroes pool memory; durable after the next fence. */
 static inline void persist_zero(const struct persist *p, void *dst, size_t len)
 {
-    p->memset(dst, 0, len, PMEM2_F_MEM_NONTEMPORAL | PMEM2_F_MEM_NODRAIN);
+    p->memset(dst, 0, len, persist_copy_flags(p, len));
     if (PERSIST_TRACING())
         persist_trace_written(p, dst, len);
 }
