@@ -184,9 +184,13 @@ static bool replay_dentry(struct loader *l, const struct udax_entry_header *h)
                       (int)len, d->name);
         return false;
     }
-    if (dir_index_put(&inode->names, d->name, len, d->ino, d->file_type))
-        return out_of_memory(l);
-    return true;
+    int rc = dir_index_put(&inode->names, d->name, len, d->ino, d->file_type);
+    if (rc == ENOSPC) {
+        inode_problem(l, "inode %llu: entry '%.*s' is one name too many on its hash", (unsigned long long)inode->ino,
+                      (int)len, d->name);
+        return false;
+    }
+    return rc ? out_of_memory(l) : true;
 }
 
 static bool replay_xattr(struct loader *l, const struct udax_entry_header *h)

@@ -14,6 +14,7 @@
 #include <xxhash.h>
 
 #include "inode/dir_index.h"
+#include "test_pool.h"
 
 static void put_or_fail(struct dir_index *index, const char *name, uint64_t ino, uint8_t file_type)
 {
@@ -556,6 +557,39 @@ static void test_each_on_an_empty_index_visits_nothing(void **state)
     assert_int_equal(record.total, 0);
 }
 
+static uint64_t one_hash_for_all(const char *name, size_t len)
+{
+    (void)name;
+    (void)len;
+    return SHARED_HASH;
+}
+
+/*
+ * Names written under one hash and replayed under another can crowd a hash
+ * past its slots: recovery must report the directory as damaged, not as a
+ * lack of memory.
+ */
+static void test_replay_of_a_crowded_hash_is_damage_not_out_of_memory(void **state)
+{
+    (void)state;
+    char path[128];
+    struct udax_pool *pool = test_pool_new(path, sizeof(path), 64 << 20, UDAX_DATA_STRICT);
+    assert_int_equal(udax_mkdir(pool, "/d", 0755), 0);
+    char name[32];
+    for (unsigned i = 0; i <= DIR_SLOTS; i++) {
+        snprintf(name, sizeof(name), "/d/n%u", i);
+        assert_int_equal(udax_mknod(pool, name, S_IFREG | 0644, 0), 0);
+    }
+    assert_int_equal(udax_pool_close(pool), 0);
+
+    dir_index_override_hash(one_hash_for_all);
+    assert_null(udax_pool_open(path, NULL));
+    assert_non_null(strstr(udax_last_error(), "one name too many on its hash"));
+    assert_null(strstr(udax_last_error(), "out of memory"));
+    dir_index_override_hash(NULL);
+    test_pool_finish(NULL, path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -576,6 +610,7 @@ int main(void)
         cmocka_unit_test(test_each_goes_in_key_order_and_lets_the_visitor_remove_each_name),
         cmocka_unit_test(test_each_on_an_empty_index_visits_nothing),
         cmocka_unit_test_teardown(test_random_changes_on_crowded_hashes_match_a_model, restore_hash),
+        cmocka_unit_test_teardown(test_replay_of_a_crowded_hash_is_damage_not_out_of_memory, restore_hash),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
