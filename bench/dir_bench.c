@@ -142,8 +142,8 @@ static long minor_faults(void)
 
 /*
  * The allocator hands out blocks next-fit, so a create first touches pool
- * pages that this process has not mapped yet, and pays a page fault that
- * has nothing to do with the directory, until the allocator wraps round to
+ * pages that this process has not mapped yet, and pays for mapping them,
+ * which has nothing to do with the directory, until the allocator wraps round to
  * pages freed earlier. Rounds run until one takes almost no fault, so that
  * every size is measured alike; the count of rounds that took is returned.
  */

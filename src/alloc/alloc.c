@@ -42,7 +42,8 @@ int alloc_init(struct allocator *a, uint64_t base_block, uint64_t end_block)
     if (a->arena_count > 16)
         a->arena_count = 16;
     a->arenas = calloc_cache_aligned(a->arena_count, sizeof(*a->arenas));
-    if (!a->used || !a->chunk_free || !a->arenas) {
+    a->chunks_handed_out = calloc((chunks + WORD_BITS - 1) / WORD_BITS, sizeof(uint64_t));
+    if (!a->used || !a->chunk_free || !a->arenas || !a->chunks_handed_out) {
         alloc_destroy(a);
         return ENOMEM;
     }
@@ -72,9 +73,31 @@ void alloc_destroy(struct allocator *a)
     free(a->arenas);
     free(a->used);
     free(a->chunk_free);
+    free(a->chunks_handed_out);
     a->arenas = NULL;
     a->used = NULL;
     a->chunk_free = NULL;
+    a->chunks_handed_out = NULL;
+}
+
+void alloc_on_first_use(struct allocator *a, void (*first_use)(void *arg, uint64_t block, uint64_t count), void *arg)
+{
+    a->first_use = first_use;
+    a->first_use_arg = arg;
+}
+
+/* Tells first_use of each chunk of [rel, rel+count) that no allocation has touched before; two callers never both tell. */
+static void note_first_use(struct allocator *a, uint64_t rel, uint64_t count)
+{
+    if (!a->first_use)
+        return;
+    for (uint64_t c = rel / UDAX_BLOCKS_PER_HUGE; c <= (rel + count - 1) / UDAX_BLOCKS_PER_HUGE; c++) {
+        uint64_t *word = &a->chunks_handed_out[c / WORD_BITS], mask = 1ULL << (c % WORD_BITS);
+        if (__atomic_load_n(word, __ATOMIC_RELAXED) & mask || __atomic_fetch_or(word, mask, __ATOMIC_RELAXED) & mask)
+            continue;
+        uint64_t first = c * UDAX_BLOCKS_PER_HUGE, end = first + UDAX_BLOCKS_PER_HUGE;
+        a->first_use(a->first_use_arg, a->base_block + first, (end < a->block_count ? end : a->block_count) - first);
+    }
 }
 
 static struct alloc_arena *arena_of(struct allocator *a, uint64_t rel)
@@ -220,6 +243,7 @@ int alloc_extent(struct allocator *a, uint64_t want, bool huge, uint64_t *block,
             struct alloc_arena *arena = &a->arenas[(preferred + tries) % a->arena_count];
             uint64_t rel = 0, got = take_from_arena(a, arena, want, whole_chunk, &rel);
             if (got) {
+                note_first_use(a, rel, got);
                 *block = a->base_block + rel;
                 *count = got;
                 return 0;

@@ -23,11 +23,21 @@ struct allocator {
     struct alloc_arena *arenas;
     unsigned arena_count;
     uint64_t fail_countdown; /* fault injection: the allocation that brings it to 0 fails; atomic */
+    uint64_t *chunks_handed_out; /* one bit per 2 MiB chunk a block has been allocated from; atomic */
+    void (*first_use)(void *arg, uint64_t block, uint64_t count);
+    void *first_use_arg;
 };
 
 /* Every data block starts free. Returns 0 or an errno. */
 int alloc_init(struct allocator *a, uint64_t base_block, uint64_t end_block);
 void alloc_destroy(struct allocator *a);
+
+/*
+ * first_use is called, outside any lock of the allocator, with the blocks of
+ * each 2 MiB chunk the first time a block of it is allocated: the chunk's
+ * memory is about to be written.
+ */
+void alloc_on_first_use(struct allocator *a, void (*first_use)(void *arg, uint64_t block, uint64_t count), void *arg);
 
 /* At load, before any allocation: claims blocks that the logs own. False if a block is out of range or already claimed. */
 bool alloc_claim(struct allocator *a, uint64_t block, uint64_t count);

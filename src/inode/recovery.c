@@ -544,6 +544,13 @@ static void free_orphans(struct fs *fs)
     }
 }
 
+/* The allocator hands out a block of a 2 MiB chunk for the first time: the chunk's pages are about to be written. */
+static void map_blocks_ahead(void *arg, uint64_t block, uint64_t count)
+{
+    struct fs *fs = arg;
+    persist_map_ahead(&fs->pool.pm, pool_block(&fs->pool, block), count << UDAX_BLOCK_SHIFT);
+}
+
 int fs_open(struct fs *fs, const char *path, struct fs_check *check)
 {
     memset(fs, 0, sizeof(*fs));
@@ -576,6 +583,7 @@ int fs_open(struct fs *fs, const char *path, struct fs_check *check)
         pool_close(pool);
         return udax_fail(ENOMEM, "%s: out of memory", path);
     }
+    alloc_on_first_use(&fs->alloc, map_blocks_ahead, fs);
     journal_init(&fs->journal, pool);
     fs->env = (struct log_env){pool, &fs->alloc, &fs->log_pages};
     mutex_init(&fs->inode_table_lock, LOCK_LEAF);

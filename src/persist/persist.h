@@ -19,6 +19,7 @@ struct persist {
     size_t temporal_copy_below; /* copies shorter than this go through the cache; longer ones are non-temporal */
     char medium[64];
     bool own_mapping; /* mapped here, not by pmem2_map_new: unmapped here too */
+    bool map_ahead;   /* persist_map_ahead asks the kernel to map ranges before their first store */
 };
 
 /*
@@ -48,6 +49,9 @@ void persist_trace_fenced(const struct persist *p);
 /* Maps size bytes of the pool behind fd; returns 0 or an errno. */
 int persist_map(struct persist *p, int fd, size_t size);
 void persist_unmap(struct persist *p);
+
+/* A hint: [addr, addr+len) is about to be written; maps it now where that is cheaper than a fault per page. */
+void persist_map_ahead(const struct persist *p, void *addr, size_t len);
 
 static inline void persist_flush(const struct persist *p, const void *addr, size_t len)
 {

@@ -328,6 +328,7 @@ static void test_claim_and_free_across_arena_borders(void **state)
 struct shared {
     struct allocator a;
     uint8_t *owner; /* per relative block: 0 free, else thread id + 1 */
+    unsigned first_uses[64]; /* per chunk: how often the allocator reported its first use */
     pthread_barrier_t start;
     unsigned errors;
 };
@@ -428,6 +429,13 @@ static void assert_bitmap_matches_owners(struct shared *s, struct worker *worker
     assert_int_equal(alloc_free_blocks(&s->a), s->a.block_count - held);
 }
 
+static void count_first_use(void *arg, uint64_t block, uint64_t count)
+{
+    struct shared *s = arg;
+    assert_int_equal(count, UDAX_BLOCKS_PER_HUGE);
+    __atomic_fetch_add(&s->first_uses[(block - BASE) / UDAX_BLOCKS_PER_HUGE], 1, __ATOMIC_RELAXED);
+}
+
 static void test_concurrent_threads_get_disjoint_blocks(void **state)
 {
     (void)state;
@@ -437,6 +445,7 @@ static void test_concurrent_threads_get_disjoint_blocks(void **state)
     assert_non_null(workers);
     const uint64_t blocks = 64 * UDAX_BLOCKS_PER_HUGE;
     assert_int_equal(alloc_init(&s->a, BASE, BASE + blocks), 0);
+    alloc_on_first_use(&s->a, count_first_use, s);
     s->owner = calloc(blocks, 1);
     assert_non_null(s->owner);
     assert_int_equal(pthread_barrier_init(&s->start, NULL, THREADS), 0);
@@ -452,6 +461,9 @@ static void test_concurrent_threads_get_disjoint_blocks(void **state)
     run_workers(s, workers, fill);
     assert_bitmap_matches_owners(s, workers);
     assert_int_equal(alloc_free_blocks(&s->a), 0);
+    /* Every chunk has been allocated from, by threads racing for it, and its first use was told once. */
+    for (unsigned c = 0; c < blocks / UDAX_BLOCKS_PER_HUGE; c++)
+        assert_int_equal(s->first_uses[c], 1);
 
     for (unsigned i = 0; i < THREADS; i++) {
         while (workers[i].held_count)
@@ -466,6 +478,52 @@ static void test_concurrent_threads_get_disjoint_blocks(void **state)
     free(s->owner);
     free(workers);
     free(s);
+}
+
+struct first_use_record {
+    struct run runs[8];
+    unsigned count;
+};
+
+static void record_first_use(void *arg, uint64_t block, uint64_t count)
+{
+    struct first_use_record *r = arg;
+    assert_true(r->count < 8);
+    r->runs[r->count++] = (struct run){block, count};
+}
+
+/* Told once per chunk, before its memory is written, with the whole chunk; the last one ends at the pool's end. */
+static void test_first_use_of_each_chunk_is_told_once(void **state)
+{
+    (void)state;
+    struct allocator a;
+    const uint64_t blocks = 3 * UDAX_BLOCKS_PER_HUGE + 100;
+    init_or_fail(&a, blocks);
+    struct first_use_record record = {0};
+    alloc_on_first_use(&a, record_first_use, &record);
+    uint64_t block, count;
+    assert_int_equal(alloc_extent(&a, 1, false, &block, &count), 0);
+    assert_int_equal(record.count, 1);
+    assert_int_equal(record.runs[0].block, BASE);
+    assert_int_equal(record.runs[0].count, UDAX_BLOCKS_PER_HUGE);
+    alloc_free(&a, block, count);
+
+    uint8_t *taken = calloc(blocks, 1);
+    assert_non_null(taken);
+    allocate_everything(&a, 300, taken);
+    assert_int_equal(record.count, 4);
+    for (unsigned c = 0; c < 4; c++) {
+        unsigned found = 0;
+        for (unsigned i = 0; i < record.count; i++) {
+            if (record.runs[i].block == BASE + c * UDAX_BLOCKS_PER_HUGE) {
+                assert_int_equal(record.runs[i].count, c < 3 ? UDAX_BLOCKS_PER_HUGE : 100);
+                found++;
+            }
+        }
+        assert_int_equal(found, 1);
+    }
+    free(taken);
+    alloc_destroy(&a);
 }
 
 int main(void)
@@ -484,6 +542,7 @@ int main(void)
         cmocka_unit_test(test_allocation_never_returns_claimed_blocks),
         cmocka_unit_test(test_claim_and_free_across_arena_borders),
         cmocka_unit_test(test_concurrent_threads_get_disjoint_blocks),
+        cmocka_unit_test(test_first_use_of_each_chunk_is_told_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
