@@ -51,6 +51,15 @@ set xtics rotate by 30 right; set bmargin 12; set ylabel 'two threads / one thre
 set title 'two threads, each on a file of its own'; set arrow from graph 0, first 1.8 to graph 1, first 1.8 nohead dt 2; \
 plot 'bench/results/scaling.csv' using 5:xtic(strcol(1).' / '.strcol(2)) skip 1 title ''"
 echo "plot: bench/results/scaling.png"
+build-release/bench/access_gap_bench bench/results/access_gap.csv
+# A logarithmic axis: a fenced 64 B store costs tens of times a plain one, a read of 4 KiB a fraction more than a copy.
+gnuplot -e "set terminal pngcairo noenhanced size 1100,620; set logscale y; set offsets 0,0,graph 0.15,0; \
+set output 'bench/results/access_gap.png'; set datafile separator ','; set style data histogram; set style fill solid; \
+set boxwidth 0.6; set xtics rotate by 35 right; set lmargin 12; set rmargin 4; set bmargin 19; set xtics font ',9'; \
+set ylabel 'time / the back-to-back access of its kind'; set title 'random accesses separated by work or a fence'; \
+plot 'bench/results/access_gap.csv' using 4:xtic(1) skip 1 title '', \
+'' using 0:4:(sprintf('%.3g', \$4)) skip 1 with labels rotate by 90 left offset 0,0.5 title ''"
+echo "plot: bench/results/access_gap.png"
 # The FUSE mount against tmpfs and libfuse's passthrough_ll over tmpfs; it mounts both and unmounts them, failures included.
 bash bench/fuse_bench.sh build-release bench/results
 # fio's jobs through the udax engine against fio's psync and mmap engines on tmpfs; needs the engine in build-release.
