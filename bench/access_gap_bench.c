@@ -91,8 +91,8 @@ static inline uint64_t independent_work(unsigned instructions, uint64_t acc)
 static double run_kind(void *arg)
 {
     enum kind kind = (enum kind)(uintptr_t)arg;
-    static const unsigned gaps[] = {[COPY_AFTER_100] = 100, [COPY_AFTER_200] = 200, [COPY_AFTER_400] = 400,
-                                    [COPY_AFTER_800] = 800};
+    static const unsigned gaps[KINDS] = {[COPY_AFTER_100] = 100, [COPY_AFTER_200] = 200, [COPY_AFTER_400] = 400,
+                                         [COPY_AFTER_800] = 800, [STORE_THEN_LOCKED_ADD_AND_400] = 400};
     /* A new sequence each run, so that no run finds in the cache the lines that its previous run touched. */
     static uint64_t runs[KINDS];
     uint64_t x = RANDOM_SEED + runs[kind]++, acc = 0;
@@ -126,13 +126,10 @@ static double run_kind(void *arg)
             memcpy(memory + line, small, SMALL);
             break;
         case STORE_THEN_LOCKED_ADD:
-            memcpy(memory + line, small, SMALL);
-            __atomic_fetch_add(&lock_word, 1, __ATOMIC_SEQ_CST);
-            break;
         case STORE_THEN_LOCKED_ADD_AND_400:
             memcpy(memory + line, small, SMALL);
             __atomic_fetch_add(&lock_word, 1, __ATOMIC_SEQ_CST);
-            acc = independent_work(400, acc);
+            acc = independent_work(gaps[kind], acc);
             break;
         case STORE_THEN_SFENCE:
             memcpy(memory + line, small, SMALL);
