@@ -118,18 +118,12 @@ void lock_failed(int rc, const char *what)
     abort();
 }
 
-static void check(int rc, const char *what)
-{
-    if (rc)
-        lock_failed(rc, what);
-}
-
 void rwlock_init(struct rwlock *l, enum lock_class class)
 {
     pthread_rwlockattr_t attr;
     pthread_rwlockattr_init(&attr);
     pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
-    check(pthread_rwlock_init(&l->rw, &attr), "pthread_rwlock_init");
+    lock_check(pthread_rwlock_init(&l->rw, &attr), "pthread_rwlock_init");
     pthread_rwlockattr_destroy(&attr);
     l->class = class;
 }
@@ -141,7 +135,7 @@ void rwlock_destroy(struct rwlock *l)
 
 void mutex_init(struct mutex *l, enum lock_class class)
 {
-    check(pthread_mutex_init(&l->m, NULL), "pthread_mutex_init");
+    lock_check(pthread_mutex_init(&l->m, NULL), "pthread_mutex_init");
     l->class = class;
 }
 
@@ -154,30 +148,30 @@ void mutex_destroy(struct mutex *l)
 void rwlock_read(struct rwlock *l, uint64_t order_key)
 {
     lockdep_acquire(l, l->class, order_key);
-    check(pthread_rwlock_rdlock(&l->rw), "pthread_rwlock_rdlock");
+    lock_check(pthread_rwlock_rdlock(&l->rw), "pthread_rwlock_rdlock");
 }
 
 void rwlock_write(struct rwlock *l, uint64_t order_key)
 {
     lockdep_acquire(l, l->class, order_key);
-    check(pthread_rwlock_wrlock(&l->rw), "pthread_rwlock_wrlock");
+    lock_check(pthread_rwlock_wrlock(&l->rw), "pthread_rwlock_wrlock");
 }
 
 void rwlock_unlock(struct rwlock *l)
 {
-    check(pthread_rwlock_unlock(&l->rw), "pthread_rwlock_unlock");
+    lock_check(pthread_rwlock_unlock(&l->rw), "pthread_rwlock_unlock");
     lockdep_release(l);
 }
 
 void mutex_lock(struct mutex *l, uint64_t order_key)
 {
     lockdep_acquire(l, l->class, order_key);
-    check(pthread_mutex_lock(&l->m), "pthread_mutex_lock");
+    lock_check(pthread_mutex_lock(&l->m), "pthread_mutex_lock");
 }
 
 void mutex_unlock(struct mutex *l)
 {
-    check(pthread_mutex_unlock(&l->m), "pthread_mutex_unlock");
+    lock_check(pthread_mutex_unlock(&l->m), "pthread_mutex_unlock");
     lockdep_release(l);
 }
 #endif

@@ -53,6 +53,13 @@ void mutex_destroy(struct mutex *l);
 /* Aborts the process: a pthread lock call failed, which only a bug makes happen. */
 void lock_failed(int rc, const char *what) __attribute__((noreturn, cold));
 
+/* rc from the pthread call what: aborts unless it is 0. */
+static inline void lock_check(int rc, const char *what)
+{
+    if (__builtin_expect(rc, 0))
+        lock_failed(rc, what);
+}
+
 #ifdef UDAX_LOCKDEP
 /* order_key: locks of one class nest only in increasing key (inode number) order. */
 void rwlock_read(struct rwlock *l, uint64_t order_key);
@@ -65,39 +72,29 @@ void mutex_unlock(struct mutex *l);
 static inline void rwlock_read(struct rwlock *l, uint64_t order_key)
 {
     (void)order_key;
-    int rc = pthread_rwlock_rdlock(&l->rw);
-    if (__builtin_expect(rc, 0))
-        lock_failed(rc, "pthread_rwlock_rdlock");
+    lock_check(pthread_rwlock_rdlock(&l->rw), "pthread_rwlock_rdlock");
 }
 
 static inline void rwlock_write(struct rwlock *l, uint64_t order_key)
 {
     (void)order_key;
-    int rc = pthread_rwlock_wrlock(&l->rw);
-    if (__builtin_expect(rc, 0))
-        lock_failed(rc, "pthread_rwlock_wrlock");
+    lock_check(pthread_rwlock_wrlock(&l->rw), "pthread_rwlock_wrlock");
 }
 
 static inline void rwlock_unlock(struct rwlock *l)
 {
-    int rc = pthread_rwlock_unlock(&l->rw);
-    if (__builtin_expect(rc, 0))
-        lock_failed(rc, "pthread_rwlock_unlock");
+    lock_check(pthread_rwlock_unlock(&l->rw), "pthread_rwlock_unlock");
 }
 
 static inline void mutex_lock(struct mutex *l, uint64_t order_key)
 {
     (void)order_key;
-    int rc = pthread_mutex_lock(&l->m);
-    if (__builtin_expect(rc, 0))
-        lock_failed(rc, "pthread_mutex_lock");
+    lock_check(pthread_mutex_lock(&l->m), "pthread_mutex_lock");
 }
 
 static inline void mutex_unlock(struct mutex *l)
 {
-    int rc = pthread_mutex_unlock(&l->m);
-    if (__builtin_expect(rc, 0))
-        lock_failed(rc, "pthread_mutex_unlock");
+    lock_check(pthread_mutex_unlock(&l->m), "pthread_mutex_unlock");
 }
 #endif
 
