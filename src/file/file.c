@@ -156,8 +156,7 @@ ssize_t file_read(struct fs *fs, struct inode *inode, const struct iovec *iov, i
      * memory it copies, and the work between two copies delays the next one's
      * loads (docs/bench.md): this case skips the cursor.
      */
-    if (mapped && iovcnt == 1 && run <= MAX_FILE_SIZE >> UDAX_BLOCK_SHIFT &&
-        count <= run * PAGE_SIZE_BYTES - in_first_page) {
+    if (mapped && iovcnt == 1 && count <= run * PAGE_SIZE_BYTES - in_first_page) {
         memcpy(iov->iov_base, (const char *)pool_block(&fs->pool, block) + in_first_page, count);
         rwlock_unlock(&inode->iolock);
         return (ssize_t)count;
