@@ -8,6 +8,7 @@
 #include "pool/format.h"
 
 #define WORD_BITS 64
+#define NO_HOME (~0U)
 
 static bool bit_is_set(const uint64_t *map, uint64_t bit)
 {
@@ -42,11 +43,14 @@ int alloc_init(struct allocator *a, uint64_t base_block, uint64_t end_block)
     if (a->arena_count > 16)
         a->arena_count = 16;
     a->arenas = calloc_cache_aligned(a->arena_count, sizeof(*a->arenas));
+    a->homes = malloc(a->arena_count * sizeof(*a->homes));
     a->chunks_handed_out = calloc((chunks + WORD_BITS - 1) / WORD_BITS, sizeof(uint64_t));
-    if (!a->used || !a->chunk_free || !a->arenas || !a->chunks_handed_out) {
+    if (!a->used || !a->chunk_free || !a->arenas || !a->homes || !a->chunks_handed_out) {
         alloc_destroy(a);
         return ENOMEM;
     }
+    for (unsigned i = 0; i < a->arena_count; i++)
+        a->homes[i] = NO_HOME;
     for (uint64_t c = 0; c < chunks; c++) {
         uint64_t end = (c + 1) * UDAX_BLOCKS_PER_HUGE;
         a->chunk_free[c] = (uint16_t)((end <= a->block_count ? end : a->block_count) - c * UDAX_BLOCKS_PER_HUGE);
@@ -71,10 +75,12 @@ void alloc_destroy(struct allocator *a)
     for (unsigned i = 0; a->arenas && i < a->arena_count; i++)
         mutex_destroy(&a->arenas[i].lock);
     free(a->arenas);
+    free(a->homes);
     free(a->used);
     free(a->chunk_free);
     free(a->chunks_handed_out);
     a->arenas = NULL;
+    a->homes = NULL;
     a->used = NULL;
     a->chunk_free = NULL;
     a->chunks_handed_out = NULL;
@@ -166,25 +172,65 @@ static uint64_t take_run(struct allocator *a, struct alloc_arena *arena, uint64_
     return 0;
 }
 
-static __thread unsigned thread_arena = ~0U;
-static unsigned next_arena;
+static __thread unsigned thread_slot = ~0U;
+static unsigned next_slot;
 
 /*
- * The arena of the CPU the caller runs on, so that threads on two CPUs never
- * queue on one arena, and a thread started for a short job allocates where
- * the threads before it freed: memory the process has touched. An arena per
- * new thread, dealt in turn, sent each one to memory the process had never
- * touched, where every 4 KiB block written cost a page fault (about 2 µs on a
- * tmpfs pool). sched_getcpu reads the rseq area: no system call.
+ * The CPU the caller runs on, so that threads on two CPUs never queue on one
+ * arena, and a thread started for a short job allocates where the threads
+ * before it freed: memory the process has touched. An arena per new thread,
+ * dealt in turn, sent each one to memory the process had never touched, where
+ * every 4 KiB block written cost a page fault (about 2 µs on a tmpfs pool).
+ * sched_getcpu reads the rseq area: no system call.
  */
-static unsigned preferred_arena(void)
+static unsigned cpu_slot(const struct allocator *a)
 {
     int cpu = sched_getcpu();
     if (cpu >= 0)
-        return (unsigned)cpu;
-    if (thread_arena == ~0U)
-        thread_arena = __atomic_fetch_add(&next_arena, 1, __ATOMIC_RELAXED);
-    return thread_arena;
+        return (unsigned)cpu % a->arena_count;
+    if (thread_slot == ~0U)
+        thread_slot = __atomic_fetch_add(&next_slot, 1, __ATOMIC_RELAXED);
+    return thread_slot % a->arena_count;
+}
+
+static bool home_of_another(const struct allocator *a, unsigned slot, unsigned arena)
+{
+    for (unsigned other = 0; other < a->arena_count; other++)
+        if (other != slot && __atomic_load_n(&a->homes[other], __ATOMIC_RELAXED) == arena)
+            return true;
+    return false;
+}
+
+/*
+ * The arena that slot allocates from first. One that has run dry gives way
+ * to the next that has free blocks and is no other CPU's home: when the
+ * arenas after two homes were full, both CPUs went on to the same next arena
+ * and queued on its lock for every block (a copy-on-write overwrite takes one
+ * block and frees one, so a whole file's worth of writes passes through it).
+ */
+static unsigned home_arena(struct allocator *a, unsigned slot)
+{
+    unsigned home = __atomic_load_n(&a->homes[slot], __ATOMIC_RELAXED);
+    if (home == NO_HOME)
+        home = slot;
+    if (__atomic_load_n(&a->arenas[home].free_blocks, __ATOMIC_RELAXED))
+        return home;
+    unsigned chosen = NO_HOME;
+    for (unsigned tries = 1; tries < a->arena_count; tries++) {
+        unsigned next = (home + tries) % a->arena_count;
+        if (!__atomic_load_n(&a->arenas[next].free_blocks, __ATOMIC_RELAXED))
+            continue;
+        if (!home_of_another(a, slot, next)) {
+            chosen = next;
+            break;
+        }
+        if (chosen == NO_HOME)
+            chosen = next;
+    }
+    if (chosen != NO_HOME)
+        home = chosen;
+    __atomic_store_n(&a->homes[slot], home, __ATOMIC_RELAXED);
+    return home;
 }
 
 void alloc_fail_nth(struct allocator *a, uint64_t nth)
@@ -231,7 +277,7 @@ int alloc_extent(struct allocator *a, uint64_t want, bool huge, uint64_t *block,
 {
     if (__builtin_expect(injected_failure(a), 0))
         return ENOSPC;
-    unsigned preferred = preferred_arena();
+    unsigned home = home_arena(a, cpu_slot(a));
     /*
      * A 2 MiB request asks every arena for a whole chunk before it settles for
      * a shorter run: the caller's arena runs out of whole chunks long
@@ -240,7 +286,10 @@ int alloc_extent(struct allocator *a, uint64_t want, bool huge, uint64_t *block,
      */
     for (int whole_chunk = huge && want >= UDAX_BLOCKS_PER_HUGE; whole_chunk >= 0; whole_chunk--) {
         for (unsigned tries = 0; tries < a->arena_count; tries++) {
-            struct alloc_arena *arena = &a->arenas[(preferred + tries) % a->arena_count];
+            struct alloc_arena *arena = &a->arenas[(home + tries) % a->arena_count];
+            /* An arena seen empty is passed without its lock, which others may be using. */
+            if (!__atomic_load_n(&arena->free_blocks, __ATOMIC_RELAXED))
+                continue;
             uint64_t rel = 0, got = take_from_arena(a, arena, want, whole_chunk, &rel);
             if (got) {
                 note_first_use(a, rel, got);
@@ -266,6 +315,15 @@ void alloc_free(struct allocator *a, uint64_t block, uint64_t count)
         rel += n;
         count -= n;
     }
+}
+
+bool alloc_free_above(struct allocator *a, uint64_t floor)
+{
+    unsigned home = home_arena(a, cpu_slot(a));
+    uint64_t total = 0;
+    for (unsigned tries = 0; tries < a->arena_count && total <= floor; tries++)
+        total += __atomic_load_n(&a->arenas[(home + tries) % a->arena_count].free_blocks, __ATOMIC_RELAXED);
+    return total > floor;
 }
 
 uint64_t alloc_free_blocks(struct allocator *a)

@@ -22,6 +22,7 @@ struct allocator {
     uint16_t *chunk_free;  /* free blocks in each 2 MiB chunk */
     struct alloc_arena *arenas;
     unsigned arena_count;
+    unsigned *homes;         /* by CPU modulo arena_count: the arena it allocates from first, or NO_HOME; atomic */
     uint64_t fail_countdown; /* fault injection: the allocation that brings it to 0 fails; atomic */
     uint64_t *chunks_handed_out; /* one bit per 2 MiB chunk a block has been allocated from; atomic */
     void (*first_use)(void *arg, uint64_t block, uint64_t count);
@@ -51,6 +52,12 @@ bool alloc_is_used(const struct allocator *a, uint64_t block);
 int alloc_extent(struct allocator *a, uint64_t want, bool huge, uint64_t *block, uint64_t *count);
 void alloc_free(struct allocator *a, uint64_t block, uint64_t count);
 uint64_t alloc_free_blocks(struct allocator *a);
+/*
+ * Whether more than floor blocks are free. It reads the caller's home arena
+ * first and stops once the count is reached: the other arenas' counts are
+ * lines that other CPUs write.
+ */
+bool alloc_free_above(struct allocator *a, uint64_t floor);
 
 /* Fault injection for tests: the nth allocation from now fails with ENOSPC; 0 cancels. */
 void alloc_fail_nth(struct allocator *a, uint64_t nth);

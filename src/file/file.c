@@ -184,7 +184,7 @@ static uint64_t metadata_reserve(const struct fs *fs)
 
 static int alloc_data(struct fs *fs, uint64_t want, bool huge, uint64_t *block, uint64_t *count)
 {
-    if (alloc_free_blocks(&fs->alloc) <= metadata_reserve(fs))
+    if (!alloc_free_above(&fs->alloc, metadata_reserve(fs)))
         return ENOSPC;
     return alloc_extent(&fs->alloc, want, huge, block, count);
 }

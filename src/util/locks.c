@@ -133,9 +133,19 @@ void rwlock_destroy(struct rwlock *l)
     pthread_rwlock_destroy(&l->rw);
 }
 
+/*
+ * A leaf lock is held for a few hundred instructions: a thread that finds it
+ * taken spins a while before it sleeps, and no longer pays a futex wait and
+ * wake-up for a wait shorter than either.
+ */
 void mutex_init(struct mutex *l, enum lock_class class)
 {
-    lock_check(pthread_mutex_init(&l->m, NULL), "pthread_mutex_init");
+    pthread_mutexattr_t attr;
+    pthread_mutexattr_init(&attr);
+    if (class == LOCK_LEAF)
+        pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP);
+    lock_check(pthread_mutex_init(&l->m, &attr), "pthread_mutex_init");
+    pthread_mutexattr_destroy(&attr);
     l->class = class;
 }
 

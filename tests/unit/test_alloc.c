@@ -8,6 +8,7 @@
 #include <cmocka.h>
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 
 #include "alloc/alloc.h"
 #include "pool/format.h"
@@ -319,6 +320,68 @@ static void test_claim_and_free_across_arena_borders(void **state)
     alloc_destroy(&a);
 }
 
+static bool run_on_cpu(int cpu)
+{
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    return pthread_setaffinity_np(pthread_self(), sizeof(set), &set) == 0 && sched_getcpu() == cpu;
+}
+
+static unsigned arena_holding(const struct allocator *a, uint64_t block)
+{
+    for (unsigned i = 0; i < a->arena_count; i++)
+        if (block - a->base_block >= a->arenas[i].first && block - a->base_block < a->arenas[i].end)
+            return i;
+    fail_msg("block %llu is in no arena", (unsigned long long)block);
+    return 0;
+}
+
+/*
+ * Two CPUs whose own arenas are full go on to different arenas: when both
+ * went to the first arena with room, they queued on its lock for every block.
+ */
+static void test_cpus_whose_arenas_are_full_go_on_to_different_arenas(void **state)
+{
+    (void)state;
+    cpu_set_t before;
+    assert_int_equal(pthread_getaffinity_np(pthread_self(), sizeof(before), &before), 0);
+    if (!CPU_ISSET(0, &before) || !CPU_ISSET(1, &before))
+        skip();
+    struct allocator a;
+    init_or_fail(&a, 64 * UDAX_BLOCKS_PER_HUGE);
+    assert_int_equal(a.arena_count, 4);
+    assert_true(alloc_claim(&a, a.base_block, a.arenas[2].first));
+    uint64_t first = 0, second = 0, count = 0;
+
+    assert_true(run_on_cpu(0));
+    assert_int_equal(alloc_extent(&a, 1, false, &first, &count), 0);
+    assert_true(run_on_cpu(1));
+    assert_int_equal(alloc_extent(&a, 1, false, &second, &count), 0);
+
+    assert_int_equal(pthread_setaffinity_np(pthread_self(), sizeof(before), &before), 0);
+    assert_int_equal(arena_holding(&a, first), 2);
+    assert_int_equal(arena_holding(&a, second), 3);
+    alloc_destroy(&a);
+}
+
+/* The count that data allocations check against their reserve: whatever arena the caller starts from. */
+static void test_free_above_counts_every_arena(void **state)
+{
+    (void)state;
+    struct allocator a;
+    init_or_fail(&a, 64 * UDAX_BLOCKS_PER_HUGE);
+    assert_int_equal(a.arena_count, 4);
+    assert_true(alloc_claim(&a, a.base_block, a.arenas[3].first + 10));
+    uint64_t left = a.arenas[3].end - a.arenas[3].first - 10;
+
+    assert_true(alloc_free_above(&a, left - 1));
+    assert_false(alloc_free_above(&a, left));
+    alloc_free(&a, a.base_block + a.arenas[1].first, 1);
+    assert_true(alloc_free_above(&a, left));
+    alloc_destroy(&a);
+}
+
 /* Threads race on a shared allocator; ownership of each block is tracked with atomics. */
 #define THREADS 8
 #define THREAD_OPS 20000
@@ -541,6 +604,8 @@ int main(void)
         cmocka_unit_test(test_claim_refuses_double_claims_and_out_of_range),
         cmocka_unit_test(test_allocation_never_returns_claimed_blocks),
         cmocka_unit_test(test_claim_and_free_across_arena_borders),
+        cmocka_unit_test(test_cpus_whose_arenas_are_full_go_on_to_different_arenas),
+        cmocka_unit_test(test_free_above_counts_every_arena),
         cmocka_unit_test(test_concurrent_threads_get_disjoint_blocks),
         cmocka_unit_test(test_first_use_of_each_chunk_is_told_once),
     };
