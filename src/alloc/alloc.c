@@ -201,6 +201,13 @@ static bool home_of_another(const struct allocator *a, unsigned slot, unsigned a
     return false;
 }
 
+/* slot's home as it stands, without moving it: its own arena until it first runs dry. */
+static unsigned current_home(const struct allocator *a, unsigned slot)
+{
+    unsigned home = __atomic_load_n(&a->homes[slot], __ATOMIC_RELAXED);
+    return home == NO_HOME ? slot : home;
+}
+
 /*
  * The arena that slot allocates from first. One that has run dry gives way
  * to the next that has free blocks and is no other CPU's home: when the
@@ -210,9 +217,7 @@ static bool home_of_another(const struct allocator *a, unsigned slot, unsigned a
  */
 static unsigned home_arena(struct allocator *a, unsigned slot)
 {
-    unsigned home = __atomic_load_n(&a->homes[slot], __ATOMIC_RELAXED);
-    if (home == NO_HOME)
-        home = slot;
+    unsigned home = current_home(a, slot);
     if (__atomic_load_n(&a->arenas[home].free_blocks, __ATOMIC_RELAXED))
         return home;
     unsigned chosen = NO_HOME;
@@ -319,7 +324,7 @@ void alloc_free(struct allocator *a, uint64_t block, uint64_t count)
 
 bool alloc_free_above(struct allocator *a, uint64_t floor)
 {
-    unsigned home = home_arena(a, cpu_slot(a));
+    unsigned home = current_home(a, cpu_slot(a));
     uint64_t total = 0;
     for (unsigned tries = 0; tries < a->arena_count && total <= floor; tries++)
         total += __atomic_load_n(&a->arenas[(home + tries) % a->arena_count].free_blocks, __ATOMIC_RELAXED);
