@@ -314,7 +314,22 @@ static int plan_write(struct fs *fs, struct inode *inode, uint64_t offset, uint6
     return 0;
 }
 
-/* Fills a segment's pages: the caller's bytes inside [offset, end), old bytes or zeros outside. */
+/* The end of the page that holds byte size - 1: what a mapping of the file shows. */
+static uint64_t page_end(uint64_t size)
+{
+    return page_of(size + PAGE_SIZE_BYTES - 1) << UDAX_BLOCK_SHIFT;
+}
+
+/*
+ * Fills a segment's pages: the caller's bytes inside [offset, end), old bytes
+ * or zeros outside, up to the end of the page that holds the new size. The
+ * pages after it are left as they are, which spares an append the zeroing of
+ * the 2 MiB chunk it lands in: nothing reads past the size, faults map no
+ * page past the one that holds it, and every change that moves the size up
+ * zeroes the bytes it uncovers first, to the end of the new last page
+ * (zero_past_size). The rest of the page that holds the size stays zero, as
+ * mmap(2) shows it.
+ */
 static void fill_segment(struct fs *fs, const struct segment *s, struct iov_cursor *c, uint64_t offset, uint64_t end,
                          uint64_t old_size)
 {
@@ -323,9 +338,10 @@ static void fill_segment(struct fs *fs, const struct segment *s, struct iov_curs
     char *base = pool_block(&fs->pool, s->block);
     uint64_t data_from = offset > seg_start ? offset : seg_start;
     uint64_t data_to = end < seg_end ? end : seg_end;
+    uint64_t size_page_end = page_end(end > old_size ? end : old_size);
     if (s->fresh) {
         /* Bytes before the data: old bytes up to the old size, zeros after; likewise behind it. */
-        uint64_t ranges[2][2] = {{seg_start, data_from}, {data_to, seg_end}};
+        uint64_t ranges[2][2] = {{seg_start, data_from}, {data_to, min_u64(seg_end, size_page_end)}};
         for (int r = 0; r < 2; r++) {
             uint64_t from = ranges[r][0], to = ranges[r][1];
             if (from >= to)
@@ -340,6 +356,9 @@ static void fill_segment(struct fs *fs, const struct segment *s, struct iov_curs
     }
     if (data_to > data_from)
         copy_to_pool(fs, c, base + (data_from - seg_start), data_to - data_from);
+    /* A page the file held past its old size, which the new size now ends in. */
+    if (!s->fresh && data_to == end && end < size_page_end && (end & ~(uint64_t)(PAGE_SIZE_BYTES - 1)) >= old_size)
+        persist_zero(&fs->pool.pm, base + (end - seg_start), size_page_end - end);
 }
 
 /* Zeroes the mapped bytes of [from, to), which lie past the size: about to become visible, or just cut off. */
@@ -360,6 +379,9 @@ static void zero_past_size(struct fs *fs, struct inode *inode, uint64_t from, ui
  * Under ILOCK: appends the extent entries of the fresh segments, and an ATTR
  * when they cannot say it all: an extent entry gives recovery the size, mtime
  * and ctime, but not an atime that reads changed in DRAM (times_unlogged).
+ * A write into blocks the file already holds, an append into its 2 MiB chunk
+ * most often, restates the mapping of its last pages: replaying it maps them
+ * where they are, and it says the rest in one slot where an ATTR takes two.
  */
 static int log_segments(struct fs *fs, struct log_txn *txn, const struct plan *plan,
                         const struct udax_attr *attr, bool times_unlogged)
@@ -367,7 +389,8 @@ static int log_segments(struct fs *fs, struct log_txn *txn, const struct plan *p
     bool any = false;
     for (size_t i = 0; i < plan->count; i++) {
         const struct segment *s = &plan->segments[i];
-        if (!s->fresh)
+        bool restate = !s->fresh && !any && !times_unlogged && i + 1 == plan->count;
+        if (!s->fresh && !restate)
             continue;
         struct udax_entry_extent entry = {.page = s->page, .block = s->block, .count = s->count, .size = attr->size,
                                           .mtime_ns = attr->mtime_ns, .ctime_ns = attr->ctime_ns};
@@ -659,7 +682,7 @@ int file_truncate(struct fs *fs, struct inode *inode, uint64_t size)
     if (shrinks)
         fs->mapping_ops->break_layouts(inode, page_of(size + PAGE_SIZE_BYTES - 1), UINT64_MAX);
     if (size > old_size)
-        zero_past_size(fs, inode, old_size, size);
+        zero_past_size(fs, inode, old_size, page_end(size));
     persist_fence(&fs->pool.pm);
     mutex_lock(&inode->ilock, inode->ino);
     struct udax_attr attr = inode->attr;
@@ -673,7 +696,7 @@ int file_truncate(struct fs *fs, struct inode *inode, uint64_t size)
      * these bytes zeroed; an extension zeroes them again anyway.
      */
     if (!rc && size < old_size && size % PAGE_SIZE_BYTES) {
-        zero_past_size(fs, inode, size, min_u64(old_size, (size | (PAGE_SIZE_BYTES - 1)) + 1));
+        zero_past_size(fs, inode, size, min_u64(old_size, page_end(size)));
         persist_fence(&fs->pool.pm);
     }
     if (shrinks)
@@ -719,7 +742,7 @@ static int allocate_range(struct fs *fs, struct inode *inode, int mode, uint64_t
                          plan.segments[i].count << UDAX_BLOCK_SHIFT);
         /* Blocks the file already owned past its size may hold bytes of an earlier, longer life: all become visible. */
         if (grows)
-            zero_past_size(fs, inode, old_size, end);
+            zero_past_size(fs, inode, old_size, page_end(end));
         persist_fence(&fs->pool.pm);
         mutex_lock(&inode->ilock, inode->ino);
         if (!plan_overtaken(fs, inode, &plan, false))

@@ -768,6 +768,63 @@ static void test_438_tail_zeroed(void **state)
     }
 }
 
+/*
+ * Blocks that come back from a deleted file keep its bytes, and an append
+ * into a 2 MiB chunk leaves the chunk's later pages as they are. Whatever
+ * uncovers them must show zeros: the rest of the page that holds the size,
+ * through a mapping, and the bytes a gap, a truncate or a fallocate brings
+ * inside the size.
+ */
+static void reused_blocks_stay_unseen(enum udax_data_mode mode)
+{
+    char path[128];
+    struct udax_pool *pool = open_pool(path, sizeof(path), mode);
+    int fd = udax_open(pool, "/old", O_CREAT | O_RDWR, 0644);
+    assert_true(fd >= 0);
+    unsigned char *junk = malloc(HUGE);
+    memset(junk, 0xee, HUGE);
+    for (off_t offset = 0; udax_pwrite(pool, fd, junk, HUGE, offset) == (ssize_t)HUGE; offset += HUGE)
+        ;
+    assert_int_equal(udax_close(pool, fd), 0);
+    assert_int_equal(udax_unlink(pool, "/old"), 0);
+
+    size_t size = HUGE + 8 * PAGE;
+    unsigned char *want = calloc(1, size);
+    test_fill(want, HUGE + 100, 9, 0);
+    fd = udax_open(pool, "/new", O_CREAT | O_RDWR, 0644);
+    assert_true(fd >= 0);
+    assert_int_equal(udax_write(pool, fd, want, HUGE), (ssize_t)HUGE);
+    assert_int_equal(udax_write(pool, fd, want + HUGE, 100), 100);
+    unsigned char *map = map_file(pool, fd, size);
+    expect_mapped(map, want, HUGE + PAGE);
+    assert_true(test_read_raises_sigbus((char *)map + HUGE + PAGE));
+
+    size_t gap_write = HUGE + 3 * PAGE + 50;
+    test_fill(want + gap_write, 10, 10, 0);
+    assert_int_equal(udax_pwrite(pool, fd, want + gap_write, 10, (off_t)gap_write), 10);
+    expect_mapped(map, want, HUGE + 4 * PAGE);
+    assert_int_equal(udax_ftruncate(pool, fd, (off_t)(HUGE + 5 * PAGE + 7)), 0);
+    expect_mapped(map, want, HUGE + 6 * PAGE);
+    assert_int_equal(udax_fallocate(pool, fd, 0, 0, (off_t)(HUGE + 6 * PAGE + 9)), 0);
+    expect_mapped(map, want, HUGE + 7 * PAGE);
+    assert_int_equal(udax_ftruncate(pool, fd, (off_t)size), 0);
+    expect_size(pool, fd, (off_t)size);
+    expect_file(pool, fd, want, size);
+    expect_mapped(map, want, size);
+    assert_int_equal(udax_munmap(pool, map, size), 0);
+    assert_int_equal(udax_close(pool, fd), 0);
+    free(want);
+    free(junk);
+    test_pool_finish(pool, path);
+}
+
+static void test_reused_blocks_stay_unseen(void **state)
+{
+    (void)state;
+    reused_blocks_stay_unseen(UDAX_DATA_STRICT);
+    reused_blocks_stay_unseen(UDAX_DATA_FAST);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -782,6 +839,7 @@ int main(void)
         cmocka_unit_test(test_647_729_self_io_strict),
         cmocka_unit_test(test_647_729_self_io_fast),
         cmocka_unit_test(test_438_tail_zeroed),
+        cmocka_unit_test(test_reused_blocks_stay_unseen),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
