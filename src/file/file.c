@@ -201,19 +201,30 @@ struct segment {
     uint64_t old_block;
 };
 
+/* Most writes plan one or two segments: those live in the plan itself, and only longer plans go to the heap. */
+#define PLAN_INLINE_SEGMENTS 4
+
 struct plan {
     struct segment *segments;
     size_t count;
     size_t capacity;
+    struct segment inline_segments[PLAN_INLINE_SEGMENTS];
 };
 
 static int plan_add(struct plan *plan, struct segment segment)
 {
-    if (plan->count == plan->capacity) {
-        size_t capacity = plan->capacity ? plan->capacity * 2 : 8;
-        struct segment *grown = realloc(plan->segments, capacity * sizeof(*grown));
+    if (!plan->capacity) {
+        plan->segments = plan->inline_segments;
+        plan->capacity = PLAN_INLINE_SEGMENTS;
+    } else if (plan->count == plan->capacity) {
+        size_t capacity = plan->capacity * 2;
+        bool on_heap = plan->segments != plan->inline_segments;
+        struct segment *grown = on_heap ? realloc(plan->segments, capacity * sizeof(*grown))
+                                        : malloc(capacity * sizeof(*grown));
         if (!grown)
             return ENOMEM;
+        if (!on_heap)
+            memcpy(grown, plan->segments, plan->count * sizeof(*grown));
         plan->segments = grown;
         plan->capacity = capacity;
     }
@@ -221,12 +232,18 @@ static int plan_add(struct plan *plan, struct segment segment)
     return 0;
 }
 
+static void plan_free(struct plan *plan)
+{
+    if (plan->segments != plan->inline_segments)
+        free(plan->segments);
+}
+
 static void plan_release(struct fs *fs, struct plan *plan)
 {
     for (size_t i = 0; i < plan->count; i++)
         if (plan->segments[i].fresh)
             alloc_free(&fs->alloc, plan->segments[i].block, plan->segments[i].count);
-    free(plan->segments);
+    plan_free(plan);
     *plan = (struct plan){0};
 }
 
@@ -459,7 +476,7 @@ static void plan_done(struct fs *fs, struct plan *plan, int rc)
     if (rc)
         plan_release(fs, plan);
     else
-        free(plan->segments);
+        plan_free(plan);
 }
 
 /* How far the coarse clock may lag the fine one: a tick, and Linux ticks at 100 Hz at least. */
@@ -596,10 +613,10 @@ static bool plan_overtaken(struct fs *fs, struct inode *inode, const struct plan
     return false;
 }
 
+/* Under IOLOCK exclusive, which holds the size at old_size. */
 static ssize_t write_locked(struct fs *fs, struct inode *inode, const struct iovec *iov, int iovcnt, uint64_t offset,
-                            size_t count)
+                            size_t count, uint64_t old_size)
 {
-    uint64_t old_size = current_size(inode);
     uint64_t end = offset + count;
     struct plan plan = {0};
     bool planned_copy_on_write;
@@ -658,13 +675,14 @@ ssize_t file_write(struct fs *fs, struct inode *inode, const struct iovec *iov, 
         rwlock_unlock(&inode->iolock);
     }
     rwlock_write(&inode->iolock, inode->ino);
+    uint64_t old_size = current_size(inode);
     if (append)
-        offset = current_size(inode);
+        offset = old_size;
     ssize_t rc;
     if (count > MAX_FILE_SIZE || offset > MAX_FILE_SIZE - count)
         rc = -EFBIG;
     else
-        rc = write_locked(fs, inode, iov, iovcnt, offset, count);
+        rc = write_locked(fs, inode, iov, iovcnt, offset, count, old_size);
     rwlock_unlock(&inode->iolock);
     if (rc >= 0)
         *end = offset + (uint64_t)rc;
@@ -861,7 +879,7 @@ static int allocate_for_fault(struct fs *fs, struct inode *inode, uint64_t page,
     if (!rc)
         rc = plan_add(&plan, (struct segment){.page = page, .count = got, .block = block, .fresh = true});
     if (rc) {
-        free(plan.segments);
+        plan_free(&plan);
         alloc_free(&fs->alloc, block, got);
         return rc;
     }
