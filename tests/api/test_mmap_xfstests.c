@@ -88,6 +88,19 @@ static void expect_mapped(const unsigned char *map, const unsigned char *want, s
             fail_msg("byte %zu of the mapping reads %#x, not %#x", i, map[i], want[i]);
 }
 
+/* The end of a test of one file: its size, its bytes through pread and through the mapping, then everything goes. */
+static void expect_and_finish(struct udax_pool *pool, const char *path, int fd, unsigned char *map,
+                              unsigned char *want, size_t size)
+{
+    expect_size(pool, fd, (off_t)size);
+    expect_file(pool, fd, want, size);
+    expect_mapped(map, want, size);
+    assert_int_equal(udax_munmap(pool, map, size), 0);
+    assert_int_equal(udax_close(pool, fd), 0);
+    free(want);
+    test_pool_finish(pool, path);
+}
+
 /* What the threads of one test share: the pool, where they meet, and the first failure. */
 struct run {
     struct udax_pool *pool;
@@ -747,13 +760,7 @@ static void tail_zeroed(enum udax_data_mode mode, size_t file_size, size_t cut, 
         assert_int_equal(udax_fallocate(pool, fd, 0, 0, (off_t)file_size), 0);
         break;
     }
-    expect_size(pool, fd, (off_t)file_size);
-    expect_file(pool, fd, want, file_size);
-    expect_mapped(map, want, file_size);
-    assert_int_equal(udax_munmap(pool, map, file_size), 0);
-    assert_int_equal(udax_close(pool, fd), 0);
-    free(want);
-    test_pool_finish(pool, path);
+    expect_and_finish(pool, path, fd, map, want, file_size);
 }
 
 static void test_438_tail_zeroed(void **state)
@@ -808,14 +815,8 @@ static void reused_blocks_stay_unseen(enum udax_data_mode mode)
     assert_int_equal(udax_fallocate(pool, fd, 0, 0, (off_t)(HUGE + 6 * PAGE + 9)), 0);
     expect_mapped(map, want, HUGE + 7 * PAGE);
     assert_int_equal(udax_ftruncate(pool, fd, (off_t)size), 0);
-    expect_size(pool, fd, (off_t)size);
-    expect_file(pool, fd, want, size);
-    expect_mapped(map, want, size);
-    assert_int_equal(udax_munmap(pool, map, size), 0);
-    assert_int_equal(udax_close(pool, fd), 0);
-    free(want);
     free(junk);
-    test_pool_finish(pool, path);
+    expect_and_finish(pool, path, fd, map, want, size);
 }
 
 static void test_reused_blocks_stay_unseen(void **state)
