@@ -21,6 +21,12 @@ static uint64_t page_of(uint64_t offset)
     return offset >> UDAX_BLOCK_SHIFT;
 }
 
+/* The first page that starts at or after byte offset. */
+static uint64_t page_ceil(uint64_t offset)
+{
+    return page_of(offset + PAGE_SIZE_BYTES - 1);
+}
+
 static uint64_t min_u64(uint64_t a, uint64_t b)
 {
     return a < b ? a : b;
@@ -306,7 +312,7 @@ static int plan_write(struct fs *fs, struct inode *inode, uint64_t offset, uint6
                       bool strict, struct plan *plan)
 {
     uint64_t page = page_of(offset), last = page_of(end - 1);
-    uint64_t first_invisible = old_size <= offset ? page : page_of(old_size + PAGE_SIZE_BYTES - 1);
+    uint64_t first_invisible = old_size <= offset ? page : page_ceil(old_size);
     while (page <= last) {
         uint64_t block = 0, run;
         bool mapped = lookup(inode, page, &block, &run);
@@ -334,7 +340,7 @@ static int plan_write(struct fs *fs, struct inode *inode, uint64_t offset, uint6
 /* The end of the page that holds byte size - 1: what a mapping of the file shows. */
 static uint64_t page_end(uint64_t size)
 {
-    return page_of(size + PAGE_SIZE_BYTES - 1) << UDAX_BLOCK_SHIFT;
+    return page_ceil(size) << UDAX_BLOCK_SHIFT;
 }
 
 /*
@@ -374,7 +380,7 @@ static void fill_segment(struct fs *fs, const struct segment *s, struct iov_curs
     if (data_to > data_from)
         copy_to_pool(fs, c, base + (data_from - seg_start), data_to - data_from);
     /* A page the file held past its old size, which the new size now ends in. */
-    if (!s->fresh && data_to == end && end < size_page_end && (end & ~(uint64_t)(PAGE_SIZE_BYTES - 1)) >= old_size)
+    if (!s->fresh && data_to == end && end < size_page_end && (page_of(end) << UDAX_BLOCK_SHIFT) >= old_size)
         persist_zero(&fs->pool.pm, base + (end - seg_start), size_page_end - end);
 }
 
@@ -573,8 +579,7 @@ static int commit_layout(struct fs *fs, struct inode *inode, const struct udax_a
     if (punch_count)
         extent_unmap(&inode->extents, punch_page, punch_count, inode_release_blocks, fs);
     if (attr->size < inode->attr.size)
-        extent_unmap(&inode->extents, page_of(attr->size + PAGE_SIZE_BYTES - 1), UINT64_MAX, inode_release_blocks,
-                     fs);
+        extent_unmap(&inode->extents, page_ceil(attr->size), UINT64_MAX, inode_release_blocks, fs);
     if (plan)
         map_segments(fs, inode, plan);
     inode->attr = *attr;
@@ -698,7 +703,7 @@ int file_truncate(struct fs *fs, struct inode *inode, uint64_t size)
     bool shrinks = size < old_size && fs->mapping_ops;
     /* The pages past the new size lose their blocks: nothing may map or pin them when they are freed. */
     if (shrinks)
-        fs->mapping_ops->break_layouts(inode, page_of(size + PAGE_SIZE_BYTES - 1), UINT64_MAX);
+        fs->mapping_ops->break_layouts(inode, page_ceil(size), UINT64_MAX);
     if (size > old_size)
         zero_past_size(fs, inode, old_size, page_end(size));
     persist_fence(&fs->pool.pm);
@@ -814,7 +819,7 @@ static int plan_partial_zero(struct fs *fs, struct inode *inode, uint64_t from, 
 static int punch_hole_unmapped(struct fs *fs, struct inode *inode, uint64_t offset, uint64_t end)
 {
     uint64_t size = current_size(inode);
-    uint64_t first_full = page_of(offset + PAGE_SIZE_BYTES - 1), end_full = page_of(end);
+    uint64_t first_full = page_ceil(offset), end_full = page_of(end);
     struct plan plan = {0};
     int rc;
     if (first_full >= end_full && page_of(offset) == page_of(end - 1)) {
@@ -900,7 +905,7 @@ int file_iomap_begin(struct fs *fs, struct inode *inode, uint64_t page, uint64_t
     mutex_lock(&inode->ilock, inode->ino);
     int rc = 0;
     uint64_t block = 0, run;
-    uint64_t pages_in_file = page_of(inode->attr.size + PAGE_SIZE_BYTES - 1);
+    uint64_t pages_in_file = page_ceil(inode->attr.size);
     if (page >= pages_in_file)
         rc = ENXIO;
     else if (page + count > pages_in_file)
