@@ -159,6 +159,12 @@ static bool window_full(const struct window *w)
     return w->live >= w->budget + w->over_budget;
 }
 
+/* Under the window lock: whether a fault waits for a range and none is free. */
+static bool range_wanted(const struct window *w)
+{
+    return w->waiting && window_full(w);
+}
+
 static int install(void *arg, const struct dax_fault_result *res, bool *writable)
 {
     struct fault_request *req = arg;
@@ -272,11 +278,18 @@ int window_fault_at(struct window *w, const void *addr, bool write, char **mappe
     }
 }
 
-uint64_t window_reclaim(struct window *w, uint64_t count)
+/*
+ * Under the window lock, which it drops around each unmap. With want_checked,
+ * it stops as soon as no fault waits for a range: the background reclaimer
+ * woke for a need that a free elsewhere may have met since, and the range it
+ * would take now may be the one that waiter just installed.
+ */
+static uint64_t reclaim_locked(struct window *w, uint64_t count, bool want_checked)
 {
     uint64_t reclaimed = 0;
-    mutex_lock(&w->lock, 0);
-    for (uint64_t tried = 0; reclaimed < count && tried < w->live && w->lru.lru_next != &w->lru; tried++) {
+    for (uint64_t tried = 0; reclaimed < count && tried < w->live && w->lru.lru_next != &w->lru &&
+                             (!want_checked || range_wanted(w));
+         tried++) {
         struct range *victim = w->lru.lru_next;
         lru_touch(w, victim); /* if it is busy, the next attempt starts elsewhere */
         struct region *r = victim->region;
@@ -292,6 +305,13 @@ uint64_t window_reclaim(struct window *w, uint64_t count)
             w->stats.reclaimed++;
         }
     }
+    return reclaimed;
+}
+
+uint64_t window_reclaim(struct window *w, uint64_t count)
+{
+    mutex_lock(&w->lock, 0);
+    uint64_t reclaimed = reclaim_locked(w, count, false);
     mutex_unlock(&w->lock);
     return reclaimed;
 }
@@ -302,14 +322,11 @@ static void *reclaim_main(void *arg)
     mutex_lock(&w->lock, 0);
     while (!w->stopping) {
         /* A freed range ends the need even before its waiter runs again to take it. */
-        if (!w->waiting || !window_full(w)) {
+        if (!range_wanted(w)) {
             pthread_cond_wait(&w->reclaim_wanted, &w->lock.m);
             continue;
         }
-        mutex_unlock(&w->lock);
-        uint64_t reclaimed = window_reclaim(w, 1);
-        mutex_lock(&w->lock, 0);
-        if (!reclaimed && w->waiting && window_full(w)) {
+        if (!reclaim_locked(w, 1, true) && range_wanted(w)) {
             /*
              * Every live range is pinned or busy, and pinned ones are never
              * reclaimed: waiting would hang the fault whenever pins fill the
