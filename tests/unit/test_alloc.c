@@ -365,6 +365,42 @@ static void test_cpus_whose_arenas_are_full_go_on_to_different_arenas(void **sta
     alloc_destroy(&a);
 }
 
+static void ignore_first_use(void *arg, uint64_t block, uint64_t count)
+{
+    (void)arg;
+    (void)block;
+    (void)count;
+}
+
+/*
+ * A 2 MiB request takes a free chunk that was handed out before, from another
+ * CPU's arena, over a never-used one in its own: on a tmpfs pool a never-used
+ * chunk costs a page allocation per 4 KiB written.
+ */
+static void test_huge_prefers_a_chunk_used_before_in_another_arena(void **state)
+{
+    (void)state;
+    cpu_set_t before;
+    assert_int_equal(pthread_getaffinity_np(pthread_self(), sizeof(before), &before), 0);
+    if (!CPU_ISSET(0, &before) || !CPU_ISSET(1, &before))
+        skip();
+    struct allocator a;
+    init_or_fail(&a, 64 * UDAX_BLOCKS_PER_HUGE);
+    alloc_on_first_use(&a, ignore_first_use, NULL);
+    uint64_t used_before = 0, again = 0, count = 0;
+
+    bool pinned = run_on_cpu(0) && alloc_extent(&a, UDAX_BLOCKS_PER_HUGE, true, &used_before, &count) == 0;
+    alloc_free(&a, used_before, count);
+    pinned = pinned && run_on_cpu(1) && alloc_extent(&a, UDAX_BLOCKS_PER_HUGE, true, &again, &count) == 0;
+
+    assert_int_equal(pthread_setaffinity_np(pthread_self(), sizeof(before), &before), 0);
+    assert_true(pinned);
+    assert_int_equal(arena_holding(&a, used_before), 0);
+    assert_int_equal(count, UDAX_BLOCKS_PER_HUGE);
+    assert_int_equal(again, used_before);
+    alloc_destroy(&a);
+}
+
 /* The count that data allocations check against their reserve: whatever arena the caller starts from. */
 static void test_free_above_counts_every_arena(void **state)
 {
@@ -608,6 +644,7 @@ int main(void)
         cmocka_unit_test(test_free_above_counts_every_arena),
         cmocka_unit_test(test_concurrent_threads_get_disjoint_blocks),
         cmocka_unit_test(test_first_use_of_each_chunk_is_told_once),
+        cmocka_unit_test(test_huge_prefers_a_chunk_used_before_in_another_arena),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
