@@ -485,45 +485,27 @@ static void plan_done(struct fs *fs, struct plan *plan, int rc)
         plan_free(plan);
 }
 
-/* How far the coarse clock may lag the fine one: a tick, and Linux ticks at 100 Hz at least. */
-#define COARSE_CLOCK_LAG_NS 10000000LL
-
-/*
- * Under ILOCK: moves mtime and ctime to now, a coarse reading. Times that lie
- * ahead of it by less than a tick came from the fine clock within that tick:
- * they stand for now, so that no time moves back. Most overwrites of a busy
- * file then change nothing.
- */
-static void stamp_in_place_write(struct inode *inode, int64_t now)
-{
-    int64_t stamp = now;
-    if (inode->attr.mtime_ns > stamp && inode->attr.mtime_ns - now < COARSE_CLOCK_LAG_NS)
-        stamp = inode->attr.mtime_ns;
-    if (inode->attr.ctime_ns > stamp && inode->attr.ctime_ns - now < COARSE_CLOCK_LAG_NS)
-        stamp = inode->attr.ctime_ns;
-    if (inode->attr.mtime_ns == stamp && inode->attr.ctime_ns == stamp)
-        return;
-    inode->attr.mtime_ns = inode->attr.ctime_ns = stamp;
-    inode->times_unlogged = true;
-}
-
 /*
  * Fast mode, under IOLOCK shared: whether [offset, end) lies within the size
  * over mapped blocks. If so, stamps the times and returns the first page's
  * block and run, all under one ILOCK, so that a write within one extent takes
- * ILOCK once. The times change before the data, as on Linux, and come from
- * the coarse clock, as Linux's do (current_time): the fine one costs as much
- * as the rest of a small write's bookkeeping.
+ * ILOCK once. The times change before the data, as on Linux. Most overwrites
+ * of a busy file stamp the time it already has and change nothing.
  */
-static bool claim_in_place(struct inode *inode, uint64_t offset, uint64_t end, uint64_t *block, uint64_t *run)
+static bool claim_in_place(struct fs *fs, struct inode *inode, uint64_t offset, uint64_t end, uint64_t *block,
+                           uint64_t *run)
 {
     uint64_t first = page_of(offset), pages = page_of(end - 1) - first + 1;
-    int64_t now = now_coarse_ns();
     mutex_lock(&inode->ilock, inode->ino);
     bool ok = end <= inode->attr.size && extent_lookup(&inode->extents, first, block, run) &&
               (*run >= pages || extent_mapped_pages(&inode->extents, first, pages) == pages);
-    if (ok)
-        stamp_in_place_write(inode, now);
+    if (ok) {
+        int64_t stamp = inode_change_time(fs, &inode, 1);
+        if (inode->attr.mtime_ns != stamp || inode->attr.ctime_ns != stamp) {
+            inode->attr.mtime_ns = inode->attr.ctime_ns = stamp;
+            inode->times_unlogged = true;
+        }
+    }
     mutex_unlock(&inode->ilock);
     return ok;
 }
@@ -646,7 +628,7 @@ static ssize_t write_locked(struct fs *fs, struct inode *inode, const struct iov
 
     struct udax_attr attr = inode->attr;
     attr.size = end > old_size ? end : old_size;
-    attr.mtime_ns = attr.ctime_ns = now_ns();
+    attr.mtime_ns = attr.ctime_ns = inode_change_time(fs, &inode, 1);
     bool mapped = has_mapping(fs, inode);
     rc = commit_layout(fs, inode, &attr, &plan, 0, 0);
     mutex_unlock(&inode->ilock);
@@ -670,7 +652,7 @@ ssize_t file_write(struct fs *fs, struct inode *inode, const struct iovec *iov, 
         offset + count <= MAX_FILE_SIZE) {
         uint64_t block, run;
         rwlock_read(&inode->iolock, inode->ino);
-        if (claim_in_place(inode, offset, offset + count, &block, &run)) {
+        if (claim_in_place(fs, inode, offset, offset + count, &block, &run)) {
             struct iov_cursor c = {iov, iovcnt, 0};
             write_in_place(fs, inode, &c, offset, offset + count, block, run);
             rwlock_unlock(&inode->iolock);
@@ -710,7 +692,7 @@ int file_truncate(struct fs *fs, struct inode *inode, uint64_t size)
     mutex_lock(&inode->ilock, inode->ino);
     struct udax_attr attr = inode->attr;
     attr.size = size;
-    attr.mtime_ns = attr.ctime_ns = now_ns();
+    attr.mtime_ns = attr.ctime_ns = inode_change_time(fs, &inode, 1);
     int rc = commit_layout(fs, inode, &attr, NULL, 0, 0);
     mutex_unlock(&inode->ilock);
     /*
@@ -776,7 +758,7 @@ static int allocate_range(struct fs *fs, struct inode *inode, int mode, uint64_t
     struct udax_attr attr = inode->attr;
     if (grows)
         attr.size = end;
-    attr.ctime_ns = now_ns();
+    attr.ctime_ns = inode_change_time(fs, &inode, 1);
     if (grows)
         attr.mtime_ns = attr.ctime_ns;
     rc = plan.count || grows ? commit_layout(fs, inode, &attr, &plan, 0, 0) : 0;
@@ -835,7 +817,7 @@ static int punch_hole_unmapped(struct fs *fs, struct inode *inode, uint64_t offs
     persist_fence(&fs->pool.pm);
     mutex_lock(&inode->ilock, inode->ino);
     struct udax_attr attr = inode->attr;
-    attr.mtime_ns = attr.ctime_ns = now_ns();
+    attr.mtime_ns = attr.ctime_ns = inode_change_time(fs, &inode, 1);
     uint64_t punch_count = end_full > first_full ? end_full - first_full : 0;
     rc = commit_layout(fs, inode, &attr, plan.count ? &plan : NULL, first_full, punch_count);
     mutex_unlock(&inode->ilock);
@@ -891,7 +873,7 @@ static int allocate_for_fault(struct fs *fs, struct inode *inode, uint64_t page,
     persist_zero(&fs->pool.pm, pool_block(&fs->pool, block), got << UDAX_BLOCK_SHIFT);
     persist_fence(&fs->pool.pm);
     struct udax_attr attr = inode->attr;
-    attr.mtime_ns = attr.ctime_ns = now_ns();
+    attr.mtime_ns = attr.ctime_ns = inode_change_time(fs, &inode, 1);
     rc = commit_layout(fs, inode, &attr, &plan, 0, 0);
     plan_done(fs, &plan, rc);
     if (!rc)

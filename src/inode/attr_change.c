@@ -28,7 +28,7 @@ int inode_chmod(struct fs *fs, const struct cred *cred, struct inode *inode, uin
         attr.mode = (attr.mode & S_IFMT) | (mode & 07777);
         if (!cred_is_root(cred) && !cred_in_group(cred, attr.gid))
             attr.mode &= ~(uint32_t)S_ISGID;
-        attr.ctime_ns = now_ns();
+        attr.ctime_ns = inode_change_time(fs, &inode, 1);
         rc = commit_attr(fs, inode, &attr);
     }
     mutex_unlock(&inode->ilock);
@@ -61,7 +61,7 @@ int inode_chown(struct fs *fs, const struct cred *cred, struct inode *inode, uin
             rc = EPERM;
     }
     if (!rc) {
-        attr.ctime_ns = now_ns();
+        attr.ctime_ns = inode_change_time(fs, &inode, 1);
         rc = commit_attr(fs, inode, &attr);
     }
     mutex_unlock(&inode->ilock);
@@ -95,7 +95,7 @@ int inode_utimens(struct fs *fs, const struct cred *cred, struct inode *inode, c
     if (!cred_owns(cred, &attr))
         rc = both_now_asked ? permission_check(cred, &attr, MAY_WRITE) : EPERM;
     if (!rc) {
-        int64_t now = now_ns();
+        int64_t now = inode_change_time(fs, &inode, 1);
         if (times[0].tv_nsec != UTIME_OMIT)
             attr.atime_ns = time_ns(&times[0], now);
         if (times[1].tv_nsec != UTIME_OMIT)
@@ -124,7 +124,7 @@ int inode_drop_setid(struct fs *fs, const struct cred *cred, struct inode *inode
     attr.mode = mode_after_write(cred, &inode->attr);
     int rc = 0;
     if (attr.mode != inode->attr.mode) {
-        attr.ctime_ns = now_ns();
+        attr.ctime_ns = inode_change_time(fs, &inode, 1);
         rc = commit_attr(fs, inode, &attr);
     }
     mutex_unlock(&inode->ilock);

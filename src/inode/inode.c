@@ -25,6 +25,22 @@ int64_t now_coarse_ns(void)
     return clock_ns(CLOCK_REALTIME_COARSE);
 }
 
+/* The fine clock costs about 50 ns on this kind of machine, the coarse one 10: a create read it three times. */
+int64_t inode_change_time(struct fs *fs, struct inode *const inodes[], size_t count)
+{
+    bool queried = false;
+    for (size_t i = 0; i < count; i++) {
+        queried |= inodes[i]->times_queried;
+        inodes[i]->times_queried = false;
+    }
+    int64_t floor = __atomic_load_n(&fs->time_floor_ns, __ATOMIC_RELAXED);
+    int64_t now = queried ? now_ns() : now_coarse_ns();
+    while (queried && now > floor &&
+           !__atomic_compare_exchange_n(&fs->time_floor_ns, &floor, now, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        ;
+    return now > floor ? now : floor;
+}
+
 struct inode *inode_object_new(uint64_t ino)
 {
     struct inode *inode = calloc(1, sizeof(*inode));
@@ -289,8 +305,9 @@ void inode_maybe_compact(struct fs *fs, struct inode *inode)
     log_txn_applied(&fs->env, &txn);
 }
 
-void inode_to_stat(const struct fs *fs, const struct inode *inode, struct stat *st)
+void inode_to_stat(const struct fs *fs, struct inode *inode, struct stat *st)
 {
+    inode->times_queried = true;
     memset(st, 0, sizeof(*st));
     st->st_ino = inode->ino;
     st->st_mode = inode->attr.mode;

@@ -38,6 +38,7 @@ struct inode {
     uint32_t type;               /* S_IFMT of the mode, set before the inode is reachable; read without locks */
     bool setid;                  /* the mode has bits a write by a non-root caller may clear; atomic */
     bool times_unlogged;         /* in-place overwrites, or reads, changed times since the last entry */
+    bool times_queried;          /* stat read the times since the last change stamped them (inode_change_time) */
 };
 
 /* A problem that recovery or fsck found; repairable ones can be fixed in place. */
@@ -85,6 +86,7 @@ struct fs {
     uint64_t files;
     uint64_t directories;
     uint64_t log_pages;
+    int64_t time_floor_ns; /* the latest fine-grained change time handed out; atomic */
 };
 
 /* Not attr.mode: updates rewrite attr whole under ILOCK, while this is asked without it. */
@@ -143,6 +145,16 @@ int64_t now_ns(void);
 /* Cheaper and a few milliseconds behind: enough for relatime's day. */
 int64_t now_coarse_ns(void);
 
+/*
+ * Under the ILOCK of each of the count inodes: the time a change to them
+ * stamps as mtime and ctime. Multigrain, as Linux since 6.13: the coarse
+ * clock, unless stat read one of their times since their last change, so that
+ * a change seen by stat before and after shows a later time; never earlier
+ * than a fine-grained time handed out before, so that times keep the order of
+ * the changes across files.
+ */
+int64_t inode_change_time(struct fs *fs, struct inode *const inodes[], size_t count);
+
 /* Opens and recovers the pool. With check, problems are reported and counted; without, any refuses the open. */
 int fs_open(struct fs *fs, const char *path, struct fs_check *check);
 void fs_close(struct fs *fs);
@@ -173,7 +185,8 @@ void inode_free(struct fs *fs, struct inode *inode);
 /* Returns released blocks to the allocator, as an extent_release_fn. */
 void inode_release_blocks(void *fs, uint64_t block, uint64_t count);
 
-void inode_to_stat(const struct fs *fs, const struct inode *inode, struct stat *st);
+/* Under ILOCK; marks the times as queried. */
+void inode_to_stat(const struct fs *fs, struct inode *inode, struct stat *st);
 
 /* Appends a DENTRY_ADD or DENTRY_DEL that sets the directory's mtime and ctime to dir_time_ns (0: leaves them); 0 or ENOSPC. */
 int inode_log_dentry(struct fs *fs, struct log_txn *txn, uint8_t type, const char *name, size_t len, uint64_t ino,

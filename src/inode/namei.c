@@ -326,8 +326,9 @@ static int create_child(struct fs *fs, const struct cred *cred, struct inode *di
     struct inode *inode = inode_claim(fs);
     if (!inode)
         return errno;
-    int64_t now = now_ns();
     mutex_lock(&dir->ilock, dir->ino);
+    struct inode *changed[] = {dir, inode};
+    int64_t now = inode_change_time(fs, changed, 2);
     struct udax_attr attr = new_attr(cred, dir, spec, now);
     attr.size = spec->target_len;
     inode_init_attr(inode, &attr);
@@ -658,7 +659,7 @@ int namei_link(struct fs *fs, const struct cred *cred, struct inode *old_start, 
             rc = ENOENT;
         else if (target->attr.nlink >= NAMEI_LINK_MAX)
             rc = EMLINK;
-        int64_t now = now_ns();
+        int64_t now = rc ? 0 : inode_change_time(fs, locked, 2);
         struct udax_attr target_attr = target->attr;
         target_attr.nlink++;
         target_attr.ctime_ns = now;
@@ -701,7 +702,7 @@ static int remove_name(struct fs *fs, struct inode *dir, const struct last_name 
     struct inode *locked[] = {dir, victim};
     lock_inodes(locked, 2);
     int rc = inode_is_dir(victim) && victim->names.count ? ENOTEMPTY : 0;
-    int64_t now = now_ns();
+    int64_t now = rc ? 0 : inode_change_time(fs, locked, 2);
     struct udax_attr victim_attr = unlinked_attr(victim, now);
     if (!rc)
         rc = commit_name_change(fs, dir, last, name, victim, now, &victim_attr);
@@ -820,7 +821,7 @@ static int commit_rename(struct fs *fs, struct rename_op *op)
     lock_inodes(locked, count);
     bool replaces_dir = op->victim && !op->exchange && inode_is_dir(op->victim);
     int rc = replaces_dir && op->victim->names.count ? ENOTEMPTY : 0;
-    int64_t now = now_ns();
+    int64_t now = rc ? 0 : inode_change_time(fs, locked, count);
     bool same_dir = op->to_dir == op->from_dir;
     struct udax_attr moved_attr = renamed_attr(op->moved, op->to_dir, now), victim_attr;
     struct log_txn from_txn, to_txn_storage, moved_txn, victim_txn;

@@ -554,6 +554,8 @@ static void map_blocks_ahead(void *arg, uint64_t block, uint64_t count)
 int fs_open(struct fs *fs, const char *path, struct fs_check *check)
 {
     memset(fs, 0, sizeof(*fs));
+    /* The coarse clock may lag times that changes stamped before the pool last closed. */
+    fs->time_floor_ns = now_ns();
     if (pool_open(&fs->pool, path))
         return -1;
     struct pool *pool = &fs->pool;

@@ -106,7 +106,7 @@ int inode_getxattr(const struct cred *cred, struct inode *inode, const char *nam
 static int commit_xattr(struct fs *fs, struct inode *inode, const char *name, size_t len, struct xattr *item)
 {
     struct udax_attr attr = inode->attr;
-    attr.ctime_ns = now_ns();
+    attr.ctime_ns = inode_change_time(fs, &inode, 1);
     struct log_txn txn;
     log_txn_begin(&txn, &inode->log);
     int rc = item ? inode_log_xattr(fs, &txn, UDAX_ENTRY_XATTR_SET, name, len, xattr_value(item), item->value_len)

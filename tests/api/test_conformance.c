@@ -972,6 +972,80 @@ static void test_open_lock_across_processes(void **state)
     close(release[1]);
 }
 
+static int64_t ns_of(struct timespec t)
+{
+    return t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+/* One change of a kind the round picks; whether it is one of the data, which moves mtime too. */
+static bool change_file(struct udax_pool *pool, int fd, int round)
+{
+    struct stat st;
+    assert_int_equal(udax_fstat(pool, fd, &st), 0);
+    switch (round % 5) {
+    case 0:
+        assert_int_equal(udax_pwrite(pool, fd, "w", 1, 0), 1);
+        return true;
+    case 1:
+        assert_int_equal(udax_pwrite(pool, fd, "a", 1, st.st_size), 1);
+        return true;
+    case 2:
+        assert_int_equal(udax_ftruncate(pool, fd, st.st_size), 0);
+        return true;
+    case 3:
+        assert_int_equal(udax_fchmod(pool, fd, round % 2 ? 0600 : 0644), 0);
+        return false;
+    default:
+        assert_int_equal(udax_fsetxattr(pool, fd, "user.round", &round, sizeof(round), 0), 0);
+        return false;
+    }
+}
+
+/*
+ * Change times are multigrain (docs/guarantees.md): a change that follows a
+ * stat shows later times than that stat saw, however soon it comes; and a
+ * change to a file nobody looked at is never stamped before a change made
+ * earlier to another.
+ */
+static void test_change_times_are_multigrain(void **state)
+{
+    struct udax_pool *pool = test_fixture_pool(state);
+    write_file(pool, "/unseen", "u");
+    write_file(pool, "/seen", "s");
+    int fd = udax_open(pool, "/seen", O_RDWR);
+    assert_true(fd >= 0);
+    struct stat before, after;
+    assert_int_equal(udax_fstat(pool, fd, &before), 0);
+    for (int round = 0; round < 50; round++) {
+        bool data = change_file(pool, fd, round);
+        assert_int_equal(udax_fstat(pool, fd, &after), 0);
+        assert_true(ns_of(after.st_ctim) > ns_of(before.st_ctim));
+        if (data)
+            assert_true(ns_of(after.st_mtim) > ns_of(before.st_mtim));
+        before = after;
+    }
+
+    assert_int_equal(udax_mkdir(pool, "/d", 0755), 0);
+    assert_int_equal(udax_stat(pool, "/d", &before), 0);
+    assert_int_equal(udax_mknod(pool, "/d/n", S_IFREG | 0644, 0), 0);
+    assert_int_equal(udax_stat(pool, "/d", &after), 0);
+    assert_true(ns_of(after.st_mtim) > ns_of(before.st_mtim) && ns_of(after.st_ctim) > ns_of(before.st_ctim));
+    assert_int_equal(udax_unlink(pool, "/d/n"), 0);
+    assert_int_equal(udax_stat(pool, "/d", &before), 0);
+    assert_true(ns_of(before.st_mtim) > ns_of(after.st_mtim));
+
+    assert_int_equal(udax_pwrite(pool, fd, "x", 1, 0), 1);
+    int unseen = udax_open(pool, "/unseen", O_WRONLY);
+    assert_true(unseen >= 0);
+    assert_int_equal(udax_pwrite(pool, unseen, "y", 1, 0), 1);
+    struct stat seen_st, unseen_st;
+    assert_int_equal(udax_fstat(pool, fd, &seen_st), 0);
+    assert_int_equal(udax_fstat(pool, unseen, &unseen_st), 0);
+    assert_true(ns_of(unseen_st.st_mtim) >= ns_of(seen_st.st_mtim));
+    assert_int_equal(udax_close(pool, unseen), 0);
+    assert_int_equal(udax_close(pool, fd), 0);
+}
+
 #define BOTH_MODES(test)                                                                                               \
     TEST_ON_POOL(test), cmocka_unit_test_setup_teardown(test, test_fixture_setup_fast, test_fixture_teardown)
 
@@ -988,6 +1062,7 @@ int main(void)
         BOTH_MODES(test_copy_file_range),   BOTH_MODES(test_copy_same_and_sparse),
         BOTH_MODES(test_copy_errors),
         BOTH_MODES(test_statvfs_and_info),  BOTH_MODES(test_pool_open_errors),
+        BOTH_MODES(test_change_times_are_multigrain),
         cmocka_unit_test(test_open_lock_across_processes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
