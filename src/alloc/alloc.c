@@ -92,14 +92,17 @@ void alloc_on_first_use(struct allocator *a, void (*first_use)(void *arg, uint64
     a->first_use_arg = arg;
 }
 
-/* Tells first_use of each chunk of [rel, rel+count) that no allocation has touched before; two callers never both tell. */
+/*
+ * Marks each chunk of [rel, rel+count) handed out, and tells first_use of
+ * those no allocation had touched before; two callers never both tell.
+ */
 static void note_first_use(struct allocator *a, uint64_t rel, uint64_t count)
 {
-    if (!a->first_use)
-        return;
     for (uint64_t c = rel / UDAX_BLOCKS_PER_HUGE; c <= (rel + count - 1) / UDAX_BLOCKS_PER_HUGE; c++) {
         uint64_t *word = &a->chunks_handed_out[c / WORD_BITS], mask = 1ULL << (c % WORD_BITS);
         if (__atomic_load_n(word, __ATOMIC_RELAXED) & mask || __atomic_fetch_or(word, mask, __ATOMIC_RELAXED) & mask)
+            continue;
+        if (!a->first_use)
             continue;
         uint64_t first = c * UDAX_BLOCKS_PER_HUGE, end = first + UDAX_BLOCKS_PER_HUGE;
         a->first_use(a->first_use_arg, a->base_block + first, (end < a->block_count ? end : a->block_count) - first);
@@ -133,10 +136,13 @@ bool alloc_is_used(const struct allocator *a, uint64_t block)
            bit_is_set(a->used, block - a->base_block);
 }
 
-static uint64_t first_clear_bit(const uint64_t *map, uint64_t from, uint64_t end)
+/* The first bit of [from, end) in map that is set, or clear without set; end when none. */
+static uint64_t first_bit(const uint64_t *map, uint64_t from, uint64_t end, bool set)
 {
     for (uint64_t bit = from; bit < end;) {
-        uint64_t word = ~map[bit / WORD_BITS] >> (bit % WORD_BITS);
+        /* Atomic: chunks_handed_out changes outside any arena lock. */
+        uint64_t word = __atomic_load_n(&map[bit / WORD_BITS], __ATOMIC_RELAXED);
+        word = (set ? word : ~word) >> (bit % WORD_BITS);
         if (word)
             return bit + (uint64_t)__builtin_ctzll(word) < end ? bit + (uint64_t)__builtin_ctzll(word) : end;
         bit = (bit / WORD_BITS + 1) * WORD_BITS;
@@ -144,15 +150,19 @@ static uint64_t first_clear_bit(const uint64_t *map, uint64_t from, uint64_t end
     return end;
 }
 
-static bool chunk_touched(const struct allocator *a, uint64_t chunk)
-{
-    return __atomic_load_n(&a->chunks_handed_out[chunk / WORD_BITS], __ATOMIC_RELAXED) & 1ULL << (chunk % WORD_BITS);
-}
-
+/*
+ * With touched_only, it walks only the chunks handed out before, found a
+ * word of 64 at a time: on a fresh pool, a 2 MiB request would otherwise
+ * look at every chunk of every arena before it took a never-used one.
+ */
 static bool take_whole_chunk(struct allocator *a, struct alloc_arena *arena, bool touched_only, uint64_t *rel)
 {
-    for (uint64_t c = arena->first / UDAX_BLOCKS_PER_HUGE; c * UDAX_BLOCKS_PER_HUGE < arena->end; c++) {
-        if (a->chunk_free[c] == UDAX_BLOCKS_PER_HUGE && (!touched_only || chunk_touched(a, c))) {
+    const uint64_t *handed_out = a->chunks_handed_out;
+    uint64_t first = arena->first / UDAX_BLOCKS_PER_HUGE;
+    uint64_t end = (arena->end + UDAX_BLOCKS_PER_HUGE - 1) / UDAX_BLOCKS_PER_HUGE;
+    for (uint64_t c = touched_only ? first_bit(handed_out, first, end, true) : first; c < end;
+         c = touched_only ? first_bit(handed_out, c + 1, end, true) : c + 1) {
+        if (a->chunk_free[c] == UDAX_BLOCKS_PER_HUGE) {
             *rel = c * UDAX_BLOCKS_PER_HUGE;
             return true;
         }
@@ -165,7 +175,7 @@ static uint64_t take_run(struct allocator *a, struct alloc_arena *arena, uint64_
     for (int pass = 0; pass < 2; pass++) {
         uint64_t from = pass ? arena->first : arena->cursor;
         uint64_t end = pass ? arena->cursor : arena->end;
-        uint64_t start = first_clear_bit(a->used, from, end);
+        uint64_t start = first_bit(a->used, from, end, false);
         if (start == end)
             continue;
         uint64_t stop = start + 1;

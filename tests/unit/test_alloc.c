@@ -374,13 +374,6 @@ static void test_cpus_whose_arenas_are_full_go_on_to_different_arenas(void **sta
     alloc_destroy(&a);
 }
 
-static void ignore_first_use(void *arg, uint64_t block, uint64_t count)
-{
-    (void)arg;
-    (void)block;
-    (void)count;
-}
-
 /*
  * A 2 MiB request takes a free chunk that was handed out before, from another
  * CPU's arena, over a never-used one in its own: on a tmpfs pool a never-used
@@ -392,7 +385,6 @@ static void test_huge_prefers_a_chunk_used_before_in_another_arena(void **state)
     cpu_set_t before = affinity_with_cpus_0_and_1();
     struct allocator a;
     init_or_fail(&a, 64 * UDAX_BLOCKS_PER_HUGE);
-    alloc_on_first_use(&a, ignore_first_use, NULL);
     uint64_t used_before = 0, again = 0, count = 0;
 
     bool allocated = run_on_cpu(0) && alloc_extent(&a, UDAX_BLOCKS_PER_HUGE, true, &used_before, &count) == 0;
