@@ -330,14 +330,11 @@ off_t udax_lseek(struct udax_pool *pool, int fd, off_t offset, int whence)
     case SEEK_CUR:
         base = (int64_t)file->position;
         break;
-    case SEEK_END: {
-        struct stat st;
+    case SEEK_END:
         mutex_lock(&file->inode->ilock, file->inode->ino);
-        inode_to_stat(&pool->fs, file->inode, &st);
+        base = (int64_t)inode_stat_size(file->inode);
         mutex_unlock(&file->inode->ilock);
-        base = st.st_size;
         break;
-    }
     case SEEK_DATA:
     case SEEK_HOLE: {
         int64_t found = offset < 0 ? -ENXIO : file_seek_data(&pool->fs, file->inode, (uint64_t)offset, whence);

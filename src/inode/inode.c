@@ -305,6 +305,11 @@ void inode_maybe_compact(struct fs *fs, struct inode *inode)
     log_txn_applied(&fs->env, &txn);
 }
 
+uint64_t inode_stat_size(const struct inode *inode)
+{
+    return inode_is_dir(inode) ? UDAX_BLOCK_SIZE : inode->attr.size;
+}
+
 void inode_to_stat(const struct fs *fs, struct inode *inode, struct stat *st)
 {
     inode->times_queried = true;
@@ -315,7 +320,7 @@ void inode_to_stat(const struct fs *fs, struct inode *inode, struct stat *st)
     st->st_nlink = inode_is_dir(inode) && inode->attr.nlink ? 2 + inode->names.subdirs : inode->attr.nlink;
     st->st_uid = inode->attr.uid;
     st->st_gid = inode->attr.gid;
-    st->st_size = inode_is_dir(inode) ? (off_t)UDAX_BLOCK_SIZE : (off_t)inode->attr.size;
+    st->st_size = (off_t)inode_stat_size(inode);
     st->st_blksize = UDAX_BLOCK_SIZE;
     st->st_blocks = (blkcnt_t)(extent_mapped_pages(&inode->extents, 0, UINT64_MAX) * (UDAX_BLOCK_SIZE / 512));
     st->st_atim = timespec_of_ns(inode->attr.atime_ns);

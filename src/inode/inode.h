@@ -185,6 +185,9 @@ void inode_free(struct fs *fs, struct inode *inode);
 /* Returns released blocks to the allocator, as an extent_release_fn. */
 void inode_release_blocks(void *fs, uint64_t block, uint64_t count);
 
+/* Under ILOCK: the size stat reports, a block for a directory. Reads no time, so marks none as queried. */
+uint64_t inode_stat_size(const struct inode *inode);
+
 /* Under ILOCK; marks the times as queried. */
 void inode_to_stat(const struct fs *fs, struct inode *inode, struct stat *st);
 
