@@ -9,14 +9,24 @@
 
 #define SLOT_HEADER_SIZE offsetof(struct udax_journal_slot, records)
 
+static size_t slot_bytes(uint32_t count)
+{
+    return SLOT_HEADER_SIZE + count * sizeof(((struct udax_journal_slot *)0)->records[0]);
+}
+
+/* XXH64 of a slot image whose checksum field is zero, up to count records. */
+static uint64_t image_checksum(const struct udax_journal_slot *image, uint32_t count)
+{
+    return XXH64(image, slot_bytes(count), 0);
+}
+
 /* XXH64 of the slot up to count records, with its checksum field zero; count must be in range. */
 static uint64_t slot_checksum(const struct udax_journal_slot *slot, uint32_t count)
 {
     struct udax_journal_slot copy;
-    size_t bytes = SLOT_HEADER_SIZE + count * sizeof(slot->records[0]);
-    memcpy(&copy, slot, bytes);
+    memcpy(&copy, slot, slot_bytes(count));
     copy.checksum = 0;
-    return XXH64(&copy, bytes, 0);
+    return image_checksum(&copy, count);
 }
 
 void journal_init(struct journal *journal, struct pool *pool)
@@ -84,8 +94,8 @@ void journal_commit(struct journal *journal, const struct journal_word *words, u
     image.checksum = 0;
     for (unsigned i = 0; i < count; i++)
         image.records[i] = (struct udax_journal_record){pool_offset(pool, words[i].word), *words[i].word};
-    image.checksum = slot_checksum(&image, count);
-    persist_copy(pm, slot, &image, SLOT_HEADER_SIZE + count * sizeof(image.records[0]));
+    image.checksum = image_checksum(&image, count);
+    persist_copy(pm, slot, &image, slot_bytes(count));
     persist_fence(pm);
 
     for (unsigned i = 0; i < count; i++) {
