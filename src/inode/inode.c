@@ -172,6 +172,7 @@ struct inode *inode_claim(struct fs *fs)
         if (inode) {
             fs->free_inodes[word] &= ~(1ULL << (ino % 64));
             fs->inodes[ino] = inode;
+            log_record_prefetch(&fs->pool, ino);
         }
         mutex_unlock(&fs->inode_table_lock);
         if (!inode)

@@ -45,10 +45,11 @@ static int new_page(const struct log_env *env, struct log_txn *txn, uint64_t *pa
     int rc = alloc_extent(env->alloc, 1, false, &block, &count);
     if (rc)
         return rc;
+    /* Counted first: the locked add would wait for the header's store, a miss on a page nobody touched lately. */
+    __atomic_fetch_add(env->pages_in_use, 1, __ATOMIC_RELAXED);
     *page = block << UDAX_BLOCK_SHIFT;
     struct udax_log_page_header header = {.magic = UDAX_LOG_PAGE_MAGIC, .ino = txn->log->ino};
     persist_copy(&env->pool->pm, pool_addr(env->pool, *page), &header, sizeof(header));
-    __atomic_fetch_add(env->pages_in_use, 1, __ATOMIC_RELAXED);
     if (!txn->pages_added)
         txn->first_new_page = *page;
     txn->pages_added++;
