@@ -1,4 +1,4 @@
-/* dir_bench.c: per-operation cost of create, stat, rename, unlink and readdir as a directory grows, on udax and on tmpfs. */
+/* dir_bench.c: per-operation cost of create, stat, rename, unlink and readdir in directories of 0 to 100,000 (or 1,000,000) names, on udax and on tmpfs. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -34,7 +34,7 @@ static void remove_files(void)
     remove_tree(tree_path);
 }
 
-/* One directory to measure: /d of a udax pool, or d under a tmpfs tree when pool is NULL. */
+/* One directory to measure: /dSIZE of a udax pool, or dSIZE under a tmpfs tree when pool is NULL. */
 struct target {
     struct udax_pool *pool;
     char dir[160];
@@ -144,18 +144,20 @@ static long minor_faults(void)
  * The allocator hands out blocks next-fit, so a create first touches pool
  * pages that this process has not mapped yet, and pays for mapping them,
  * which has nothing to do with the directory, until the allocator wraps round to
- * pages freed earlier. Rounds run until one takes almost no fault, so that
- * every size is measured alike; the count of rounds that took is returned.
+ * pages freed earlier. Passes over every size run until one takes almost no
+ * fault, so that every size is measured alike; the count of passes is returned.
  */
-static int warm_up(const struct target *udax, const struct target *tmpfs, unsigned names)
+static int warm_up(struct target targets[][2], unsigned measured)
 {
     double ns[PHASES];
-    measure_round(tmpfs, names, ns);
-    for (int round = 1; round <= MAX_WARM_ROUNDS; round++) {
+    for (unsigned s = 0; s < measured; s++)
+        measure_round(&targets[s][1], sizes[s], ns);
+    for (int pass = 1; pass <= MAX_WARM_ROUNDS; pass++) {
         long before = minor_faults();
-        measure_round(udax, names, ns);
+        for (unsigned s = 0; s < measured; s++)
+            measure_round(&targets[s][0], sizes[s], ns);
         if (minor_faults() - before < OPS / 20)
-            return round;
+            return pass;
     }
     return MAX_WARM_ROUNDS;
 }
@@ -172,47 +174,59 @@ int main(int argc, char **argv)
     snprintf(tree_path, sizeof(tree_path), "/dev/shm/udax-dir-bench-%d.tree", (int)getpid());
     atexit(remove_files);
 
-    /* Every file takes one 4 KiB log page; an eighth more and 256 MiB leave room for the directory's log. */
-    uint64_t inodes = largest + OPS + 64;
+    /* Every file takes one 4 KiB log page; an eighth more and 256 MiB leave room for the directories' logs. */
+    uint64_t inodes = SIZE_COUNT * OPS + 64;
+    for (unsigned s = 0; s < SIZE_COUNT && sizes[s] <= largest; s++)
+        inodes += sizes[s];
     struct udax_mkfs_options opts = {.inode_count = inodes};
     if (udax_pool_create(pool_path, inodes * 4608 + (256ull << 20), &opts))
         die("mkfs");
-    struct target udax = {.pool = udax_pool_open(pool_path, NULL)}, tmpfs = {0};
-    if (!udax.pool)
+    struct udax_pool *pool = udax_pool_open(pool_path, NULL);
+    if (!pool)
         die("open");
-    snprintf(udax.dir, sizeof(udax.dir), "/d");
-    if (udax_mkdir(udax.pool, udax.dir, 0755))
-        die("mkdir");
-    snprintf(tmpfs.dir, sizeof(tmpfs.dir), "%s/d", tree_path);
-    if (mkdir(tree_path, 0755) || mkdir(tmpfs.dir, 0755))
+    if (mkdir(tree_path, 0755))
         die("tmpfs mkdir");
 
-    static char workloads[SIZE_COUNT * PHASES][48];
-    double medians[SIZE_COUNT][2][PHASES];
+    /*
+     * A directory of each size on each file system, all filled first, so that
+     * every round can visit every size: a change in the load of the machine
+     * then falls on the empty directory and the full one alike, which the
+     * ratio between them needs as much as the ratio to tmpfs does.
+     */
+    struct target targets[SIZE_COUNT][2];
     unsigned measured = 0;
-    for (unsigned s = 0; s < SIZE_COUNT && sizes[s] <= largest; s++, measured++) {
-        unsigned from = s ? sizes[s - 1] : 0;
-        for (unsigned i = from; i < sizes[s]; i++) {
-            create_file(&udax, "f", i);
-            create_file(&tmpfs, "f", i);
+    while (measured < SIZE_COUNT && sizes[measured] <= largest)
+        measured++;
+    for (unsigned s = 0; s < measured; s++) {
+        targets[s][0] = (struct target){.pool = pool};
+        snprintf(targets[s][0].dir, sizeof(targets[s][0].dir), "/d%u", sizes[s]);
+        targets[s][1] = (struct target){0};
+        snprintf(targets[s][1].dir, sizeof(targets[s][1].dir), "%s/d%u", tree_path, sizes[s]);
+        if (udax_mkdir(pool, targets[s][0].dir, 0755) || mkdir(targets[s][1].dir, 0755))
+            die("mkdir");
+        for (unsigned i = 0; i < sizes[s]; i++) {
+            create_file(&targets[s][0], "f", i);
+            create_file(&targets[s][1], "f", i);
         }
-        int warm_rounds = warm_up(&udax, &tmpfs, sizes[s]);
-        /* udax and tmpfs take turns each round, so that a change in the load of the machine falls on both. */
-        double samples[2][PHASES][ROUNDS];
-        for (int round = 0; round < ROUNDS; round++) {
-            double ns[PHASES];
+    }
+    printf("measuring, after %d warm-up passes over every size\n", warm_up(targets, measured));
+    fflush(stdout);
+
+    static char workloads[SIZE_COUNT * PHASES][48];
+    static double samples[SIZE_COUNT][2][PHASES][ROUNDS];
+    double medians[SIZE_COUNT][2][PHASES];
+    for (int round = 0; round < ROUNDS; round++)
+        for (unsigned s = 0; s < measured; s++)
             for (int which = 0; which < 2; which++) {
-                measure_round(which ? &tmpfs : &udax, sizes[s], ns);
+                double ns[PHASES];
+                measure_round(&targets[s][which], sizes[s], ns);
                 for (int p = 0; p < PHASES; p++)
-                    samples[which][p][round] = ns[p];
+                    samples[s][which][p][round] = ns[p];
             }
-        }
+    for (unsigned s = 0; s < measured; s++)
         for (int which = 0; which < 2; which++)
             for (int p = 0; p < PHASES; p++)
-                medians[s][which][p] = median(samples[which][p], ROUNDS);
-        printf("measured %u names, after %d warm-up rounds\n", sizes[s], warm_rounds);
-        fflush(stdout);
-    }
+                medians[s][which][p] = median(samples[s][which][p], ROUNDS);
 
     for (int p = 0; p < PHASES; p++)
         for (unsigned s = 0; s < measured; s++) {
@@ -230,7 +244,7 @@ int main(int argc, char **argv)
                    medians[s][1][p] / medians[0][1][p]);
     write_csv("dir_bench", csv_path);
 
-    if (udax_pool_close(udax.pool))
+    if (udax_pool_close(pool))
         die("close");
     return 0;
 }
