@@ -33,7 +33,7 @@ build-release/bench/dir_bench "${DIR_BENCH_NAMES:-100000}" bench/results/dir.csv
 gnuplot -e "set terminal pngcairo noenhanced size 1000,640; set logscale y; set offsets 0,0,graph 0.15,0; \
 set output 'bench/results/dir.png'; set datafile separator ','; set style data histogram; \
 set style histogram clustered gap 1; set style fill solid; set xtics rotate by 30 right; set bmargin 10; \
-set ylabel 'ns per operation'; set title 'directory operations as the directory grows'; \
+set ylabel 'ns per operation'; set title 'directory operations by the size of the directory'; \
 plot 'bench/results/dir.csv' using 2:xtic(1) skip 1 title 'udax', '' using 4 skip 1 title 'tmpfs'"
 echo "plot: bench/results/dir.png"
 build-release/bench/file_bench "${FILE_BENCH_MIB:-64}" bench/results/file.csv bench/results/scaling.csv
