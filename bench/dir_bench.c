@@ -175,8 +175,11 @@ int main(int argc, char **argv)
     atexit(remove_files);
 
     /* Every file takes one 4 KiB log page; an eighth more and 256 MiB leave room for the directories' logs. */
+    unsigned measured = 0;
+    while (measured < SIZE_COUNT && sizes[measured] <= largest)
+        measured++;
     uint64_t inodes = SIZE_COUNT * OPS + 64;
-    for (unsigned s = 0; s < SIZE_COUNT && sizes[s] <= largest; s++)
+    for (unsigned s = 0; s < measured; s++)
         inodes += sizes[s];
     struct udax_mkfs_options opts = {.inode_count = inodes};
     if (udax_pool_create(pool_path, inodes * 4608 + (256ull << 20), &opts))
@@ -194,9 +197,6 @@ int main(int argc, char **argv)
      * ratio between them needs as much as the ratio to tmpfs does.
      */
     struct target targets[SIZE_COUNT][2];
-    unsigned measured = 0;
-    while (measured < SIZE_COUNT && sizes[measured] <= largest)
-        measured++;
     for (unsigned s = 0; s < measured; s++) {
         targets[s][0] = (struct target){.pool = pool};
         snprintf(targets[s][0].dir, sizeof(targets[s][0].dir), "/d%u", sizes[s]);

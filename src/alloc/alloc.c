@@ -150,6 +150,12 @@ static uint64_t first_bit(const uint64_t *map, uint64_t from, uint64_t end, bool
     return end;
 }
 
+/* The first chunk of [c, end) that take_whole_chunk looks at: any, or with touched_only one handed out before. */
+static uint64_t next_candidate_chunk(const struct allocator *a, uint64_t c, uint64_t end, bool touched_only)
+{
+    return touched_only ? first_bit(a->chunks_handed_out, c, end, true) : c;
+}
+
 /*
  * With touched_only, it walks only the chunks handed out before, found a
  * word of 64 at a time: on a fresh pool, a 2 MiB request would otherwise
@@ -157,11 +163,9 @@ static uint64_t first_bit(const uint64_t *map, uint64_t from, uint64_t end, bool
  */
 static bool take_whole_chunk(struct allocator *a, struct alloc_arena *arena, bool touched_only, uint64_t *rel)
 {
-    const uint64_t *handed_out = a->chunks_handed_out;
-    uint64_t first = arena->first / UDAX_BLOCKS_PER_HUGE;
     uint64_t end = (arena->end + UDAX_BLOCKS_PER_HUGE - 1) / UDAX_BLOCKS_PER_HUGE;
-    for (uint64_t c = touched_only ? first_bit(handed_out, first, end, true) : first; c < end;
-         c = touched_only ? first_bit(handed_out, c + 1, end, true) : c + 1) {
+    for (uint64_t c = next_candidate_chunk(a, arena->first / UDAX_BLOCKS_PER_HUGE, end, touched_only); c < end;
+         c = next_candidate_chunk(a, c + 1, end, touched_only)) {
         if (a->chunk_free[c] == UDAX_BLOCKS_PER_HUGE) {
             *rel = c * UDAX_BLOCKS_PER_HUGE;
             return true;

@@ -11,7 +11,7 @@
 
 static size_t slot_bytes(uint32_t count)
 {
-    return SLOT_HEADER_SIZE + count * sizeof(((struct udax_journal_slot *)0)->records[0]);
+    return SLOT_HEADER_SIZE + count * sizeof(struct udax_journal_record);
 }
 
 /* XXH64 of a slot image whose checksum field is zero, up to count records. */
