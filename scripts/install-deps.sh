@@ -4,7 +4,7 @@ set -euo pipefail
 
 packages=(
     build-essential meson ninja-build pkgconf clang
-    libpmem2-dev libxxhash-dev libcmocka-dev libjudy-dev libfuse3-dev fuse3
+    libpmem2-dev libxxhash-dev libcmocka-dev libjudy-dev liburcu-dev libfuse3-dev fuse3
     python3 gnuplot-nox spin
     sqlite3 git attr fio
 )

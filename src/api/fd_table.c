@@ -1,5 +1,6 @@
 /* fd_table.c: descriptor slots in chunks that never move, read without a lock, and descriptions that are never freed while the table lives. */
 #include "fd_table.h"
+#include "util/fence.h"
 #include "util/hooks.h"
 
 #include <errno.h>
@@ -44,17 +45,20 @@ struct open_file *fd_file_new(struct fd_table *table, struct inode *inode, int f
     if (file)
         table->free_files = file->next_free;
     mutex_unlock(&table->alloc_lock);
+    bool reused = file;
     if (!file) {
         file = calloc_cache_aligned(1, sizeof(*file));
         if (!file)
             return NULL;
     }
-    /* Every field but refs, which a late lookup may be reading: it counts nothing while it is 0. */
+    /* Every field but refs and gen, which a late lookup may be reading: it counts nothing while it is 0. */
     file->inode = inode;
     file->flags = flags;
     file->position = 0;
     file->next_free = NULL;
     mutex_init(&file->position_lock, LOCK_FILE_POSITION);
+    if (reused)
+        __atomic_store_n(&file->gen, file->gen + 1, __ATOMIC_RELEASE);
     __atomic_store_n(&file->refs, 1, __ATOMIC_RELEASE);
     return file;
 }
@@ -140,4 +144,26 @@ struct open_file *fd_remove(struct fd_table *table, int fd)
         mutex_unlock(&table->alloc_lock);
     }
     return file;
+}
+
+struct open_file *fd_peek(struct fd_table *table, int fd, uint32_t *gen)
+{
+    struct fd_slot *slot = slot_of(table, fd);
+    struct open_file *file = slot ? __atomic_load_n(&slot->file, __ATOMIC_ACQUIRE) : NULL;
+    if (!file)
+        return NULL;
+    *gen = __atomic_load_n(&file->gen, __ATOMIC_ACQUIRE);
+    return *gen % 2 ? NULL : file;
+}
+
+bool fd_file_unchanged(const struct open_file *file, uint32_t gen)
+{
+    fence_acquire();
+    return __atomic_load_n(&file->gen, __ATOMIC_RELAXED) == gen;
+}
+
+void fd_file_closing(struct open_file *file)
+{
+    __atomic_store_n(&file->gen, file->gen + 1, __ATOMIC_RELAXED);
+    fence_release();
 }

@@ -2,6 +2,7 @@
 #ifndef UDAX_FD_TABLE_H
 #define UDAX_FD_TABLE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "inode/inode.h"
@@ -17,6 +18,7 @@ struct open_file {
     struct inode *inode;
     int flags;
     uint32_t refs;         /* the table's and each call's in flight; atomic; 0 while free */
+    uint32_t gen;          /* odd from the fall of refs to 0 until the next open: see fd_peek; atomic */
     struct mutex position_lock;
     uint64_t position;
     struct open_file *next_free; /* the table's free list, under its alloc_lock */
@@ -54,5 +56,15 @@ int fd_install(struct fd_table *table, struct open_file *file);
 struct open_file *fd_get(struct fd_table *table, int fd);
 /* Empties fd and returns the table's reference, or NULL if fd was not open. */
 struct open_file *fd_remove(struct fd_table *table, int fd);
+/*
+ * For a lockless reader inside a read-side section (util/rcu.h): the
+ * description fd names, without a reference, and its generation, even. Its
+ * fields, and the inode it holds, are what fd named as long as
+ * fd_file_unchanged says so; the inode stays allocated until the section ends.
+ */
+struct open_file *fd_peek(struct fd_table *table, int fd, uint32_t *gen);
+bool fd_file_unchanged(const struct open_file *file, uint32_t gen);
+/* The count of file fell to 0: before it lets go of its inode, so that fd_peek's readers see it. */
+void fd_file_closing(struct open_file *file);
 
 #endif

@@ -14,11 +14,14 @@
 #include "inode/namei.h"
 #include "udax.h"
 #include "util/error.h"
+#include "util/hooks.h"
+#include "util/rcu.h"
 
 void open_file_put(struct udax_pool *pool, struct open_file *file)
 {
     if (__atomic_sub_fetch(&file->refs, 1, __ATOMIC_ACQ_REL))
         return;
+    fd_file_closing(file);
     if (inode_is_regular(file->inode))
         file_sync(&pool->fs, file->inode);
     inode_put(&pool->fs, file->inode);
@@ -112,9 +115,9 @@ static int open_inode(struct udax_pool *pool, const struct cred *cred, struct in
 {
     int rc = 0;
     if (flags & O_NOATIME) {
-        mutex_lock(&inode->ilock, inode->ino);
+        inode_lock(inode);
         rc = cred_owns(cred, &inode->attr) ? 0 : EPERM;
-        mutex_unlock(&inode->ilock);
+        inode_unlock(inode);
     }
     /* Linux truncates for O_RDONLY too (POSIX leaves it open); may_open has asked for write permission. */
     if (!rc && (flags & O_TRUNC) && inode_is_regular(inode)) {
@@ -266,6 +269,68 @@ static ssize_t positioned(struct udax_pool *pool, int fd, const struct iovec *io
     return rc;
 }
 
+/*
+ * pread with neither a lock nor a reference (docs/locking.md, "Lockless reads
+ * and overwrites"): false when it cannot vouch for what it copied, and the
+ * locked path reads again.
+ */
+static bool pread_lockless(struct udax_pool *pool, int fd, void *buf, size_t count, off_t offset, ssize_t *done)
+{
+    if (offset < 0)
+        return false;
+    struct lockless_read read = {0};
+    uint32_t gen;
+    LOCKLESS_READS_BEGIN();
+    rcu_section_begin();
+    struct open_file *file = fd_peek(&pool->fds, fd, &gen);
+    struct inode *inode = file ? __atomic_load_n(&file->inode, __ATOMIC_RELAXED) : NULL;
+    int flags = file ? __atomic_load_n(&file->flags, __ATOMIC_RELAXED) : O_WRONLY;
+    bool held = (flags & O_ACCMODE) != O_WRONLY && !(flags & O_PATH) && inode_is_regular(inode) &&
+                file_read_lockless_plan(&pool->fs, inode, count, (uint64_t)offset, flags & O_NOATIME, &read) &&
+                fd_file_unchanged(file, gen);
+    rcu_section_end();
+    if (held) {
+        hook_point("pread_lockless_planned", pool, (uint64_t)fd);
+        /* Outside the section: buf may be a udax mapping, whose fault may wait for a grace period. */
+        if (read.count)
+            memcpy(buf, read.source, read.count);
+        rcu_section_begin();
+        held = fd_file_unchanged(file, gen) && file_read_lockless_held(inode, &read);
+        rcu_section_end();
+    }
+    LOCKLESS_READS_END();
+    *done = (ssize_t)read.count;
+    return held;
+}
+
+/* pwrite over bytes already in the file, in fast mode, with neither a lock nor a reference; false: the locked path writes. */
+static bool pwrite_lockless(struct udax_pool *pool, int fd, const void *buf, size_t count, off_t offset)
+{
+    if (offset < 0)
+        return false;
+    struct lockless_write write;
+    uint32_t gen;
+    LOCKLESS_READS_BEGIN();
+    rcu_section_begin();
+    struct open_file *file = fd_peek(&pool->fds, fd, &gen);
+    struct inode *inode = file ? __atomic_load_n(&file->inode, __ATOMIC_RELAXED) : NULL;
+    int flags = file ? __atomic_load_n(&file->flags, __ATOMIC_RELAXED) : O_RDONLY;
+    bool planned = (flags & O_ACCMODE) != O_RDONLY && !(flags & (O_APPEND | O_PATH)) && inode_is_regular(inode) &&
+                   file_write_lockless_plan(&pool->fs, inode, count, (uint64_t)offset, &write);
+    /* After the announcement: a close that this check misses waits for the write before it frees the inode. */
+    if (planned && !fd_file_unchanged(file, gen)) {
+        file_write_lockless_cancel();
+        planned = false;
+    }
+    rcu_section_end();
+    LOCKLESS_READS_END();
+    if (planned) {
+        hook_point("pwrite_lockless_planned", pool, (uint64_t)fd);
+        file_write_lockless_copy(&pool->fs, &write, buf, count);
+    }
+    return planned;
+}
+
 static ssize_t at_offset(struct udax_pool *pool, int fd, const struct iovec *iov, off_t offset, bool write)
 {
     struct open_file *file = api_get_file(pool, fd, write ? "pwrite" : "pread");
@@ -306,12 +371,17 @@ ssize_t udax_writev(struct udax_pool *pool, int fd, const struct iovec *iov, int
 
 ssize_t udax_pread(struct udax_pool *pool, int fd, void *buf, size_t count, off_t offset)
 {
+    ssize_t done;
+    if (pool && pread_lockless(pool, fd, buf, clamp_count(count), offset, &done))
+        return done;
     struct iovec iov = {buf, clamp_count(count)};
     return at_offset(pool, fd, &iov, offset, false);
 }
 
 ssize_t udax_pwrite(struct udax_pool *pool, int fd, const void *buf, size_t count, off_t offset)
 {
+    if (pool && pwrite_lockless(pool, fd, buf, clamp_count(count), offset))
+        return (ssize_t)clamp_count(count);
     struct iovec iov = {(void *)buf, clamp_count(count)};
     return at_offset(pool, fd, &iov, offset, true);
 }
@@ -331,9 +401,9 @@ off_t udax_lseek(struct udax_pool *pool, int fd, off_t offset, int whence)
         base = (int64_t)file->position;
         break;
     case SEEK_END:
-        mutex_lock(&file->inode->ilock, file->inode->ino);
+        inode_lock(file->inode);
         base = (int64_t)inode_stat_size(file->inode);
-        mutex_unlock(&file->inode->ilock);
+        inode_unlock(file->inode);
         break;
     case SEEK_DATA:
     case SEEK_HOLE: {
@@ -467,9 +537,9 @@ static ssize_t copy_range(struct udax_pool *pool, struct open_file *in, off_t po
     /* Linux adds offset and length unsigned: a negative offset is EOVERFLOW when the sum wraps, else EINVAL below. */
     if ((uint64_t)pos_in + len < (uint64_t)pos_in || (uint64_t)pos_out + len < (uint64_t)pos_out)
         return udax_fail(EOVERFLOW, "copy_file_range: offset and length overflow");
-    mutex_lock(&src->ilock, src->ino);
+    inode_lock(src);
     uint64_t size = src->attr.size;
-    mutex_unlock(&src->ilock);
+    inode_unlock(src);
     uint64_t count = pos_in >= 0 && (uint64_t)pos_in < size ? min_u64(len, size - (uint64_t)pos_in) : 0;
     /* udax's largest file size, which Linux calls s_maxbytes: a copy may end there, not start there. */
     if (pos_out == INT64_MAX)
@@ -550,9 +620,9 @@ int udax_fstat(struct udax_pool *pool, int fd, struct stat *st)
     struct open_file *file = api_get_path_file(pool, fd, "fstat");
     if (!file)
         return -1;
-    mutex_lock(&file->inode->ilock, file->inode->ino);
+    inode_lock(file->inode);
     inode_to_stat(&pool->fs, file->inode, st);
-    mutex_unlock(&file->inode->ilock);
+    inode_unlock(file->inode);
     open_file_put(pool, file);
     return 0;
 }

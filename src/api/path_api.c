@@ -47,9 +47,9 @@ int udax_fstatat(struct udax_pool *pool, int dirfd, const char *path, struct sta
     if (api_lookup_at(pool, dirfd, path, flags, AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT, "stat",
                       &inode))
         return -1;
-    mutex_lock(&inode->ilock, inode->ino);
+    inode_lock(inode);
     inode_to_stat(&pool->fs, inode, st);
-    mutex_unlock(&inode->ilock);
+    inode_unlock(inode);
     inode_put(&pool->fs, inode);
     return 0;
 }
@@ -80,10 +80,10 @@ int udax_statx(struct udax_pool *pool, int dirfd, const char *path, int flags, u
                       "statx", &inode))
         return -1;
     struct stat st;
-    mutex_lock(&inode->ilock, inode->ino);
+    inode_lock(inode);
     inode_to_stat(&pool->fs, inode, &st);
     struct timespec btime = timespec_of_ns(inode->attr.btime_ns);
-    mutex_unlock(&inode->ilock);
+    inode_unlock(inode);
     inode_put(&pool->fs, inode);
     *stx = (struct statx){
         .stx_mask = STATX_BASIC_STATS | STATX_BTIME,
@@ -366,9 +366,9 @@ struct dirent *udax_readdir(struct udax_pool *pool, UDAX_DIR *dir)
         return fill_entry(dir, inode->ino, DT_DIR, ".", 1, 1);
     }
     if (dir->position == 1) {
-        mutex_lock(&inode->ilock, inode->ino);
+        inode_lock(inode);
         uint64_t parent = inode->attr.parent;
-        mutex_unlock(&inode->ilock);
+        inode_unlock(inode);
         return fill_entry(dir, parent, DT_DIR, "..", 2, FIRST_NAME_POSITION);
     }
     struct dirent *entry = NULL;

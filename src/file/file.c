@@ -2,6 +2,8 @@
 #include "file.h"
 #include "inode/attr_change.h"
 #include "util/hooks.h"
+#include "util/fence.h"
+#include "util/inject_bug.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -101,26 +103,26 @@ static void copy_from_pool(struct iov_cursor *c, const char *src, size_t len)
 
 static bool lookup(struct inode *inode, uint64_t page, uint64_t *block, uint64_t *run)
 {
-    mutex_lock(&inode->ilock, inode->ino);
+    inode_lock(inode);
     bool mapped = extent_lookup(&inode->extents, page, block, run);
-    mutex_unlock(&inode->ilock);
+    inode_unlock(inode);
     return mapped;
 }
 
 /* ILOCK, not IOLOCK, guards the extent index: write faults fill holes holding only ILOCK. */
 static uint64_t mapped_pages(struct inode *inode, uint64_t page, uint64_t count)
 {
-    mutex_lock(&inode->ilock, inode->ino);
+    inode_lock(inode);
     uint64_t mapped = extent_mapped_pages(&inode->extents, page, count);
-    mutex_unlock(&inode->ilock);
+    inode_unlock(inode);
     return mapped;
 }
 
 static uint64_t current_size(struct inode *inode)
 {
-    mutex_lock(&inode->ilock, inode->ino);
+    inode_lock(inode);
     uint64_t size = inode->attr.size;
-    mutex_unlock(&inode->ilock);
+    inode_unlock(inode);
     return size;
 }
 
@@ -132,15 +134,45 @@ static uint64_t begin_read(struct inode *inode, uint64_t page, bool noatime, boo
                            uint64_t *run)
 {
     int64_t now = noatime ? 0 : now_coarse_ns();
-    mutex_lock(&inode->ilock, inode->ino);
+    inode_lock(inode);
     uint64_t size = inode->attr.size;
     if (!noatime && inode_atime_due(inode, now)) {
         inode->attr.atime_ns = now;
         inode->times_unlogged = true;
     }
     *mapped = extent_lookup(&inode->extents, page, block, run);
-    mutex_unlock(&inode->ilock);
+    inode_unlock(inode);
     return size;
+}
+
+bool file_read_lockless_plan(struct fs *fs, struct inode *inode, size_t count, uint64_t offset, bool noatime,
+                             struct lockless_read *read)
+{
+    read->io_seq = __atomic_load_n(&inode->io_seq, __ATOMIC_ACQUIRE);
+    read->layout_seq = __atomic_load_n(&inode->layout_seq, __ATOMIC_ACQUIRE);
+    if ((read->io_seq | read->layout_seq) % 2 || (!noatime && inode_atime_due(inode, now_coarse_ns())))
+        return false;
+    uint64_t size = __atomic_load_n(&inode->attr.size, __ATOMIC_RELAXED);
+    read->source = NULL;
+    read->count = offset < size ? min_u64(count, size - offset) : 0;
+    if (read->count) {
+        uint64_t block, run, in_page = offset & (PAGE_SIZE_BYTES - 1);
+        if (!extent_lookup_lockless(&inode->extents, page_of(offset), &inode->layout_seq, read->layout_seq, &block,
+                                    &run) ||
+            read->count > run * PAGE_SIZE_BYTES - in_page)
+            return false;
+        read->source = (const char *)pool_block(&fs->pool, block) + in_page;
+    }
+    return file_read_lockless_held(inode, read);
+}
+
+bool file_read_lockless_held(const struct inode *inode, const struct lockless_read *read)
+{
+    if (BUG_INJECTED(BUG_LOCKLESS_UNCHECKED))
+        return true;
+    fence_acquire();
+    return __atomic_load_n(&inode->io_seq, __ATOMIC_RELAXED) == read->io_seq &&
+           __atomic_load_n(&inode->layout_seq, __ATOMIC_RELAXED) == read->layout_seq;
 }
 
 ssize_t file_read(struct fs *fs, struct inode *inode, const struct iovec *iov, int iovcnt, uint64_t offset,
@@ -496,7 +528,7 @@ static bool claim_in_place(struct fs *fs, struct inode *inode, uint64_t offset, 
                            uint64_t *run)
 {
     uint64_t first = page_of(offset), pages = page_of(end - 1) - first + 1;
-    mutex_lock(&inode->ilock, inode->ino);
+    inode_lock(inode);
     bool ok = end <= inode->attr.size && extent_lookup(&inode->extents, first, block, run) &&
               (*run >= pages || extent_mapped_pages(&inode->extents, first, pages) == pages);
     if (ok) {
@@ -506,7 +538,7 @@ static bool claim_in_place(struct fs *fs, struct inode *inode, uint64_t offset, 
             inode->times_unlogged = true;
         }
     }
-    mutex_unlock(&inode->ilock);
+    inode_unlock(inode);
     return ok;
 }
 
@@ -522,7 +554,58 @@ static void write_in_place(struct fs *fs, struct inode *inode, struct iov_cursor
         copy_to_pool(fs, c, (char *)pool_block(&fs->pool, block) + in_page, n);
         pos += n;
     }
-    persist_fence(&fs->pool.pm);
+    persist_copies_fence(&fs->pool.pm, end - offset);
+}
+
+bool file_write_lockless_plan(struct fs *fs, struct inode *inode, size_t count, uint64_t offset,
+                              struct lockless_write *write)
+{
+    if (fs->pool.sb.data_mode != UDAX_DATA_FAST || !count || count > MAX_FILE_SIZE || offset > MAX_FILE_SIZE - count)
+        return false;
+    /*
+     * io_seq before the flag: a holder of IOLOCK exclusive lowers the flag
+     * before its release moves io_seq, so an io_seq read after that release
+     * is followed by a flag that reads down, raised again here. The fence
+     * orders the raised flag before the announcement for waiters that check
+     * it; while the flag stays up, overwrites need none.
+     */
+    struct lockless_read seen = {.io_seq = __atomic_load_n(&inode->io_seq, __ATOMIC_ACQUIRE)};
+    if (!__atomic_load_n(&inode->written_lockless, __ATOMIC_ACQUIRE)) {
+        __atomic_store_n(&inode->written_lockless, true, __ATOMIC_RELAXED);
+        fence_full();
+    }
+    if (!presence_announce(inode))
+        return false;
+    seen.layout_seq = __atomic_load_n(&inode->layout_seq, __ATOMIC_ACQUIRE);
+    uint64_t block, run, in_page = offset & (PAGE_SIZE_BYTES - 1);
+    /* As claim_in_place, but only where the times already read what this write would stamp. */
+    int64_t stamp = inode_change_time(fs, NULL, 0);
+    bool planned = !((seen.io_seq | seen.layout_seq) % 2) && !__atomic_load_n(&inode->setid, __ATOMIC_RELAXED) &&
+                   !__atomic_load_n(&inode->times_queried, __ATOMIC_RELAXED) &&
+                   __atomic_load_n(&inode->attr.mtime_ns, __ATOMIC_RELAXED) == stamp &&
+                   __atomic_load_n(&inode->attr.ctime_ns, __ATOMIC_RELAXED) == stamp &&
+                   offset + count <= __atomic_load_n(&inode->attr.size, __ATOMIC_RELAXED) &&
+                   extent_lookup_lockless(&inode->extents, page_of(offset), &inode->layout_seq, seen.layout_seq,
+                                          &block, &run) &&
+                   count <= run * PAGE_SIZE_BYTES - in_page && file_read_lockless_held(inode, &seen);
+    if (!planned) {
+        presence_withdraw();
+        return false;
+    }
+    write->target = (char *)pool_block(&fs->pool, block) + in_page;
+    return true;
+}
+
+void file_write_lockless_copy(struct fs *fs, const struct lockless_write *write, const void *buf, size_t count)
+{
+    persist_copy(&fs->pool.pm, write->target, buf, count);
+    persist_copies_fence(&fs->pool.pm, count);
+    presence_withdraw();
+}
+
+void file_write_lockless_cancel(void)
+{
+    presence_withdraw();
 }
 
 /*
@@ -619,10 +702,10 @@ static ssize_t write_locked(struct fs *fs, struct inode *inode, const struct iov
         for (size_t i = 0; i < plan.count; i++)
             fill_segment(fs, &plan.segments[i], &c, offset, end, old_size);
         hook_point("write_before_commit", inode, page_of(offset));
-        mutex_lock(&inode->ilock, inode->ino);
+        inode_lock(inode);
         if (!plan_overtaken(fs, inode, &plan, planned_copy_on_write))
             break;
-        mutex_unlock(&inode->ilock);
+        inode_unlock(inode);
         plan_release(fs, &plan);
     } while (true);
 
@@ -631,7 +714,7 @@ static ssize_t write_locked(struct fs *fs, struct inode *inode, const struct iov
     attr.mtime_ns = attr.ctime_ns = inode_change_time(fs, &inode, 1);
     bool mapped = has_mapping(fs, inode);
     rc = commit_layout(fs, inode, &attr, &plan, 0, 0);
-    mutex_unlock(&inode->ilock);
+    inode_unlock(inode);
     /* R1: this thread holds IOLOCK while it waits for faults on these entries, which never take IOLOCK. */
     if (mapped && !rc)
         invalidate_fresh(fs, inode, &plan);
@@ -661,7 +744,7 @@ ssize_t file_write(struct fs *fs, struct inode *inode, const struct iovec *iov, 
         }
         rwlock_unlock(&inode->iolock);
     }
-    rwlock_write(&inode->iolock, inode->ino);
+    inode_io_lock_exclusive(inode);
     uint64_t old_size = current_size(inode);
     if (append)
         offset = old_size;
@@ -670,7 +753,7 @@ ssize_t file_write(struct fs *fs, struct inode *inode, const struct iovec *iov, 
         rc = -EFBIG;
     else
         rc = write_locked(fs, inode, iov, iovcnt, offset, count, old_size);
-    rwlock_unlock(&inode->iolock);
+    inode_io_unlock_exclusive(inode);
     if (rc >= 0)
         *end = offset + (uint64_t)rc;
     return rc;
@@ -680,7 +763,7 @@ int file_truncate(struct fs *fs, struct inode *inode, uint64_t size)
 {
     if (size > MAX_FILE_SIZE)
         return EFBIG;
-    rwlock_write(&inode->iolock, inode->ino);
+    inode_io_lock_exclusive(inode);
     uint64_t old_size = current_size(inode);
     bool shrinks = size < old_size && fs->mapping_ops;
     /* The pages past the new size lose their blocks: nothing may map or pin them when they are freed. */
@@ -689,12 +772,12 @@ int file_truncate(struct fs *fs, struct inode *inode, uint64_t size)
     if (size > old_size)
         zero_past_size(fs, inode, old_size, page_end(size));
     persist_fence(&fs->pool.pm);
-    mutex_lock(&inode->ilock, inode->ino);
+    inode_lock(inode);
     struct udax_attr attr = inode->attr;
     attr.size = size;
     attr.mtime_ns = attr.ctime_ns = inode_change_time(fs, &inode, 1);
     int rc = commit_layout(fs, inode, &attr, NULL, 0, 0);
-    mutex_unlock(&inode->ilock);
+    inode_unlock(inode);
     /*
      * As mmap(2) has it, the rest of a last page that a mapping keeps reads
      * zero. After the commit, so that a crash never shows the old size with
@@ -706,7 +789,7 @@ int file_truncate(struct fs *fs, struct inode *inode, uint64_t size)
     }
     if (shrinks)
         fs->mapping_ops->end_break(inode);
-    rwlock_unlock(&inode->iolock);
+    inode_io_unlock_exclusive(inode);
     return rc;
 }
 
@@ -749,10 +832,10 @@ static int allocate_range(struct fs *fs, struct inode *inode, int mode, uint64_t
         if (grows)
             zero_past_size(fs, inode, old_size, page_end(end));
         persist_fence(&fs->pool.pm);
-        mutex_lock(&inode->ilock, inode->ino);
+        inode_lock(inode);
         if (!plan_overtaken(fs, inode, &plan, false))
             break;
-        mutex_unlock(&inode->ilock);
+        inode_unlock(inode);
         plan_release(fs, &plan);
     } while (true);
     struct udax_attr attr = inode->attr;
@@ -763,7 +846,7 @@ static int allocate_range(struct fs *fs, struct inode *inode, int mode, uint64_t
         attr.mtime_ns = attr.ctime_ns;
     rc = plan.count || grows ? commit_layout(fs, inode, &attr, &plan, 0, 0) : 0;
     bool mapped = has_mapping(fs, inode);
-    mutex_unlock(&inode->ilock);
+    inode_unlock(inode);
     /* The new blocks filled holes only: entries there map the zero page, and must go so that faults see them. */
     if (mapped && !rc && plan.count)
         invalidate_fresh(fs, inode, &plan);
@@ -815,12 +898,12 @@ static int punch_hole_unmapped(struct fs *fs, struct inode *inode, uint64_t offs
     if (rc)
         return rc;
     persist_fence(&fs->pool.pm);
-    mutex_lock(&inode->ilock, inode->ino);
+    inode_lock(inode);
     struct udax_attr attr = inode->attr;
     attr.mtime_ns = attr.ctime_ns = inode_change_time(fs, &inode, 1);
     uint64_t punch_count = end_full > first_full ? end_full - first_full : 0;
     rc = commit_layout(fs, inode, &attr, plan.count ? &plan : NULL, first_full, punch_count);
-    mutex_unlock(&inode->ilock);
+    inode_unlock(inode);
     plan_done(fs, &plan, rc);
     return rc;
 }
@@ -844,9 +927,9 @@ int file_fallocate(struct fs *fs, struct inode *inode, int mode, uint64_t offset
     bool punch = mode == (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE);
     if (!punch && mode != 0 && mode != FALLOC_FL_KEEP_SIZE)
         return EOPNOTSUPP;
-    rwlock_write(&inode->iolock, inode->ino);
+    inode_io_lock_exclusive(inode);
     int rc = punch ? punch_hole(fs, inode, offset, offset + len) : allocate_range(fs, inode, mode, offset, offset + len);
-    rwlock_unlock(&inode->iolock);
+    inode_io_unlock_exclusive(inode);
     return rc;
 }
 
@@ -884,7 +967,7 @@ static int allocate_for_fault(struct fs *fs, struct inode *inode, uint64_t page,
 int file_iomap_begin(struct fs *fs, struct inode *inode, uint64_t page, uint64_t count, unsigned flags,
                      struct iomap *map)
 {
-    mutex_lock(&inode->ilock, inode->ino);
+    inode_lock(inode);
     int rc = 0;
     uint64_t block = 0, run;
     uint64_t pages_in_file = page_ceil(inode->attr.size);
@@ -898,20 +981,20 @@ int file_iomap_begin(struct fs *fs, struct inode *inode, uint64_t page, uint64_t
         rc = allocate_for_fault(fs, inode, page, count, map);
     else
         *map = (struct iomap){.page = page, .count = min_u64(run, count)};
-    mutex_unlock(&inode->ilock);
+    inode_unlock(inode);
     return rc;
 }
 
 int file_sync(struct fs *fs, struct inode *inode)
 {
     rwlock_write(&inode->iolock, inode->ino);
-    mutex_lock(&inode->ilock, inode->ino);
+    inode_lock(inode);
     int rc = 0;
     if (inode->times_unlogged) {
         struct udax_attr attr = inode->attr;
         rc = commit_layout(fs, inode, &attr, NULL, 0, 0);
     }
-    mutex_unlock(&inode->ilock);
+    inode_unlock(inode);
     if (has_mapping(fs, inode))
         fs->mapping_ops->writeback(fs, inode);
     rwlock_unlock(&inode->iolock);
@@ -922,7 +1005,7 @@ int64_t file_seek_data(struct fs *fs, struct inode *inode, uint64_t offset, int 
 {
     (void)fs;
     rwlock_read(&inode->iolock, inode->ino);
-    mutex_lock(&inode->ilock, inode->ino);
+    inode_lock(inode);
     uint64_t size = inode->attr.size;
     int64_t result = -ENXIO;
     if (offset < size) {
@@ -942,7 +1025,7 @@ int64_t file_seek_data(struct fs *fs, struct inode *inode, uint64_t offset, int 
             result = (int64_t)min_u64(hole > offset ? hole : offset, size);
         }
     }
-    mutex_unlock(&inode->ilock);
+    inode_unlock(inode);
     rwlock_unlock(&inode->iolock);
     return result;
 }

@@ -12,6 +12,39 @@
 /* Each returns bytes moved or -errno. A read moves atime as relatime says, unless noatime. */
 ssize_t file_read(struct fs *fs, struct inode *inode, const struct iovec *iov, int iovcnt, uint64_t offset,
                   bool noatime);
+/*
+ * A read that takes no lock (docs/locking.md, "Lockless reads and
+ * overwrites"): planned inside a read-side section (util/rcu.h), copied
+ * outside it, and kept only if file_read_lockless_held says so inside
+ * another.
+ */
+struct lockless_read {
+    uint32_t io_seq;
+    uint32_t layout_seq;
+    const void *source; /* count bytes of the pool to copy */
+    size_t count;       /* 0 at or past the end of the file */
+};
+
+/* Plans a read that one extent holds and that moves no atime; false: the caller reads with file_read. */
+bool file_read_lockless_plan(struct fs *fs, struct inode *inode, size_t count, uint64_t offset, bool noatime,
+                             struct lockless_read *read);
+/* Whether no writer changed what read copied since it was planned. */
+bool file_read_lockless_held(const struct inode *inode, const struct lockless_read *read);
+/*
+ * A fast-mode overwrite that takes no lock: this thread announces itself as
+ * a writer of the inode (util/presence.h), which writers that move blocks
+ * and inode_free wait for, then checks that the bytes lie in one extent
+ * within the size and that the times need no stamp. Planned inside a
+ * read-side section; then either copied, outside it, or cancelled.
+ */
+struct lockless_write {
+    void *target;
+};
+
+bool file_write_lockless_plan(struct fs *fs, struct inode *inode, size_t count, uint64_t offset,
+                              struct lockless_write *write);
+void file_write_lockless_copy(struct fs *fs, const struct lockless_write *write, const void *buf, size_t count);
+void file_write_lockless_cancel(void);
 /* With append, writes at the end of the file; *end receives the offset after the last byte written. */
 ssize_t file_write(struct fs *fs, struct inode *inode, const struct iovec *iov, int iovcnt, uint64_t offset,
                    bool append, uint64_t *end);

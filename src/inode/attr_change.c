@@ -21,7 +21,7 @@ static int commit_attr(struct fs *fs, struct inode *inode, const struct udax_att
 
 int inode_chmod(struct fs *fs, const struct cred *cred, struct inode *inode, uint32_t mode)
 {
-    mutex_lock(&inode->ilock, inode->ino);
+    inode_lock(inode);
     struct udax_attr attr = inode->attr;
     int rc = cred_owns(cred, &attr) ? 0 : EPERM;
     if (!rc) {
@@ -31,13 +31,13 @@ int inode_chmod(struct fs *fs, const struct cred *cred, struct inode *inode, uin
         attr.ctime_ns = inode_change_time(fs, &inode, 1);
         rc = commit_attr(fs, inode, &attr);
     }
-    mutex_unlock(&inode->ilock);
+    inode_unlock(inode);
     return rc;
 }
 
 int inode_chown(struct fs *fs, const struct cred *cred, struct inode *inode, uint32_t uid, uint32_t gid)
 {
-    mutex_lock(&inode->ilock, inode->ino);
+    inode_lock(inode);
     struct udax_attr attr = inode->attr;
     bool owner = cred->uid == attr.uid;
     int rc = 0;
@@ -64,7 +64,7 @@ int inode_chown(struct fs *fs, const struct cred *cred, struct inode *inode, uin
         attr.ctime_ns = inode_change_time(fs, &inode, 1);
         rc = commit_attr(fs, inode, &attr);
     }
-    mutex_unlock(&inode->ilock);
+    inode_unlock(inode);
     return rc;
 }
 
@@ -88,7 +88,7 @@ int inode_utimens(struct fs *fs, const struct cred *cred, struct inode *inode, c
     if (times[0].tv_nsec == UTIME_OMIT && times[1].tv_nsec == UTIME_OMIT)
         return 0;
     bool both_now_asked = times[0].tv_nsec == UTIME_NOW && times[1].tv_nsec == UTIME_NOW;
-    mutex_lock(&inode->ilock, inode->ino);
+    inode_lock(inode);
     struct udax_attr attr = inode->attr;
     int rc = 0;
     /* Both times to now needs only write permission; anything else, UTIME_OMIT too, ownership (Linux's ATTR_TIMES_SET). */
@@ -103,7 +103,7 @@ int inode_utimens(struct fs *fs, const struct cred *cred, struct inode *inode, c
         attr.ctime_ns = now;
         rc = commit_attr(fs, inode, &attr);
     }
-    mutex_unlock(&inode->ilock);
+    inode_unlock(inode);
     return rc;
 }
 
@@ -119,7 +119,7 @@ int inode_drop_setid(struct fs *fs, const struct cred *cred, struct inode *inode
 {
     if (!__atomic_load_n(&inode->setid, __ATOMIC_RELAXED) || cred_is_root(cred))
         return 0;
-    mutex_lock(&inode->ilock, inode->ino);
+    inode_lock(inode);
     struct udax_attr attr = inode->attr;
     attr.mode = mode_after_write(cred, &inode->attr);
     int rc = 0;
@@ -127,7 +127,7 @@ int inode_drop_setid(struct fs *fs, const struct cred *cred, struct inode *inode
         attr.ctime_ns = inode_change_time(fs, &inode, 1);
         rc = commit_attr(fs, inode, &attr);
     }
-    mutex_unlock(&inode->ilock);
+    inode_unlock(inode);
     return rc;
 }
 
@@ -141,11 +141,11 @@ bool inode_atime_due(const struct inode *inode, int64_t now)
 void inode_touch_atime(struct fs *fs, struct inode *inode)
 {
     int64_t now = now_ns();
-    mutex_lock(&inode->ilock, inode->ino);
+    inode_lock(inode);
     if (inode_atime_due(inode, now)) {
         struct udax_attr attr = inode->attr;
         attr.atime_ns = now;
         commit_attr(fs, inode, &attr);
     }
-    mutex_unlock(&inode->ilock);
+    inode_unlock(inode);
 }

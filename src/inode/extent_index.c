@@ -3,6 +3,8 @@
  * Hand-written, not a JudyL: Judy allocates inside its inserts, so it could not promise extent_reserve.
  */
 #include "extent_index.h"
+#include "util/fence.h"
+#include "util/rcu.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -226,15 +228,17 @@ static int grow_root_leaf(struct extent_index *index, size_t want)
     uint32_t grown = capacity ? capacity : SMALL_LEAF_SLOTS;
     while (grown < want && grown < LEAF_SLOTS)
         grown *= 2;
-    struct extent_node *leaf = realloc(root, sizeof(*leaf) + grown * sizeof(struct extent));
+    /* Not realloc: a lockless reader may still be reading the old root. */
+    struct extent_node *leaf = malloc(sizeof(*leaf) + grown * sizeof(struct extent));
     if (!leaf)
         return ENOMEM;
-    if (!root) {
-        leaf->count = 0;
-        index->height = 1;
-    }
+    leaf->count = root ? root->count : 0;
     leaf->capacity = grown;
-    index->root = leaf;
+    if (root)
+        memcpy(leaf + 1, root + 1, root->count * sizeof(struct extent));
+    __atomic_store_n(&index->root, leaf, __ATOMIC_RELEASE);
+    index->height = 1;
+    rcu_free(root);
     return 0;
 }
 
@@ -414,7 +418,7 @@ static void rebalance(struct extent_index *index, struct path *p, unsigned level
     }
     memcpy(slot_at(left, level, left->count), slot_at(right, level, 0), right->count * slot_size(level));
     left->count += right->count;
-    free(right);
+    rcu_free(right);
     if (slot == 0)
         update_first_page(index, p, level);
     p->at[level + 1].slot = left_slot + 1;
@@ -434,7 +438,7 @@ static void remove_slots(struct extent_index *index, struct path *p, unsigned le
         if (level > 0 && node->count == 1) {
             index->root = branch_child(node, 0)->node;
             index->height--;
-            free(node);
+            rcu_free(node);
         }
         return;
     }
@@ -480,6 +484,51 @@ bool extent_lookup(const struct extent_index *index, uint64_t page, uint64_t *bl
     }
     *block = e->block + (page - e->page);
     *run = extent_end(e) - page;
+    return true;
+}
+
+static bool unchanged(const uint32_t *seq, uint32_t seen)
+{
+    fence_acquire();
+    return __atomic_load_n(seq, __ATOMIC_RELAXED) == seen;
+}
+
+/*
+ * Each load that decides where the walk goes next is one atomic load: a
+ * count or an address read twice could differ. Keys read torn only choose a
+ * wrong slot among those the count allows, which the next check of seq
+ * rejects.
+ */
+bool extent_lookup_lockless(const struct extent_index *index, uint64_t page, const uint32_t *seq, uint32_t seen,
+                            uint64_t *block, uint64_t *run)
+{
+    const struct extent_node *node = __atomic_load_n(&index->root, __ATOMIC_RELAXED);
+    unsigned height = __atomic_load_n(&index->height, __ATOMIC_RELAXED);
+    if (!node || !height || height > MAX_HEIGHT || !unchanged(seq, seen))
+        return false;
+    for (unsigned level = height - 1; level > 0; level--) {
+        unsigned count = __atomic_load_n(&node->count, __ATOMIC_RELAXED);
+        if (!count || count > BRANCH_SLOTS)
+            return false;
+        const struct child *child = branch_child(node, last_at_most(node, level, count, page));
+        const struct extent_node *next = __atomic_load_n(&child->node, __ATOMIC_RELAXED);
+        if (!unchanged(seq, seen))
+            return false;
+        node = next;
+        for (size_t line = 0; line < NODE_BYTES; line += 64)
+            __builtin_prefetch((const char *)node + line);
+    }
+    unsigned count = __atomic_load_n(&node->count, __ATOMIC_RELAXED);
+    if (!count || count > __atomic_load_n(&node->capacity, __ATOMIC_RELAXED))
+        return false;
+    const struct extent *e = leaf_extent(node, last_at_most(node, 0, count, page));
+    uint64_t first = __atomic_load_n(&e->page, __ATOMIC_RELAXED);
+    uint64_t start = __atomic_load_n(&e->block, __ATOMIC_RELAXED);
+    uint64_t pages = __atomic_load_n(&e->count, __ATOMIC_RELAXED);
+    if (first > page || page - first >= pages)
+        return false;
+    *block = start + (page - first);
+    *run = pages - (page - first);
     return true;
 }
 
@@ -659,7 +708,7 @@ static void free_subtree(struct extent_node *node, unsigned level)
 {
     for (unsigned i = 0; level && i < node->count; i++)
         free_subtree(branch_child(node, i)->node, level - 1);
-    free(node);
+    rcu_free(node);
 }
 
 void extent_index_clear(struct extent_index *index)

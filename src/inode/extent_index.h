@@ -15,7 +15,7 @@ struct extent {
 struct extent_node;
 struct extent_spare;
 
-/* All zeros is an empty index. Not thread-safe: the inode's ILOCK guards it. */
+/* All zeros is an empty index. Not thread-safe: the inode's ILOCK guards it, but for extent_lookup_lockless. */
 struct extent_index {
     struct extent_node *root;    /* a leaf while height is 1; NULL until something is mapped */
     unsigned height;             /* levels of nodes, the leaves included */
@@ -35,6 +35,16 @@ void extent_index_clear(struct extent_index *index);
  * UINT64_MAX when none follows.
  */
 bool extent_lookup(const struct extent_index *index, uint64_t page, uint64_t *block, uint64_t *run);
+/*
+ * extent_lookup for a reader inside a read-side section (util/rcu.h) that
+ * holds no ILOCK: the nodes it reaches stay allocated, but an ILOCK holder
+ * may be changing them. Before it follows an address it loaded, it checks
+ * that *seq still reads seen. True: page is mapped as *block and *run say, if
+ * *seq still reads seen afterwards. False: a hole, or the index changed; the
+ * caller takes ILOCK and looks again.
+ */
+bool extent_lookup_lockless(const struct extent_index *index, uint64_t page, const uint32_t *seq, uint32_t seen,
+                            uint64_t *block, uint64_t *run);
 /*
  * Sets memory aside so that the next changes calls of extent_map and
  * extent_unmap cannot fail, as after a log commit: 0 or ENOMEM. Frees what an

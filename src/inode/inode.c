@@ -1,5 +1,6 @@
 /* inode.c: DRAM inode objects, their references, inode numbers, attribute, dentry and xattr entries, log compaction. */
 #include "inode.h"
+#include "util/rcu.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -62,7 +63,8 @@ void inode_object_free(struct inode *inode)
     rwlock_destroy(&inode->iolock);
     rwlock_destroy(&inode->faultlock);
     mutex_destroy(&inode->ilock);
-    free(inode);
+    /* A lockless reader that found it through a descriptor closed meanwhile may still be reading it. */
+    rcu_free(inode);
 }
 
 void inode_init_attr(struct inode *inode, const struct udax_attr *attr)
@@ -96,22 +98,22 @@ int inode_permission(const struct cred *cred, struct inode *inode, int may)
     /* Root searches every directory: the common walk by root takes no lock. */
     if (cred_is_root(cred) && (!(may & MAY_EXEC) || inode_is_dir(inode)))
         return 0;
-    mutex_lock(&inode->ilock, inode->ino);
+    inode_lock(inode);
     int rc = permission_check(cred, &inode->attr, may);
-    mutex_unlock(&inode->ilock);
+    inode_unlock(inode);
     return rc;
 }
 
 size_t inode_symlink_target(struct fs *fs, struct inode *inode, char *buf, size_t size)
 {
-    mutex_lock(&inode->ilock, inode->ino);
+    inode_lock(inode);
     size_t len = inode->attr.size;
     uint64_t block, run;
     if (extent_lookup(&inode->extents, 0, &block, &run))
         memcpy(buf, pool_block(&fs->pool, block), len < size ? len : size);
     else
         len = 0;
-    mutex_unlock(&inode->ilock);
+    inode_unlock(inode);
     return len;
 }
 
@@ -131,9 +133,9 @@ void inode_put(struct fs *fs, struct inode *inode)
     while (refs > 1)
         if (__atomic_compare_exchange_n(&inode->refs, &refs, refs - 1, false, __ATOMIC_RELEASE, __ATOMIC_RELAXED))
             return;
-    mutex_lock(&inode->ilock, inode->ino);
+    inode_lock(inode);
     bool unlinked = __atomic_sub_fetch(&inode->refs, 1, __ATOMIC_ACQ_REL) == 0 && inode->attr.nlink == 0;
-    mutex_unlock(&inode->ilock);
+    inode_unlock(inode);
     if (unlinked)
         inode_free(fs, inode);
 }
@@ -202,6 +204,7 @@ void inode_release_mapping(struct fs *fs, struct inode *inode)
 
 void inode_free(struct fs *fs, struct inode *inode)
 {
+    inode_wait_lockless_writers(inode);
     inode_release_mapping(fs, inode);
     if (!inode->record_cleared)
         persist_store_word(&fs->pool.pm, log_head_word(&fs->pool, inode->ino), 0);

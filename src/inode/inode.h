@@ -15,7 +15,10 @@
 #include "log/log.h"
 #include "permission.h"
 #include "pool/pool.h"
+#include "util/fence.h"
+#include "util/inject_bug.h"
 #include "util/locks.h"
+#include "util/presence.h"
 #include "xattr_index.h"
 
 struct dax_mapping;
@@ -26,6 +29,15 @@ struct inode {
     struct rwlock iolock;    /* directories: guards the name index; files: I/O against layout changes */
     struct rwlock faultlock; /* taken by the DAX layer */
     struct mutex ilock;      /* attr, log and the indexes below */
+    /*
+     * Odd while a thread holds IOLOCK exclusive (io_seq) or ILOCK
+     * (layout_seq): a lockless reader that saw both even before it looked and
+     * the same after its copy read what no writer touched meanwhile
+     * (docs/locking.md, "Lockless reads and overwrites"). Atomic.
+     */
+    uint32_t io_seq;
+    uint32_t layout_seq;
+    bool written_lockless; /* a lockless overwrite may have announced itself since the last wait for them; atomic */
     struct udax_attr attr;
     struct log log;
     struct extent_index extents; /* regular files */
@@ -40,6 +52,56 @@ struct inode {
     bool times_unlogged;         /* in-place overwrites, or reads, changed times since the last entry */
     bool times_queried;          /* stat read the times since the last change stamped them (inode_change_time) */
 };
+
+/* ILOCK; every holder may change what a lockless reader reads, so each one moves layout_seq. */
+static inline void inode_lock(struct inode *inode)
+{
+    mutex_lock(&inode->ilock, inode->ino);
+    __atomic_store_n(&inode->layout_seq, inode->layout_seq + 1, __ATOMIC_RELAXED);
+    fence_release();
+}
+
+static inline void inode_unlock(struct inode *inode)
+{
+    __atomic_store_n(&inode->layout_seq, inode->layout_seq + 1, __ATOMIC_RELEASE);
+    mutex_unlock(&inode->ilock);
+}
+
+/*
+ * Lockless overwrites announce the inode they write into, then check io_seq
+ * and their descriptor: after the caller made either change, this waits for
+ * those that checked before it. Whether it had to wait.
+ */
+static inline bool inode_wait_lockless_writers(struct inode *inode)
+{
+    fence_full();
+    if (!__atomic_load_n(&inode->written_lockless, __ATOMIC_RELAXED) || BUG_INJECTED(BUG_LOCKLESS_UNWAITED))
+        return false;
+    presence_wait(inode);
+    return true;
+}
+
+/* IOLOCK exclusive around a change of a file's bytes or size; it moves io_seq for lockless readers. */
+static inline void inode_io_lock_exclusive(struct inode *inode)
+{
+    rwlock_write(&inode->iolock, inode->ino);
+    __atomic_store_n(&inode->io_seq, inode->io_seq + 1, __ATOMIC_RELAXED);
+    /*
+     * The flag goes down with the wait, so that a file overwritten once and
+     * appended to ever after pays for one membarrier, not one per append. An
+     * overwrite that still reads it up read io_seq before this holder's
+     * release of IOLOCK, so it sees io_seq move and backs off
+     * (file_write_lockless_plan).
+     */
+    if (inode_wait_lockless_writers(inode))
+        __atomic_store_n(&inode->written_lockless, false, __ATOMIC_RELAXED);
+}
+
+static inline void inode_io_unlock_exclusive(struct inode *inode)
+{
+    __atomic_store_n(&inode->io_seq, inode->io_seq + 1, __ATOMIC_RELEASE);
+    rwlock_unlock(&inode->iolock);
+}
 
 /* A problem that recovery or fsck found; repairable ones can be fixed in place. */
 struct fs_check {

@@ -76,10 +76,10 @@ static struct inode *lookup_child(struct fs *fs, struct inode *dir, const char *
 
 static struct inode *parent_of(struct fs *fs, struct inode *dir)
 {
-    mutex_lock(&dir->ilock, dir->ino);
+    inode_lock(dir);
     struct inode *parent = fs->inodes[dir->attr.parent];
     inode_get(parent);
-    mutex_unlock(&dir->ilock);
+    inode_unlock(dir);
     return parent;
 }
 
@@ -262,13 +262,13 @@ static void lock_inodes(struct inode **inodes, size_t count)
             inodes[j - 1] = t;
         }
     for (size_t i = 0; i < count; i++)
-        mutex_lock(&inodes[i]->ilock, inodes[i]->ino);
+        inode_lock(inodes[i]);
 }
 
 static void unlock_inodes(struct inode **inodes, size_t count)
 {
     for (size_t i = count; i-- > 0;)
-        mutex_unlock(&inodes[i]->ilock);
+        inode_unlock(inodes[i]);
 }
 
 /* What a new inode is: its type and permissions (before the umask), its device, a symlink's target. */
@@ -326,7 +326,7 @@ static int create_child(struct fs *fs, const struct cred *cred, struct inode *di
     struct inode *inode = inode_claim(fs);
     if (!inode)
         return errno;
-    mutex_lock(&dir->ilock, dir->ino);
+    inode_lock(dir);
     struct inode *changed[] = {dir, inode};
     int64_t now = inode_change_time(fs, changed, 2);
     struct udax_attr attr = new_attr(cred, dir, spec, now);
@@ -351,7 +351,7 @@ static int create_child(struct fs *fs, const struct cred *cred, struct inode *di
     if (rc) {
         log_abort(&fs->env, &dir_txn);
         log_abort(&fs->env, &child_txn);
-        mutex_unlock(&dir->ilock);
+        inode_unlock(dir);
         if (target_block)
             alloc_free(&fs->alloc, target_block, 1);
         inode_unclaim(fs, inode);
@@ -367,7 +367,7 @@ static int create_child(struct fs *fs, const struct cred *cred, struct inode *di
     log_txn_applied(&fs->env, &child_txn);
     touch(dir, now);
     inode_maybe_compact(fs, dir);
-    mutex_unlock(&dir->ilock);
+    inode_unlock(dir);
     __atomic_fetch_add(inode_is_dir(inode) ? &fs->directories : &fs->files, 1, __ATOMIC_RELAXED);
     *out = inode;
     return 0;
@@ -775,9 +775,9 @@ static bool is_within(struct fs *fs, struct inode *dir, const struct inode *ance
         if (ino == UDAX_ROOT_INO)
             return false;
         struct inode *step = fs->inodes[ino];
-        mutex_lock(&step->ilock, step->ino);
+        inode_lock(step);
         ino = step->attr.parent;
-        mutex_unlock(&step->ilock);
+        inode_unlock(step);
     }
 }
 

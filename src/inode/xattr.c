@@ -84,7 +84,7 @@ int inode_getxattr(const struct cred *cred, struct inode *inode, const char *nam
     int rc = take_name(name, len, &ns, key);
     if (rc)
         return rc;
-    mutex_lock(&inode->ilock, inode->ino);
+    inode_lock(inode);
     rc = xattr_permission(cred, inode, ns, MAY_READ);
     const struct xattr *x = rc ? NULL : xattr_index_find(&inode->xattrs, key, len);
     if (!rc && !x)
@@ -94,7 +94,7 @@ int inode_getxattr(const struct cred *cred, struct inode *inode, const char *nam
         if (copy)
             memcpy(copy, xattr_value(x), x->value_len);
     }
-    mutex_unlock(&inode->ilock);
+    inode_unlock(inode);
     return rc;
 }
 
@@ -139,7 +139,7 @@ int inode_setxattr(struct fs *fs, const struct cred *cred, struct inode *inode, 
     struct xattr *item = fits ? xattr_new(key, len, value, size) : NULL;
     if (fits && !item)
         return ENOMEM;
-    mutex_lock(&inode->ilock, inode->ino);
+    inode_lock(inode);
     rc = xattr_permission(cred, inode, ns, MAY_WRITE);
     const struct xattr *old = rc ? NULL : xattr_index_find(&inode->xattrs, key, len);
     if (!rc && old && (flags & XATTR_CREATE))
@@ -152,7 +152,7 @@ int inode_setxattr(struct fs *fs, const struct cred *cred, struct inode *inode, 
         rc = xattr_index_reserve(&inode->xattrs);
     if (!rc)
         rc = commit_xattr(fs, inode, key, len, item);
-    mutex_unlock(&inode->ilock);
+    inode_unlock(inode);
     if (rc)
         free(item);
     return rc;
@@ -165,19 +165,19 @@ int inode_removexattr(struct fs *fs, const struct cred *cred, struct inode *inod
     int rc = take_name(name, len, &ns, key);
     if (rc)
         return rc;
-    mutex_lock(&inode->ilock, inode->ino);
+    inode_lock(inode);
     rc = xattr_permission(cred, inode, ns, MAY_WRITE);
     if (!rc && !xattr_index_find(&inode->xattrs, key, len))
         rc = ENODATA;
     if (!rc)
         rc = commit_xattr(fs, inode, key, len, NULL);
-    mutex_unlock(&inode->ilock);
+    inode_unlock(inode);
     return rc;
 }
 
 int inode_listxattr(const struct cred *cred, struct inode *inode, char **list, size_t *list_len)
 {
-    mutex_lock(&inode->ilock, inode->ino);
+    inode_lock(inode);
     const struct xattr_index *index = &inode->xattrs;
     char *out = malloc(index->list_bytes + 1);
     size_t used = 0;
@@ -191,7 +191,7 @@ int inode_listxattr(const struct cred *cred, struct inode *inode, char **list, s
         used += x->name_len;
         out[used++] = '\0';
     }
-    mutex_unlock(&inode->ilock);
+    inode_unlock(inode);
     if (!out)
         return ENOMEM;
     *list = out;

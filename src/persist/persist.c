@@ -53,6 +53,7 @@ static int map_regular_file(struct persist *p, int fd, size_t size, enum pmem2_g
         if (fstatfs(fd, &fs) == 0 && fs.f_type == TMPFS_MAGIC) {
             *granularity = PMEM2_GRANULARITY_BYTE;
             p->map_ahead = true;
+            p->stores_persist = true;
             snprintf(p->medium, sizeof(p->medium), "dram via tmpfs (caches persistent, no flush)");
         } else {
             *granularity = PMEM2_GRANULARITY_PAGE;

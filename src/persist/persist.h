@@ -18,6 +18,7 @@ struct persist {
     pmem2_memcpy_fn memcpy;
     pmem2_memset_fn memset;
     size_t temporal_copy_below; /* copies shorter than this go through the cache; longer ones are non-temporal */
+    bool stores_persist;        /* a store is durable once it executes: a tmpfs file (see persist.c) */
     char medium[64];
     bool own_mapping; /* mapped here, not by pmem2_map_new: unmapped here too */
     bool map_ahead;   /* persist_map_ahead asks the kernel to map ranges before their first store */
@@ -110,6 +111,22 @@ static inline void persist_copy(const struct persist *p, void *dst, const void *
         p->memcpy(dst, src, len, PERSIST_NONTEMPORAL_COPY);
     if (PERSIST_TRACING())
         persist_trace_written(p, dst, len);
+}
+
+/*
+ * Makes durable the copies of at most len bytes each since the last fence.
+ * On a tmpfs pool a short copy is ordinary stores, which reach the page
+ * cache once they execute: the fence would only wait for them to leave the
+ * store buffer, which a process's death does not stop. The tracer still
+ * sees a fence, which is what it models.
+ */
+static inline void persist_copies_fence(const struct persist *p, size_t len)
+{
+    if (p->stores_persist && len < p->temporal_copy_below) {
+        if (PERSIST_TRACING())
+            persist_trace_fenced(p);
+    } else
+        persist_fence(p);
 }
 
 /* Zeroes pool memory; durable after the next fence. */

@@ -4,6 +4,7 @@
  * that scenario SN of DESIGN.md section 6 guards against; the others break
  * the persistence protocol or leak on a failure path, for the crash and fault
  * injection tests, or break a rule of fsck's salvage, for the api and crash
+ * tests, or lets a lockless read or overwrite go wrong, for the scenario
  * tests. Production builds have UDAX_INJECTED_BUG 0 and every check
  * below folds away.
  */
@@ -40,6 +41,11 @@
 #define BUG_SALVAGE_ORDER 11
 /* salvage-tail: fsck stores a salvaged log's new tail at once, before it drops the stale names the log holds. */
 #define BUG_SALVAGE_TAIL 12
+
+/* lockless-unchecked: a lockless read keeps what it copied without checking that no writer changed it. */
+#define BUG_LOCKLESS_UNCHECKED 13
+/* lockless-unwaited: a truncate or an inode's free goes on while a lockless overwrite still writes into its blocks. */
+#define BUG_LOCKLESS_UNWAITED 14
 
 #define BUG_INJECTED(bug) (UDAX_INJECTED_BUG == (bug))
 

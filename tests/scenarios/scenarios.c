@@ -472,6 +472,167 @@ static void scenario_fd_lookup_races_close(void)
     unlink(sc.path);
 }
 
+static void *pread_at_most_two(void *arg)
+{
+    struct pread_call *p = arg;
+    char bytes[2] = {0};
+    p->rc = udax_pread(p->pool, p->fd, bytes, sizeof(bytes), 0);
+    p->err = errno;
+    p->byte = bytes[0];
+    return NULL;
+}
+
+/*
+ * A read without locks: it plans its copy (descriptor, size, block), then
+ * stalls before the copy while a writer changes what it planned from. Each
+ * change frees the block the plan names, and a file written next takes it:
+ * the read must see the change and read again, under the locks, and never
+ * hand out what the other file wrote there.
+ */
+static void scenario_lockless_read_races_writers(void)
+{
+    snprintf(sc.path, sizeof(sc.path), "/dev/shm/udax-scenario-%d.pool", (int)getpid());
+    enum { TRUNCATED, CLOSED_UNLINKED, REOPENED, REWRITTEN } cases[] = {TRUNCATED, CLOSED_UNLINKED, REOPENED,
+                                                                        REWRITTEN};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        unlink(sc.path);
+        /* Strict mode for the rewrite: an overwrite takes new blocks and frees the old ones. */
+        struct udax_mkfs_options options = {.data_mode = cases[i] == REWRITTEN ? UDAX_DATA_STRICT : UDAX_DATA_FAST};
+        HARNESS_CHECK(udax_pool_create(sc.path, 64ULL << 20, &options) == 0, "mkfs: %s", udax_last_error());
+        struct udax_pool *pool = udax_pool_open(sc.path, NULL);
+        HARNESS_CHECK(pool, "open: %s", udax_last_error());
+        int x = udax_open(pool, "/a", O_CREAT | O_RDWR | O_NOATIME, 0644);
+        HARNESS_CHECK(x >= 0 && udax_pwrite(pool, x, "aa", 2, 0) == 2, "/a: %s", udax_last_error());
+        struct pread_call call = {.pool = pool, .fd = x};
+        struct harness_thread *t = harness_start("pread", pread_at_most_two, &call, "pread_lockless_planned");
+        harness_wait_parked(t);
+        int b = -1;
+        switch (cases[i]) {
+        case TRUNCATED:
+            HARNESS_CHECK(udax_ftruncate(pool, x, 0) == 0, "truncate: %s", udax_last_error());
+            break;
+        case CLOSED_UNLINKED:
+            HARNESS_CHECK(udax_unlink(pool, "/a") == 0 && udax_close(pool, x) == 0, "unlink and close");
+            break;
+        case REOPENED:
+            HARNESS_CHECK(udax_close(pool, x) == 0, "close");
+            b = open_with_byte(pool, "/b", 'b');
+            HARNESS_CHECK(b == x, "/b opened at %d, not at the descriptor %d just closed", b, x);
+            break;
+        case REWRITTEN:
+            HARNESS_CHECK(udax_pwrite(pool, x, "r", 1, 0) == 1, "rewrite: %s", udax_last_error());
+            break;
+        }
+        int z = udax_open(pool, "/z", O_CREAT | O_RDWR, 0644);
+        HARNESS_CHECK(z >= 0 && udax_pwrite(pool, z, "zz", 2, 0) == 2 && udax_close(pool, z) == 0, "/z: %s",
+                      udax_last_error());
+        harness_unpark(t);
+        harness_join(t);
+        HARNESS_CHECK(harness_hits(t, "pread_lockless_planned") == 1, "the read did not plan without locks");
+        switch (cases[i]) {
+        case TRUNCATED:
+            HARNESS_CHECK(call.rc == 0, "the read of /a, truncated to 0, gave %zd '%c'", call.rc, call.byte);
+            break;
+        case CLOSED_UNLINKED:
+            HARNESS_CHECK(call.rc == -1 && call.err == EBADF, "the read of a closed x gave %zd (errno %d)", call.rc,
+                          call.err);
+            break;
+        case REOPENED:
+            HARNESS_CHECK(call.rc == 1 && call.byte == 'b', "the read of x, now /b, gave %zd '%c'", call.rc,
+                          call.byte);
+            HARNESS_CHECK(udax_close(pool, b) == 0, "close /b");
+            break;
+        case REWRITTEN:
+            HARNESS_CHECK(call.rc == 2 && call.byte == 'r', "the read of /a, rewritten, gave %zd '%c'", call.rc,
+                          call.byte);
+            break;
+        }
+        if (cases[i] == TRUNCATED || cases[i] == REWRITTEN)
+            HARNESS_CHECK(udax_close(pool, x) == 0, "close x");
+        HARNESS_CHECK(udax_pool_close(pool) == 0, "pool close");
+        check_fsck_clean();
+    }
+    unlink(sc.path);
+}
+
+struct pwrite_call {
+    struct udax_pool *pool;
+    int fd;
+    ssize_t rc;
+};
+
+static void *pwrite_one(void *arg)
+{
+    struct pwrite_call *p = arg;
+    p->rc = udax_pwrite(p->pool, p->fd, "W", 1, 0);
+    return NULL;
+}
+
+struct change_call {
+    struct udax_pool *pool;
+    int fd;
+    bool unlink_and_close;
+    int rc;
+};
+
+static void *change_thread(void *arg)
+{
+    struct change_call *c = arg;
+    c->rc = c->unlink_and_close ? udax_unlink(c->pool, "/a") || udax_close(c->pool, c->fd) : udax_ftruncate(c->pool, c->fd, 0);
+    return NULL;
+}
+
+/*
+ * A fast-mode overwrite without locks: it has planned its copy into a block
+ * of /a and stalls before it. A truncate, or the last close of an unlinked
+ * /a, would free that block for any other file: each must wait until the
+ * copy is done, as it would for a write holding IOLOCK shared.
+ */
+static void scenario_lockless_overwrite_holds_blocks(void)
+{
+    snprintf(sc.path, sizeof(sc.path), "/dev/shm/udax-scenario-%d.pool", (int)getpid());
+    for (int unlink_and_close = 0; unlink_and_close < 2; unlink_and_close++) {
+        unlink(sc.path);
+        struct udax_mkfs_options options = {.data_mode = UDAX_DATA_FAST};
+        HARNESS_CHECK(udax_pool_create(sc.path, 64ULL << 20, &options) == 0, "mkfs: %s", udax_last_error());
+        struct udax_pool *pool = udax_pool_open(sc.path, NULL);
+        HARNESS_CHECK(pool, "open: %s", udax_last_error());
+        int x = udax_open(pool, "/a", O_CREAT | O_RDWR, 0644);
+        HARNESS_CHECK(x >= 0 && udax_pwrite(pool, x, "aa", 2, 0) == 2, "/a: %s", udax_last_error());
+        /*
+         * An overwrite whose stamp differs from the times (the coarse clock
+         * moved since the last write) takes the locks and stamps them: the
+         * next one, within the same tick, goes without.
+         */
+        struct pwrite_call write = {.pool = pool, .fd = x};
+        struct harness_thread *writer;
+        for (;;) {
+            writer = harness_start("pwrite", pwrite_one, &write, "pwrite_lockless_planned");
+            if (!harness_wait_parked_or_done(writer))
+                break;
+            harness_join(writer);
+        }
+        struct change_call change = {.pool = pool, .fd = x, .unlink_and_close = unlink_and_close};
+        struct harness_thread *changer = harness_start(unlink_and_close ? "unlink+close" : "truncate", change_thread,
+                                                       &change, NULL);
+        bool finished = harness_wait_done_or_hit(changer, "presence_wait");
+        HARNESS_CHECK(!finished, "%s finished while an overwrite was still to write into its blocks",
+                      unlink_and_close ? "the last close of /a" : "the truncate of /a");
+        harness_unpark(writer);
+        harness_join(writer);
+        harness_join(changer);
+        HARNESS_CHECK(write.rc == 1 && change.rc == 0, "overwrite gave %zd, the change %d", write.rc, change.rc);
+        if (!unlink_and_close) {
+            struct stat after;
+            HARNESS_CHECK(udax_fstat(pool, x, &after) == 0 && after.st_size == 0 && udax_close(pool, x) == 0,
+                          "/a after the truncate");
+        }
+        HARNESS_CHECK(udax_pool_close(pool) == 0, "pool close");
+        check_fsck_clean();
+    }
+    unlink(sc.path);
+}
+
 static const struct {
     const char *name;
     void (*run)(void);
@@ -485,6 +646,8 @@ static const struct {
     {"S6", scenario_s6},
     {"write-keeps-fault-block", scenario_write_keeps_fault_block},
     {"fd-lookup-races-close", scenario_fd_lookup_races_close},
+    {"lockless-read-races-writers", scenario_lockless_read_races_writers},
+    {"lockless-overwrite-holds-blocks", scenario_lockless_overwrite_holds_blocks},
 };
 
 int main(int argc, char **argv)
@@ -497,6 +660,6 @@ int main(int argc, char **argv)
             return 0;
         }
     }
-    fprintf(stderr, "usage: %s SCENARIO (S1, S2, S3, S4, S5-rounds, S5-fault-while-pinned, S6, write-keeps-fault-block, fd-lookup-races-close)\n", argv[0]);
+    fprintf(stderr, "usage: %s SCENARIO (S1, S2, S3, S4, S5-rounds, S5-fault-while-pinned, S6, write-keeps-fault-block, fd-lookup-races-close, lockless-read-races-writers, lockless-overwrite-holds-blocks)\n", argv[0]);
     return 2;
 }
