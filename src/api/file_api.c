@@ -270,6 +270,23 @@ static ssize_t positioned(struct udax_pool *pool, int fd, const struct iovec *io
 }
 
 /*
+ * Inside a read-side section, for the lockless calls: the regular file that
+ * fd names, with the description's generation and flags, unless it is open
+ * with the access mode refused_mode or O_PATH; NULL sends the call to the
+ * locked path, which gives any error.
+ */
+static struct inode *peek_regular_file(struct udax_pool *pool, int fd, int refused_mode, struct open_file **file,
+                                       uint32_t *gen, int *flags)
+{
+    *file = fd_peek(&pool->fds, fd, gen);
+    if (!*file)
+        return NULL;
+    *flags = __atomic_load_n(&(*file)->flags, __ATOMIC_RELAXED);
+    struct inode *inode = __atomic_load_n(&(*file)->inode, __ATOMIC_RELAXED);
+    return (*flags & O_ACCMODE) != refused_mode && !(*flags & O_PATH) && inode_is_regular(inode) ? inode : NULL;
+}
+
+/*
  * pread with neither a lock nor a reference (docs/locking.md, "Lockless reads
  * and overwrites"): false when it cannot vouch for what it copied, and the
  * locked path reads again.
@@ -279,13 +296,13 @@ static bool pread_lockless(struct udax_pool *pool, int fd, void *buf, size_t cou
     if (offset < 0)
         return false;
     struct lockless_read read = {0};
+    struct open_file *file;
     uint32_t gen;
+    int flags;
     LOCKLESS_READS_BEGIN();
     rcu_section_begin();
-    struct open_file *file = fd_peek(&pool->fds, fd, &gen);
-    struct inode *inode = file ? __atomic_load_n(&file->inode, __ATOMIC_RELAXED) : NULL;
-    int flags = file ? __atomic_load_n(&file->flags, __ATOMIC_RELAXED) : O_WRONLY;
-    bool held = (flags & O_ACCMODE) != O_WRONLY && !(flags & O_PATH) && inode_is_regular(inode) &&
+    struct inode *inode = peek_regular_file(pool, fd, O_WRONLY, &file, &gen, &flags);
+    bool held = inode &&
                 file_read_lockless_plan(&pool->fs, inode, count, (uint64_t)offset, flags & O_NOATIME, &read) &&
                 fd_file_unchanged(file, gen);
     rcu_section_end();
@@ -309,13 +326,13 @@ static bool pwrite_lockless(struct udax_pool *pool, int fd, const void *buf, siz
     if (offset < 0)
         return false;
     struct lockless_write write;
+    struct open_file *file;
     uint32_t gen;
+    int flags;
     LOCKLESS_READS_BEGIN();
     rcu_section_begin();
-    struct open_file *file = fd_peek(&pool->fds, fd, &gen);
-    struct inode *inode = file ? __atomic_load_n(&file->inode, __ATOMIC_RELAXED) : NULL;
-    int flags = file ? __atomic_load_n(&file->flags, __ATOMIC_RELAXED) : O_RDONLY;
-    bool planned = (flags & O_ACCMODE) != O_RDONLY && !(flags & (O_APPEND | O_PATH)) && inode_is_regular(inode) &&
+    struct inode *inode = peek_regular_file(pool, fd, O_RDONLY, &file, &gen, &flags);
+    bool planned = inode && !(flags & O_APPEND) &&
                    file_write_lockless_plan(&pool->fs, inode, count, (uint64_t)offset, &write);
     /* After the announcement: a close that this check misses waits for the write before it frees the inode. */
     if (planned && !fd_file_unchanged(file, gen)) {

@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "util/tsan.h"
+
 struct persist {
     void *base;
     size_t size;
@@ -77,23 +79,6 @@ static inline void persist_range(const struct persist *p, const void *addr, size
 }
 
 #define PERSIST_NONTEMPORAL_COPY (PMEM2_F_MEM_NODRAIN | PMEM2_F_MEM_NONTEMPORAL)
-
-#if defined(__SANITIZE_THREAD__)
-/*
- * Pool bytes are shared memory, which fast-mode overwrites and mappings race
- * on by design (docs/guarantees.md, "What a reader sees"); ThreadSanitizer
- * checks the locking of DRAM state. Stores made by libpmem2, which is not
- * instrumented, are invisible to it, and the short copies made here are kept
- * so.
- */
-void AnnotateIgnoreWritesBegin(const char *file, int line);
-void AnnotateIgnoreWritesEnd(const char *file, int line);
-#define POOL_STORES_UNCHECKED_BEGIN() AnnotateIgnoreWritesBegin(__FILE__, __LINE__)
-#define POOL_STORES_UNCHECKED_END() AnnotateIgnoreWritesEnd(__FILE__, __LINE__)
-#else
-#define POOL_STORES_UNCHECKED_BEGIN() ((void)0)
-#define POOL_STORES_UNCHECKED_END() ((void)0)
-#endif
 
 /*
  * Copies into the pool; durable after the next fence. A copy that goes

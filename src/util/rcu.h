@@ -13,6 +13,8 @@
 #endif
 #include <urcu-bp.h>
 
+#include "util/tsan.h"
+
 /*
  * The bulletproof flavour registers a thread at its first section and
  * survives fork, which a library whose callers own their threads needs. With
@@ -31,22 +33,6 @@ static inline void rcu_section_end(void)
 {
     urcu_bp_read_unlock();
 }
-
-#if defined(__SANITIZE_THREAD__)
-/*
- * A lockless reader's loads race with the stores of lock holders by design;
- * the sequence counts it checks afterwards decide what it keeps. Its reads
- * are left unchecked, as are the frees that follow its sections, whose order
- * ThreadSanitizer cannot see through liburcu.
- */
-void AnnotateIgnoreReadsBegin(const char *file, int line);
-void AnnotateIgnoreReadsEnd(const char *file, int line);
-#define LOCKLESS_READS_BEGIN() AnnotateIgnoreReadsBegin(__FILE__, __LINE__)
-#define LOCKLESS_READS_END() AnnotateIgnoreReadsEnd(__FILE__, __LINE__)
-#else
-#define LOCKLESS_READS_BEGIN() ((void)0)
-#define LOCKLESS_READS_END() ((void)0)
-#endif
 
 /* free(ptr) once every section that began before this call has ended; never call it inside a section. */
 void rcu_free(void *ptr);
