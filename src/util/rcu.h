@@ -8,7 +8,7 @@
  * apart, which x86 does not mind and UBSan's alignment check aborts on. The
  * library's own calls do the same, uninstrumented.
  */
-#if !defined(__SANITIZE_ADDRESS__)
+#if !defined(UDAX_UBSAN)
 #define _LGPL_SOURCE
 #endif
 #include <urcu-bp.h>
