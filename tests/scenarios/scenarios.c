@@ -484,10 +484,12 @@ static void *pread_at_most_two(void *arg)
 
 /*
  * A read without locks: it plans its copy (descriptor, size, block), then
- * stalls before the copy while a writer changes what it planned from. Each
- * change frees the block the plan names, and a file written next takes it:
- * the read must see the change and read again, under the locks, and never
- * hand out what the other file wrote there.
+ * stalls before the copy while another thread changes what it planned
+ * from. A truncate, a strict-mode rewrite or the last close of an unlinked
+ * file frees the planned block, which a file written next may take; a close
+ * and an open give the descriptor to another file. The read must see the
+ * change and read again, under the locks, and never hand out what the
+ * planned block holds by then.
  */
 static void scenario_lockless_read_races_writers(void)
 {
