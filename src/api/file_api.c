@@ -312,7 +312,7 @@ static bool pread_lockless(struct udax_pool *pool, int fd, void *buf, size_t cou
         if (read.count)
             memcpy(buf, read.source, read.count);
         rcu_section_begin();
-        held = fd_file_unchanged(file, gen) && file_read_lockless_held(inode, &read);
+        held = fd_file_unchanged(file, gen) && file_lockless_unchanged(inode, &read);
         rcu_section_end();
     }
     LOCKLESS_READS_END();

@@ -163,10 +163,10 @@ bool file_read_lockless_plan(struct fs *fs, struct inode *inode, size_t count, u
             return false;
         read->source = (const char *)pool_block(&fs->pool, block) + in_page;
     }
-    return file_read_lockless_held(inode, read);
+    return file_lockless_unchanged(inode, read);
 }
 
-bool file_read_lockless_held(const struct inode *inode, const struct lockless_read *read)
+bool file_lockless_unchanged(const struct inode *inode, const struct lockless_read *read)
 {
     if (BUG_INJECTED(BUG_LOCKLESS_UNCHECKED))
         return true;
@@ -518,13 +518,6 @@ static void plan_done(struct fs *fs, struct plan *plan, int rc)
 }
 
 /*
- * Fast mode, under IOLOCK shared: whether [offset, end) lies within the size
- * over mapped blocks. If so, stamps the times and returns the first page's
- * block and run, all under one ILOCK, so that a write within one extent takes
- * ILOCK once. The times change before the data, as on Linux. Most overwrites
- * of a busy file stamp the time it already has and change nothing.
- */
-/*
  * A small overwrite's line is most likely not in the cache. Asked for as
  * soon as its address is known, its miss overlaps the checks and unlocks
  * before the store, instead of holding the store at the head of the store
@@ -536,6 +529,13 @@ static void prefetch_for_store(const void *target)
     __builtin_prefetch(target, 1);
 }
 
+/*
+ * Fast mode, under IOLOCK shared: whether [offset, end) lies within the size
+ * over mapped blocks. If so, stamps the times and returns the first page's
+ * block and run, all under one ILOCK, so that a write within one extent takes
+ * ILOCK once. The times change before the data, as on Linux. Most overwrites
+ * of a busy file stamp the time it already has and change nothing.
+ */
 static bool claim_in_place(struct fs *fs, struct inode *inode, uint64_t offset, uint64_t end, uint64_t *block,
                            uint64_t *run)
 {
@@ -604,7 +604,7 @@ bool file_write_lockless_plan(struct fs *fs, struct inode *inode, size_t count, 
     if (planned) {
         write->target = (char *)pool_block(&fs->pool, block) + in_page;
         prefetch_for_store(write->target);
-        planned = file_read_lockless_held(inode, &seen);
+        planned = file_lockless_unchanged(inode, &seen);
     }
     if (!planned)
         presence_withdraw();

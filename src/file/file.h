@@ -15,7 +15,7 @@ ssize_t file_read(struct fs *fs, struct inode *inode, const struct iovec *iov, i
 /*
  * A read that takes no lock (docs/locking.md, "Lockless reads and
  * overwrites"): planned inside a read-side section (util/rcu.h), copied
- * outside it, and kept only if file_read_lockless_held says so inside
+ * outside it, and kept only if file_lockless_unchanged says so inside
  * another.
  */
 struct lockless_read {
@@ -28,8 +28,12 @@ struct lockless_read {
 /* Plans a read that one extent holds and that moves no atime; false: the caller reads with file_read. */
 bool file_read_lockless_plan(struct fs *fs, struct inode *inode, size_t count, uint64_t offset, bool noatime,
                              struct lockless_read *read);
-/* Whether no writer changed what read copied since it was planned. */
-bool file_read_lockless_held(const struct inode *inode, const struct lockless_read *read);
+/*
+ * Whether no writer moved the sequence counts that read saw: what a lockless
+ * read copied is what it planned to copy, and a lockless overwrite's plan,
+ * which keeps its counts in a lockless_read too, still holds.
+ */
+bool file_lockless_unchanged(const struct inode *inode, const struct lockless_read *read);
 /*
  * A fast-mode overwrite that takes no lock: this thread announces itself as
  * a writer of the inode (util/presence.h), which writers that move blocks

@@ -42,7 +42,7 @@
 /* salvage-tail: fsck stores a salvaged log's new tail at once, before it drops the stale names the log holds. */
 #define BUG_SALVAGE_TAIL 12
 
-/* lockless-unchecked: a lockless read keeps what it copied without checking that no writer changed it. */
+/* lockless-unchecked: a lockless read keeps what it copied, and an overwrite its plan, without checking the counts. */
 #define BUG_LOCKLESS_UNCHECKED 13
 /* lockless-unwaited: a truncate or an inode's free goes on while a lockless overwrite still writes into its blocks. */
 #define BUG_LOCKLESS_UNWAITED 14
