@@ -22,16 +22,17 @@ static __thread struct udax_pool *thread_pool;
 static __thread struct cred thread_cred;
 static __thread uint32_t *thread_groups;
 static pthread_key_t thread_groups_key;
-static pthread_once_t thread_groups_once = PTHREAD_ONCE_INIT;
 
 static void free_thread_groups(void *groups)
 {
     free(groups);
 }
 
-static void make_thread_groups_key(void)
+/* At load, as util/presence.c does and for its reason: after many pool opens no key would be left. */
+__attribute__((constructor)) static void make_thread_groups_key(void)
 {
-    pthread_key_create(&thread_groups_key, free_thread_groups);
+    if (pthread_key_create(&thread_groups_key, free_thread_groups) != 0)
+        abort();
 }
 
 static int check_cred(const struct udax_cred *cred, const char *call)
@@ -134,7 +135,6 @@ int udax_set_thread_cred(struct udax_pool *pool, const struct udax_cred *cred)
     }
     if (check_cred(cred, "set_thread_cred"))
         return -1;
-    pthread_once(&thread_groups_once, make_thread_groups_key);
     uint32_t *groups = malloc((cred->group_count ? cred->group_count : 1) * sizeof(*groups));
     if (!groups)
         return udax_fail(ENOMEM, "set_thread_cred: out of memory");
