@@ -15,12 +15,12 @@
 
 static struct udax_pool *pool;
 
-static void *set_cred_and_exit(void *arg)
+/* Returns what udax_set_thread_cred did: cmocka's checks may only run on the test's own thread. */
+static void *set_cred_and_exit(void *result)
 {
-    (void)arg;
     gid_t groups[] = {100, 200, 300};
     struct udax_cred cred = {.uid = 1000, .gid = 1000, .umask = 022, .groups = groups, .group_count = 3};
-    assert_int_equal(udax_set_thread_cred(pool, &cred), 0);
+    *(int *)result = udax_set_thread_cred(pool, &cred);
     return NULL;
 }
 
@@ -44,8 +44,10 @@ static void test_thread_cred_after_many_opens(void **state)
     assert_non_null(pool);
     for (int i = 0; i < 4; i++) {
         pthread_t thread;
-        assert_int_equal(pthread_create(&thread, NULL, set_cred_and_exit, NULL), 0);
+        int result = -1;
+        assert_int_equal(pthread_create(&thread, NULL, set_cred_and_exit, &result), 0);
         assert_int_equal(pthread_join(thread, NULL), 0);
+        assert_int_equal(result, 0);
     }
     test_pool_finish(pool, path);
 }
