@@ -1,6 +1,6 @@
 /* fd_table.c: descriptor slots in chunks that never move, read without a lock, and descriptions that are never freed while the table lives. */
 #include "fd_table.h"
-#include "util/fence.h"
+#include "util/seqcount.h"
 #include "util/hooks.h"
 
 #include <errno.h>
@@ -58,7 +58,7 @@ struct open_file *fd_file_new(struct fd_table *table, struct inode *inode, int f
     file->next_free = NULL;
     mutex_init(&file->position_lock, LOCK_FILE_POSITION);
     if (reused)
-        __atomic_store_n(&file->gen, file->gen + 1, __ATOMIC_RELEASE);
+        seq_write_end(&file->gen);
     __atomic_store_n(&file->refs, 1, __ATOMIC_RELEASE);
     return file;
 }
@@ -158,12 +158,10 @@ struct open_file *fd_peek(struct fd_table *table, int fd, uint32_t *gen)
 
 bool fd_file_unchanged(const struct open_file *file, uint32_t gen)
 {
-    fence_acquire();
-    return __atomic_load_n(&file->gen, __ATOMIC_RELAXED) == gen;
+    return seq_unchanged(&file->gen, gen);
 }
 
 void fd_file_closing(struct open_file *file)
 {
-    __atomic_store_n(&file->gen, file->gen + 1, __ATOMIC_RELAXED);
-    fence_release();
+    seq_write_begin(&file->gen);
 }

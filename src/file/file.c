@@ -4,6 +4,7 @@
 #include "util/hooks.h"
 #include "util/fence.h"
 #include "util/inject_bug.h"
+#include "util/seqcount.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -170,9 +171,7 @@ bool file_lockless_unchanged(const struct inode *inode, const struct lockless_re
 {
     if (BUG_INJECTED(BUG_LOCKLESS_UNCHECKED))
         return true;
-    fence_acquire();
-    return __atomic_load_n(&inode->io_seq, __ATOMIC_RELAXED) == read->io_seq &&
-           __atomic_load_n(&inode->layout_seq, __ATOMIC_RELAXED) == read->layout_seq;
+    return seq_unchanged(&inode->io_seq, read->io_seq) && seq_unchanged(&inode->layout_seq, read->layout_seq);
 }
 
 ssize_t file_read(struct fs *fs, struct inode *inode, const struct iovec *iov, int iovcnt, uint64_t offset,

@@ -3,7 +3,7 @@
  * Hand-written, not a JudyL: Judy allocates inside its inserts, so it could not promise extent_reserve.
  */
 #include "extent_index.h"
-#include "util/fence.h"
+#include "util/seqcount.h"
 #include "util/rcu.h"
 
 #include <errno.h>
@@ -487,12 +487,6 @@ bool extent_lookup(const struct extent_index *index, uint64_t page, uint64_t *bl
     return true;
 }
 
-static bool unchanged(const uint32_t *seq, uint32_t seen)
-{
-    fence_acquire();
-    return __atomic_load_n(seq, __ATOMIC_RELAXED) == seen;
-}
-
 /*
  * Each load that decides where the walk goes next is one atomic load: a
  * count or an address read twice could differ. Keys read torn only choose a
@@ -504,7 +498,7 @@ bool extent_lookup_lockless(const struct extent_index *index, uint64_t page, con
 {
     const struct extent_node *node = __atomic_load_n(&index->root, __ATOMIC_RELAXED);
     unsigned height = __atomic_load_n(&index->height, __ATOMIC_RELAXED);
-    if (!node || !height || height > MAX_HEIGHT || !unchanged(seq, seen))
+    if (!node || !height || height > MAX_HEIGHT || !seq_unchanged(seq, seen))
         return false;
     for (unsigned level = height - 1; level > 0; level--) {
         unsigned count = __atomic_load_n(&node->count, __ATOMIC_RELAXED);
@@ -512,7 +506,7 @@ bool extent_lookup_lockless(const struct extent_index *index, uint64_t page, con
             return false;
         const struct child *child = branch_child(node, last_at_most(node, level, count, page));
         const struct extent_node *next = __atomic_load_n(&child->node, __ATOMIC_RELAXED);
-        if (!unchanged(seq, seen))
+        if (!seq_unchanged(seq, seen))
             return false;
         node = next;
         for (size_t line = 0; line < NODE_BYTES; line += 64)

@@ -19,6 +19,7 @@
 #include "util/inject_bug.h"
 #include "util/locks.h"
 #include "util/presence.h"
+#include "util/seqcount.h"
 #include "xattr_index.h"
 
 struct dax_mapping;
@@ -57,13 +58,12 @@ struct inode {
 static inline void inode_lock(struct inode *inode)
 {
     mutex_lock(&inode->ilock, inode->ino);
-    __atomic_store_n(&inode->layout_seq, inode->layout_seq + 1, __ATOMIC_RELAXED);
-    fence_release();
+    seq_write_begin(&inode->layout_seq);
 }
 
 static inline void inode_unlock(struct inode *inode)
 {
-    __atomic_store_n(&inode->layout_seq, inode->layout_seq + 1, __ATOMIC_RELEASE);
+    seq_write_end(&inode->layout_seq);
     mutex_unlock(&inode->ilock);
 }
 
@@ -85,7 +85,7 @@ static inline bool inode_wait_lockless_writers(struct inode *inode)
 static inline void inode_io_lock_exclusive(struct inode *inode)
 {
     rwlock_write(&inode->iolock, inode->ino);
-    __atomic_store_n(&inode->io_seq, inode->io_seq + 1, __ATOMIC_RELAXED);
+    seq_write_begin(&inode->io_seq);
     /*
      * The flag goes down with the wait, so that a file overwritten once and
      * appended to ever after pays for one membarrier, not one per append. An
@@ -99,7 +99,7 @@ static inline void inode_io_lock_exclusive(struct inode *inode)
 
 static inline void inode_io_unlock_exclusive(struct inode *inode)
 {
-    __atomic_store_n(&inode->io_seq, inode->io_seq + 1, __ATOMIC_RELEASE);
+    seq_write_end(&inode->io_seq);
     rwlock_unlock(&inode->iolock);
 }
 
