@@ -417,6 +417,18 @@ static void *pread_thread(void *arg)
     return NULL;
 }
 
+/* A new pool of 64 MiB at sc.path, open through the public calls, for the scenarios that race them. */
+static struct udax_pool *new_api_pool(enum udax_data_mode mode)
+{
+    snprintf(sc.path, sizeof(sc.path), "/dev/shm/udax-scenario-%d.pool", (int)getpid());
+    unlink(sc.path);
+    struct udax_mkfs_options options = {.data_mode = mode};
+    HARNESS_CHECK(udax_pool_create(sc.path, 64ULL << 20, &options) == 0, "mkfs: %s", udax_last_error());
+    struct udax_pool *pool = udax_pool_open(sc.path, NULL);
+    HARNESS_CHECK(pool, "open: %s", udax_last_error());
+    return pool;
+}
+
 static int open_with_byte(struct udax_pool *pool, const char *path, char byte)
 {
     int fd = udax_open(pool, path, O_CREAT | O_RDWR, 0644);
@@ -433,11 +445,7 @@ static int open_with_byte(struct udax_pool *pool, const char *path, char byte)
  */
 static void scenario_fd_lookup_races_close(void)
 {
-    snprintf(sc.path, sizeof(sc.path), "/dev/shm/udax-scenario-%d.pool", (int)getpid());
-    unlink(sc.path);
-    HARNESS_CHECK(udax_pool_create(sc.path, 64ULL << 20, NULL) == 0, "mkfs: %s", udax_last_error());
-    struct udax_pool *pool = udax_pool_open(sc.path, NULL);
-    HARNESS_CHECK(pool, "open: %s", udax_last_error());
+    struct udax_pool *pool = new_api_pool(UDAX_DATA_STRICT);
     enum { CLOSED, REOPENED_AT_X, REOPENED_AT_W } cases[] = {CLOSED, REOPENED_AT_X, REOPENED_AT_W};
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         int w = open_with_byte(pool, "/w", 'w'), x = open_with_byte(pool, "/a", 'a'), b = -1;
@@ -493,16 +501,11 @@ static void *pread_at_most_two(void *arg)
  */
 static void scenario_lockless_read_races_writers(void)
 {
-    snprintf(sc.path, sizeof(sc.path), "/dev/shm/udax-scenario-%d.pool", (int)getpid());
     enum { TRUNCATED, CLOSED_UNLINKED, REOPENED, REWRITTEN } cases[] = {TRUNCATED, CLOSED_UNLINKED, REOPENED,
                                                                         REWRITTEN};
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        unlink(sc.path);
         /* Strict mode for the rewrite: an overwrite takes new blocks and frees the old ones. */
-        struct udax_mkfs_options options = {.data_mode = cases[i] == REWRITTEN ? UDAX_DATA_STRICT : UDAX_DATA_FAST};
-        HARNESS_CHECK(udax_pool_create(sc.path, 64ULL << 20, &options) == 0, "mkfs: %s", udax_last_error());
-        struct udax_pool *pool = udax_pool_open(sc.path, NULL);
-        HARNESS_CHECK(pool, "open: %s", udax_last_error());
+        struct udax_pool *pool = new_api_pool(cases[i] == REWRITTEN ? UDAX_DATA_STRICT : UDAX_DATA_FAST);
         int x = udax_open(pool, "/a", O_CREAT | O_RDWR | O_NOATIME, 0644);
         HARNESS_CHECK(x >= 0 && udax_pwrite(pool, x, "aa", 2, 0) == 2, "/a: %s", udax_last_error());
         struct pread_call call = {.pool = pool, .fd = x};
@@ -592,13 +595,8 @@ static void *change_thread(void *arg)
  */
 static void scenario_lockless_overwrite_holds_blocks(void)
 {
-    snprintf(sc.path, sizeof(sc.path), "/dev/shm/udax-scenario-%d.pool", (int)getpid());
     for (int unlink_and_close = 0; unlink_and_close < 2; unlink_and_close++) {
-        unlink(sc.path);
-        struct udax_mkfs_options options = {.data_mode = UDAX_DATA_FAST};
-        HARNESS_CHECK(udax_pool_create(sc.path, 64ULL << 20, &options) == 0, "mkfs: %s", udax_last_error());
-        struct udax_pool *pool = udax_pool_open(sc.path, NULL);
-        HARNESS_CHECK(pool, "open: %s", udax_last_error());
+        struct udax_pool *pool = new_api_pool(UDAX_DATA_FAST);
         int x = udax_open(pool, "/a", O_CREAT | O_RDWR, 0644);
         HARNESS_CHECK(x >= 0 && udax_pwrite(pool, x, "aa", 2, 0) == 2, "/a: %s", udax_last_error());
         /*
