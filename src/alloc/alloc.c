@@ -66,6 +66,7 @@ int alloc_init(struct allocator *a, uint64_t base_block, uint64_t end_block)
         arena->end = i + 1 == a->arena_count ? a->block_count : (i + 1) * per_arena * UDAX_BLOCKS_PER_HUGE;
         arena->free_blocks = arena->end - arena->first;
         arena->cursor = arena->first;
+        arena->metadata_cursor = arena->end;
     }
     return 0;
 }
@@ -168,6 +169,36 @@ static bool take_whole_chunk(struct allocator *a, struct alloc_arena *arena, boo
          c = next_candidate_chunk(a, c + 1, end, touched_only)) {
         if (a->chunk_free[c] == UDAX_BLOCKS_PER_HUGE) {
             *rel = c * UDAX_BLOCKS_PER_HUGE;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The last bit of [from, end) in map that is clear; end when none. */
+static uint64_t last_clear_bit(const uint64_t *map, uint64_t from, uint64_t end)
+{
+    for (uint64_t bit = end; bit > from;) {
+        uint64_t top = bit - 1;
+        uint64_t clear = ~map[top / WORD_BITS] << (WORD_BITS - 1 - top % WORD_BITS);
+        if (clear) {
+            uint64_t found = top - (uint64_t)__builtin_clzll(clear);
+            return found >= from ? found : end;
+        }
+        bit = top - top % WORD_BITS;
+    }
+    return end;
+}
+
+/* Next-fit downward from the metadata cursor, wrapping to the arena's top once. */
+static bool take_top_block(struct allocator *a, struct alloc_arena *arena, uint64_t *rel)
+{
+    for (int pass = 0; pass < 2; pass++) {
+        uint64_t from = pass ? arena->metadata_cursor : arena->first;
+        uint64_t end = pass ? arena->end : arena->metadata_cursor;
+        uint64_t found = last_clear_bit(a->used, from, end);
+        if (found != end) {
+            *rel = found;
             return true;
         }
     }
@@ -280,7 +311,8 @@ static bool injected_failure(struct allocator *a)
 enum take {
     TOUCHED_CHUNK, /* a whole 2 MiB chunk that an allocation has handed out before */
     ANY_CHUNK,
-    RUN, /* the next free run of at most the blocks wanted */
+    RUN,            /* the next free run of at most the blocks wanted */
+    METADATA_BLOCK, /* one block, from the arena's top down */
 };
 
 /* From one arena, as take says; the blocks taken, 0 when none. */
@@ -290,7 +322,9 @@ static uint64_t take_from_arena(struct allocator *a, struct alloc_arena *arena, 
     mutex_lock(&arena->lock, 0);
     uint64_t got = 0;
     if (arena->free_blocks) {
-        if (take == RUN)
+        if (take == METADATA_BLOCK)
+            got = take_top_block(a, arena, rel) ? 1 : 0;
+        else if (take == RUN)
             got = take_run(a, arena, want, rel);
         else
             got = take_whole_chunk(a, arena, take == TOUCHED_CHUNK, rel) ? UDAX_BLOCKS_PER_HUGE : 0;
@@ -298,34 +332,28 @@ static uint64_t take_from_arena(struct allocator *a, struct alloc_arena *arena, 
     if (got) {
         set_run(a, *rel, got, true);
         __atomic_fetch_sub(&arena->free_blocks, got, __ATOMIC_RELAXED);
-        arena->cursor = *rel + got < arena->end ? *rel + got : arena->first;
+        if (take == METADATA_BLOCK)
+            arena->metadata_cursor = *rel;
+        else
+            arena->cursor = *rel + got < arena->end ? *rel + got : arena->first;
     }
     mutex_unlock(&arena->lock);
     return got;
 }
 
-int alloc_extent(struct allocator *a, uint64_t want, bool huge, uint64_t *block, uint64_t *count)
+/* Tries each way of [first_take, last_take] over every arena, the caller's home first. */
+static int allocate(struct allocator *a, uint64_t want, enum take first_take, enum take last_take, uint64_t *block,
+                    uint64_t *count)
 {
     if (__builtin_expect(injected_failure(a), 0))
         return ENOSPC;
     unsigned home = home_arena(a, cpu_slot(a));
-    /*
-     * A 2 MiB request asks every arena for a whole chunk before it settles for
-     * a shorter run: the caller's arena runs out of whole chunks long
-     * before the pool does, and a run that is not a whole chunk can never be
-     * mapped 2 MiB (DESIGN.md section 7). It takes a chunk written before
-     * first, from any arena: a chunk never written costs the kernel a page
-     * allocation per 4 KiB on a tmpfs pool, which took a file emptied and
-     * appended again on another CPU from about 1 to 3 µs per 4 KiB append.
-     * A chunk is taken once per 512 blocks, so the other CPU's arena lock is
-     * rarely met.
-     */
-    for (enum take take = huge && want >= UDAX_BLOCKS_PER_HUGE ? TOUCHED_CHUNK : RUN; take <= RUN; take++) {
+    for (enum take take = first_take; take <= last_take; take++) {
         for (unsigned tries = 0; tries < a->arena_count; tries++) {
             struct alloc_arena *arena = &a->arenas[(home + tries) % a->arena_count];
             /* An arena seen empty is passed without its lock, which others may be using. */
             uint64_t free_blocks = __atomic_load_n(&arena->free_blocks, __ATOMIC_RELAXED);
-            if (!free_blocks || (take != RUN && free_blocks < UDAX_BLOCKS_PER_HUGE))
+            if (!free_blocks || ((take == TOUCHED_CHUNK || take == ANY_CHUNK) && free_blocks < UDAX_BLOCKS_PER_HUGE))
                 continue;
             uint64_t rel = 0, got = take_from_arena(a, arena, want, take, &rel);
             if (got) {
@@ -337,6 +365,28 @@ int alloc_extent(struct allocator *a, uint64_t want, bool huge, uint64_t *block,
         }
     }
     return ENOSPC;
+}
+
+int alloc_extent(struct allocator *a, uint64_t want, bool huge, uint64_t *block, uint64_t *count)
+{
+    /*
+     * A 2 MiB request asks every arena for a whole chunk before it settles for
+     * a shorter run: the caller's arena runs out of whole chunks long
+     * before the pool does, and a run that is not a whole chunk can never be
+     * mapped 2 MiB (DESIGN.md section 7). It takes a chunk written before
+     * first, from any arena: a chunk never written costs the kernel a page
+     * allocation per 4 KiB on a tmpfs pool, which took a file emptied and
+     * appended again on another CPU from about 1 to 3 µs per 4 KiB append.
+     * A chunk is taken once per 512 blocks, so the other CPU's arena lock is
+     * rarely met.
+     */
+    return allocate(a, want, huge && want >= UDAX_BLOCKS_PER_HUGE ? TOUCHED_CHUNK : RUN, RUN, block, count);
+}
+
+int alloc_metadata_block(struct allocator *a, uint64_t *block)
+{
+    uint64_t count;
+    return allocate(a, 1, METADATA_BLOCK, METADATA_BLOCK, block, &count);
 }
 
 void alloc_free(struct allocator *a, uint64_t block, uint64_t count)

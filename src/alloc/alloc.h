@@ -12,7 +12,8 @@ struct alloc_arena {
     uint64_t first; /* relative block numbers [first, end), 2 MiB aligned */
     uint64_t end;
     uint64_t free_blocks;
-    uint64_t cursor;
+    uint64_t cursor;          /* data runs are taken upward from here */
+    uint64_t metadata_cursor; /* metadata blocks downward from just below here */
 } __attribute__((aligned(CACHE_LINE_SIZE)));
 
 struct allocator {
@@ -50,6 +51,12 @@ bool alloc_is_used(const struct allocator *a, uint64_t block);
  * or ENOSPC when no block is free.
  */
 int alloc_extent(struct allocator *a, uint64_t want, bool huge, uint64_t *block, uint64_t *count);
+/*
+ * Allocates one block for metadata (a log page, a symlink's target), taken
+ * from the top of an arena downward, so that it never splits a data run the
+ * next write would continue. Returns 0, or ENOSPC when no block is free.
+ */
+int alloc_metadata_block(struct allocator *a, uint64_t *block);
 void alloc_free(struct allocator *a, uint64_t block, uint64_t count);
 uint64_t alloc_free_blocks(struct allocator *a);
 /*

@@ -304,8 +304,7 @@ static struct udax_attr new_attr(const struct cred *cred, const struct inode *di
 static int log_symlink_target(struct fs *fs, struct log_txn *txn, const struct new_inode *spec, int64_t now,
                               uint64_t *block)
 {
-    uint64_t count;
-    int rc = alloc_extent(&fs->alloc, 1, false, block, &count);
+    int rc = alloc_metadata_block(&fs->alloc, block);
     if (rc)
         return rc;
     persist_copy(&fs->pool.pm, pool_block(&fs->pool, *block), spec->target, spec->target_len);

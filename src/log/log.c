@@ -41,8 +41,8 @@ void log_txn_begin_fresh(struct log_txn *txn, struct log *log)
 
 static int new_page(const struct log_env *env, struct log_txn *txn, uint64_t *page)
 {
-    uint64_t block, count;
-    int rc = alloc_extent(env->alloc, 1, false, &block, &count);
+    uint64_t block;
+    int rc = alloc_metadata_block(env->alloc, &block);
     if (rc)
         return rc;
     /* Counted first: the locked add would wait for the header's store, a miss on a page nobody touched lately. */

@@ -231,6 +231,52 @@ static void test_enospc_when_full_and_allocation_resumes_after_free(void **state
     alloc_destroy(&a);
 }
 
+/* Log pages taken between appends of one block each would split the file's data into runs of one. */
+static void test_metadata_blocks_leave_data_runs_contiguous(void **state)
+{
+    (void)state;
+    const uint64_t blocks = 1024;
+    struct allocator a;
+    init_or_fail(&a, blocks);
+    uint64_t data = 0, previous = 0, count = 0, metadata = 0;
+    for (int i = 0; i < 100; i++) {
+        assert_int_equal(alloc_extent(&a, 1, false, &data, &count), 0);
+        if (i)
+            assert_int_equal(data, previous + 1);
+        previous = data;
+        assert_int_equal(alloc_metadata_block(&a, &metadata), 0);
+        assert_int_equal(metadata, BASE + blocks - 1 - (uint64_t)i);
+    }
+    alloc_destroy(&a);
+}
+
+/* Downward next-fit: a freed block above the cursor is taken again only after the blocks below are gone. */
+static void test_metadata_blocks_wrap_to_the_top_and_take_the_last_free_one(void **state)
+{
+    (void)state;
+    const uint64_t blocks = 1024;
+    struct allocator a;
+    init_or_fail(&a, blocks);
+    uint64_t block = 0;
+    assert_int_equal(alloc_metadata_block(&a, &block), 0);
+    assert_int_equal(block, BASE + blocks - 1);
+    assert_int_equal(alloc_metadata_block(&a, &block), 0);
+    alloc_free(&a, BASE + blocks - 1, 1);
+    assert_int_equal(alloc_metadata_block(&a, &block), 0);
+    assert_int_equal(block, BASE + blocks - 3);
+
+    uint8_t *taken = calloc(blocks, 1);
+    assert_non_null(taken);
+    allocate_everything(&a, 7, taken);
+    assert_int_equal(alloc_metadata_block(&a, &block), ENOSPC);
+    alloc_free(&a, BASE + 10, 1);
+    assert_int_equal(alloc_metadata_block(&a, &block), 0);
+    assert_int_equal(block, BASE + 10);
+    assert_int_equal(alloc_free_blocks(&a), 0);
+    free(taken);
+    alloc_destroy(&a);
+}
+
 static void test_claim_refuses_double_claims_and_out_of_range(void **state)
 {
     (void)state;
@@ -636,6 +682,8 @@ int main(void)
         cmocka_unit_test(test_huge_without_a_whole_chunk_still_allocates),
         cmocka_unit_test(test_huge_prefers_a_whole_chunk_in_another_arena),
         cmocka_unit_test(test_enospc_when_full_and_allocation_resumes_after_free),
+        cmocka_unit_test(test_metadata_blocks_leave_data_runs_contiguous),
+        cmocka_unit_test(test_metadata_blocks_wrap_to_the_top_and_take_the_last_free_one),
         cmocka_unit_test(test_claim_refuses_double_claims_and_out_of_range),
         cmocka_unit_test(test_allocation_never_returns_claimed_blocks),
         cmocka_unit_test(test_claim_and_free_across_arena_borders),
