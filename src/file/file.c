@@ -127,6 +127,29 @@ static uint64_t current_size(struct inode *inode)
     return size;
 }
 
+/* What lookup said of one page, taken while ILOCK was held for something else. */
+struct page_lookup {
+    bool mapped;
+    uint64_t block;
+    uint64_t run;
+};
+
+/*
+ * Under IOLOCK exclusive, one ILOCK for what a write asks first: the size,
+ * and the mapping of the page that holds the write's first byte, *offset or,
+ * for append, the size itself.
+ */
+static uint64_t size_and_first_page(struct inode *inode, bool append, uint64_t *offset, struct page_lookup *first)
+{
+    inode_lock(inode);
+    uint64_t size = inode->attr.size;
+    if (append)
+        *offset = size;
+    first->mapped = extent_lookup(&inode->extents, page_of(*offset), &first->block, &first->run);
+    inode_unlock(inode);
+    return size;
+}
+
 /*
  * Under one ILOCK: the size a read sees, and the extent of its first page.
  * The read moves atime as relatime says, logged with the next fsync or close.
@@ -340,13 +363,14 @@ static int plan_fresh(struct fs *fs, struct inode *inode, struct plan *plan, uin
  * commit; every other page gets new blocks.
  */
 static int plan_write(struct fs *fs, struct inode *inode, uint64_t offset, uint64_t end, uint64_t old_size,
-                      bool strict, struct plan *plan)
+                      bool strict, const struct page_lookup *first, struct plan *plan)
 {
     uint64_t page = page_of(offset), last = page_of(end - 1);
     uint64_t first_invisible = old_size <= offset ? page : page_ceil(old_size);
     while (page <= last) {
-        uint64_t block = 0, run;
-        bool mapped = lookup(inode, page, &block, &run);
+        uint64_t block = first ? first->block : 0, run = first ? first->run : 0;
+        bool mapped = first ? first->mapped : lookup(inode, page, &block, &run);
+        first = NULL;
         uint64_t count = min_u64(run, last - page + 1);
         int rc;
         if (mapped && strict && page < first_invisible) {
@@ -697,9 +721,13 @@ static bool plan_overtaken(struct fs *fs, struct inode *inode, const struct plan
     return false;
 }
 
-/* Under IOLOCK exclusive, which holds the size at old_size. */
+/*
+ * Under IOLOCK exclusive, which holds the size at old_size. first is the
+ * mapping of offset's page when the caller looked; a fault that overtakes the
+ * plan changes it, and the plan after that looks again.
+ */
 static ssize_t write_locked(struct fs *fs, struct inode *inode, const struct iovec *iov, int iovcnt, uint64_t offset,
-                            size_t count, uint64_t old_size)
+                            size_t count, uint64_t old_size, const struct page_lookup *first)
 {
     uint64_t end = offset + count;
     struct plan plan = {0};
@@ -707,7 +735,8 @@ static ssize_t write_locked(struct fs *fs, struct inode *inode, const struct iov
     int rc;
     do {
         planned_copy_on_write = copy_on_write(fs, inode);
-        rc = plan_ready(fs, &plan, plan_write(fs, inode, offset, end, old_size, planned_copy_on_write, &plan));
+        rc = plan_ready(fs, &plan, plan_write(fs, inode, offset, end, old_size, planned_copy_on_write, first, &plan));
+        first = NULL;
         if (rc)
             return -rc;
         if (offset > old_size)
@@ -759,14 +788,13 @@ ssize_t file_write(struct fs *fs, struct inode *inode, const struct iovec *iov, 
         rwlock_unlock(&inode->iolock);
     }
     inode_io_lock_exclusive(inode);
-    uint64_t old_size = current_size(inode);
-    if (append)
-        offset = old_size;
+    struct page_lookup first;
+    uint64_t old_size = size_and_first_page(inode, append, &offset, &first);
     ssize_t rc;
     if (count > MAX_FILE_SIZE || offset > MAX_FILE_SIZE - count)
         rc = -EFBIG;
     else
-        rc = write_locked(fs, inode, iov, iovcnt, offset, count, old_size);
+        rc = write_locked(fs, inode, iov, iovcnt, offset, count, old_size, &first);
     inode_io_unlock_exclusive(inode);
     if (rc >= 0)
         *end = offset + (uint64_t)rc;
