@@ -271,6 +271,14 @@ struct plan {
     struct segment inline_segments[PLAN_INLINE_SEGMENTS];
 };
 
+/* Sets only what says the plan is empty: every write would otherwise zero its 192 bytes of inline segments. */
+static void plan_init(struct plan *plan)
+{
+    plan->segments = NULL;
+    plan->count = 0;
+    plan->capacity = 0;
+}
+
 static int plan_add(struct plan *plan, struct segment segment)
 {
     if (!plan->capacity) {
@@ -304,7 +312,7 @@ static void plan_release(struct fs *fs, struct plan *plan)
         if (plan->segments[i].fresh)
             alloc_free(&fs->alloc, plan->segments[i].block, plan->segments[i].count);
     plan_free(plan);
-    *plan = (struct plan){0};
+    plan_init(plan);
 }
 
 /*
@@ -730,7 +738,8 @@ static ssize_t write_locked(struct fs *fs, struct inode *inode, const struct iov
                             size_t count, uint64_t old_size, const struct page_lookup *first)
 {
     uint64_t end = offset + count;
-    struct plan plan = {0};
+    struct plan plan;
+    plan_init(&plan);
     bool planned_copy_on_write;
     int rc;
     do {
@@ -860,7 +869,8 @@ static int allocate_range(struct fs *fs, struct inode *inode, int mode, uint64_t
 {
     uint64_t old_size = current_size(inode);
     bool grows = !(mode & FALLOC_FL_KEEP_SIZE) && end > old_size;
-    struct plan plan = {0};
+    struct plan plan;
+    plan_init(&plan);
     int rc;
     do {
         rc = plan_ready(fs, &plan,
@@ -927,7 +937,8 @@ static int punch_hole_unmapped(struct fs *fs, struct inode *inode, uint64_t offs
 {
     uint64_t size = current_size(inode);
     uint64_t first_full = page_ceil(offset), end_full = page_of(end);
-    struct plan plan = {0};
+    struct plan plan;
+    plan_init(&plan);
     int rc;
     if (first_full >= end_full && page_of(offset) == page_of(end - 1)) {
         rc = plan_partial_zero(fs, inode, offset, end, size, &plan);
@@ -985,7 +996,8 @@ static int allocate_for_fault(struct fs *fs, struct inode *inode, uint64_t page,
     int rc = alloc_data(fs, count, huge, &block, &got);
     if (rc)
         return rc;
-    struct plan plan = {0};
+    struct plan plan;
+    plan_init(&plan);
     if (got != count || (huge && (block & (UDAX_BLOCKS_PER_HUGE - 1))))
         rc = EAGAIN;
     if (!rc)

@@ -29,14 +29,28 @@ static uint32_t entry_checksum(const struct udax_entry_header *entry)
     return checksum32_split(&header, sizeof(header), entry + 1, entry->slots * UDAX_SLOT_SIZE - sizeof(header));
 }
 
+/* Field by field: a compound literal would also zero last_copy, which nothing reads before an append fills it. */
+static void txn_init(struct log_txn *txn, struct log *log, uint64_t head, uint64_t pos, bool fresh)
+{
+    txn->log = log;
+    txn->head = head;
+    txn->pos = pos;
+    txn->pages_added = 0;
+    txn->entries_added = 0;
+    txn->first_new_page = 0;
+    txn->last_entry = 0;
+    txn->last_copied = false;
+    txn->fresh = fresh;
+}
+
 void log_txn_begin(struct log_txn *txn, struct log *log)
 {
-    *txn = (struct log_txn){.log = log, .head = log->head, .pos = log->tail};
+    txn_init(txn, log, log->head, log->tail, false);
 }
 
 void log_txn_begin_fresh(struct log_txn *txn, struct log *log)
 {
-    *txn = (struct log_txn){.log = log, .fresh = true};
+    txn_init(txn, log, 0, 0, true);
 }
 
 static int new_page(const struct log_env *env, struct log_txn *txn, uint64_t *page)
