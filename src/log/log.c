@@ -96,13 +96,6 @@ int log_append(const struct log_env *env, struct log_txn *txn, void *entry, uint
 {
     unsigned slots = log_entry_slots(len);
     assert(slots && slots <= UDAX_ENTRY_MAX_SLOTS);
-    unsigned char sealed[UDAX_ENTRY_MAX_SLOTS * UDAX_SLOT_SIZE];
-    memcpy(sealed, entry, len);
-    memset(sealed + len, 0, slots * UDAX_SLOT_SIZE - len);
-    struct udax_entry_header *header = (struct udax_entry_header *)sealed;
-    *header = (struct udax_entry_header){
-        .type = type, .slots = (uint8_t)slots, .name_len = name_len, .flags = UDAX_ENTRY_LAST};
-
     if (!txn->pos) {
         uint64_t page;
         int rc = new_page(env, txn, &page);
@@ -132,13 +125,19 @@ int log_append(const struct log_env *env, struct log_txn *txn, void *entry, uint
             txn->pos = page + UDAX_SLOT_SIZE;
         }
     }
+    /* Before the new entry is sealed in last_copy, where the previous one may still be. */
     if (txn->entries_added)
         unmark_last(env, txn);
+    unsigned char long_entry[UDAX_ENTRY_MAX_SLOTS * UDAX_SLOT_SIZE];
+    txn->last_copied = slots <= LOG_TXN_COPY_SLOTS;
+    unsigned char *sealed = txn->last_copied ? txn->last_copy : long_entry;
+    memcpy(sealed, entry, len);
+    memset(sealed + len, 0, slots * UDAX_SLOT_SIZE - len);
+    struct udax_entry_header *header = (struct udax_entry_header *)sealed;
+    *header = (struct udax_entry_header){
+        .type = type, .slots = (uint8_t)slots, .name_len = name_len, .flags = UDAX_ENTRY_LAST};
     header->checksum = checksum32(sealed, slots * UDAX_SLOT_SIZE);
     write_slots(env, txn->pos, sealed, slots * UDAX_SLOT_SIZE);
-    txn->last_copied = slots <= LOG_TXN_COPY_SLOTS;
-    if (txn->last_copied)
-        memcpy(txn->last_copy, sealed, slots * UDAX_SLOT_SIZE);
     txn->last_entry = txn->pos;
     txn->pos += slots * UDAX_SLOT_SIZE;
     txn->entries_added++;
