@@ -66,7 +66,7 @@ fi
 # Without lockdep, so that a scenario's bug shows as the hang or wrong result it caused, not as an order report.
 for bug_suite in S1:scenarios S2:scenarios S3:scenarios S4:scenarios S5:scenarios S6:scenarios \
     crash-fence:crash crash-flush:crash fault-leak:crash salvage-commit:api salvage-order:api salvage-tail:crash \
-    lockless-unchecked:scenarios lockless-unwaited:scenarios; do
+    lockless-unchecked:scenarios lockless-unwaited:scenarios append-position:scenarios; do
     bug=${bug_suite%%:*}
     suite=${bug_suite#*:}
     dir=build-bug-$bug

@@ -15,6 +15,7 @@
 #include "udax.h"
 #include "util/error.h"
 #include "util/hooks.h"
+#include "util/inject_bug.h"
 #include "util/rcu.h"
 
 void open_file_put(struct udax_pool *pool, struct open_file *file)
@@ -251,6 +252,28 @@ static int check_iov(const struct iovec *iov, int iovcnt)
     return 0;
 }
 
+/*
+ * Open O_WRONLY | O_APPEND: only appends and lseek move the position. An
+ * append stores the end it leaves under the inode's exclusive IOLOCK
+ * (file_write), and lseek reads and moves the position under IOLOCK shared,
+ * so these appends need no position lock (docs/locking.md).
+ */
+static bool append_only(const struct open_file *file)
+{
+    return (file->flags & (O_ACCMODE | O_APPEND)) == (O_WRONLY | O_APPEND);
+}
+
+/* Atomic: appends through an append-only description store it without the position lock. */
+static uint64_t position_of(const struct open_file *file)
+{
+    return __atomic_load_n(&file->position, __ATOMIC_RELAXED);
+}
+
+static void set_position(struct open_file *file, uint64_t position)
+{
+    __atomic_store_n(&file->position, position, __ATOMIC_RELAXED);
+}
+
 /* read, write, readv, writev: at the file position, which moves under the position lock. */
 static ssize_t positioned(struct udax_pool *pool, int fd, const struct iovec *iov, int iovcnt, bool write)
 {
@@ -259,12 +282,17 @@ static ssize_t positioned(struct udax_pool *pool, int fd, const struct iovec *io
     struct open_file *file = api_get_file(pool, fd, write ? "write" : "read");
     if (!file)
         return -1;
-    mutex_lock(&file->position_lock, 0);
-    uint64_t end;
-    ssize_t rc = transfer(pool, file, iov, iovcnt, file->position, write, &end);
-    if (rc >= 0)
-        file->position = end;
-    mutex_unlock(&file->position_lock);
+    ssize_t rc;
+    if (write && append_only(file)) {
+        rc = transfer(pool, file, iov, iovcnt, 0, true, &file->position);
+    } else {
+        mutex_lock(&file->position_lock, 0);
+        uint64_t end = position_of(file);
+        rc = transfer(pool, file, iov, iovcnt, end, write, &end);
+        if (rc >= 0)
+            set_position(file, end);
+        mutex_unlock(&file->position_lock);
+    }
     open_file_put(pool, file);
     return rc;
 }
@@ -409,13 +437,17 @@ off_t udax_lseek(struct udax_pool *pool, int fd, off_t offset, int whence)
     if (!file)
         return -1;
     mutex_lock(&file->position_lock, 0);
+    /* IOLOCK shared: no append moves the position or the size until this one has moved it. */
+    bool appends_excluded = !BUG_INJECTED(BUG_APPEND_POSITION);
+    if (appends_excluded)
+        rwlock_read(&file->inode->iolock, file->inode->ino);
     int64_t base = 0;
     int rc = 0;
     switch (whence) {
     case SEEK_SET:
         break;
     case SEEK_CUR:
-        base = (int64_t)file->position;
+        base = (int64_t)position_of(file);
         break;
     case SEEK_END:
         inode_lock(file->inode);
@@ -439,8 +471,11 @@ off_t udax_lseek(struct udax_pool *pool, int fd, off_t offset, int whence)
         rc = offset > 0 ? EOVERFLOW : EINVAL;
     if (!rc) {
         result = base + offset;
-        file->position = (uint64_t)result;
+        hook_point("lseek_moving", file, (uint64_t)fd);
+        set_position(file, (uint64_t)result);
     }
+    if (appends_excluded)
+        rwlock_unlock(&file->inode->iolock);
     mutex_unlock(&file->position_lock);
     open_file_put(pool, file);
     return rc ? api_result(rc, "lseek", NULL) : result;
@@ -611,18 +646,18 @@ ssize_t udax_copy_file_range(struct udax_pool *pool, int fd_in, off_t *off_in, i
     /* A position that stands in for a NULL offset moves with the copy under its lock, as read's does. */
     struct open_file *in_moves = off_in ? NULL : in, *out_moves = off_out ? NULL : out;
     lock_positions(in_moves, out_moves);
-    off_t pos_in = off_in ? *off_in : (off_t)in->position;
-    off_t pos_out = off_out ? *off_out : (off_t)out->position;
+    off_t pos_in = off_in ? *off_in : (off_t)position_of(in);
+    off_t pos_out = off_out ? *off_out : (off_t)position_of(out);
     ssize_t rc = copy_range(pool, in, pos_in, out, pos_out, len);
     if (rc > 0) {
         if (off_in)
             *off_in = pos_in + rc;
         else
-            in->position = (uint64_t)(pos_in + rc);
+            set_position(in, (uint64_t)(pos_in + rc));
         if (off_out)
             *off_out = pos_out + rc;
         else
-            out->position = (uint64_t)(pos_out + rc);
+            set_position(out, (uint64_t)(pos_out + rc));
     }
     unlock_positions(in_moves, out_moves);
     open_file_put(pool, out);

@@ -780,7 +780,8 @@ ssize_t file_write(struct fs *fs, struct inode *inode, const struct iovec *iov, 
     size_t count = iov_total(iov, iovcnt);
     /* POSIX: writing nothing to a regular file has no other result, so O_APPEND does not move the offset either. */
     if (!count) {
-        *end = offset;
+        if (!append)
+            *end = offset;
         return 0;
     }
     if (!append && fs->pool.sb.data_mode == UDAX_DATA_FAST && offset + count > offset &&
@@ -804,9 +805,9 @@ ssize_t file_write(struct fs *fs, struct inode *inode, const struct iovec *iov, 
         rc = -EFBIG;
     else
         rc = write_locked(fs, inode, iov, iovcnt, offset, count, old_size, &first);
-    inode_io_unlock_exclusive(inode);
     if (rc >= 0)
-        *end = offset + (uint64_t)rc;
+        __atomic_store_n(end, offset + (uint64_t)rc, __ATOMIC_RELAXED);
+    inode_io_unlock_exclusive(inode);
     return rc;
 }
 
@@ -1058,7 +1059,6 @@ int file_sync(struct fs *fs, struct inode *inode)
 int64_t file_seek_data(struct fs *fs, struct inode *inode, uint64_t offset, int whence)
 {
     (void)fs;
-    rwlock_read(&inode->iolock, inode->ino);
     inode_lock(inode);
     uint64_t size = inode->attr.size;
     int64_t result = -ENXIO;
@@ -1080,6 +1080,5 @@ int64_t file_seek_data(struct fs *fs, struct inode *inode, uint64_t offset, int 
         }
     }
     inode_unlock(inode);
-    rwlock_unlock(&inode->iolock);
     return result;
 }

@@ -49,7 +49,12 @@ bool file_write_lockless_plan(struct fs *fs, struct inode *inode, size_t count, 
                               struct lockless_write *write);
 void file_write_lockless_copy(struct fs *fs, const struct lockless_write *write, const void *buf, size_t count);
 void file_write_lockless_cancel(void);
-/* With append, writes at the end of the file; *end receives the offset after the last byte written. */
+/*
+ * With append, writes at the end of the file. *end receives the offset after
+ * the last byte written, stored atomically before IOLOCK is released, so that
+ * it may be a description's position (docs/locking.md); an append of nothing
+ * leaves it as it is.
+ */
 ssize_t file_write(struct fs *fs, struct inode *inode, const struct iovec *iov, int iovcnt, uint64_t offset,
                    bool append, uint64_t *end);
 /* Each returns 0 or an errno. */
@@ -78,7 +83,7 @@ struct iomap {
 int file_iomap_begin(struct fs *fs, struct inode *inode, uint64_t page, uint64_t count, unsigned flags,
                      struct iomap *map);
 
-/* SEEK_DATA or SEEK_HOLE from offset; the result, or -errno. */
+/* Under IOLOCK shared: SEEK_DATA or SEEK_HOLE from offset; the result, or -errno. */
 int64_t file_seek_data(struct fs *fs, struct inode *inode, uint64_t offset, int whence);
 
 #endif

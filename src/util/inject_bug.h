@@ -4,9 +4,9 @@
  * that scenario SN of DESIGN.md section 6 guards against; the others break
  * the persistence protocol or leak on a failure path, for the crash and fault
  * injection tests, or break a rule of fsck's salvage, for the api and crash
- * tests, or lets a lockless read or overwrite go wrong, for the scenario
- * tests. Production builds have UDAX_INJECTED_BUG 0 and every check
- * below folds away.
+ * tests, or lets a lockless read or overwrite, or the position an append
+ * leaves, go wrong, for the scenario tests. Production builds have
+ * UDAX_INJECTED_BUG 0 and every check below folds away.
  */
 #ifndef UDAX_INJECT_BUG_H
 #define UDAX_INJECT_BUG_H
@@ -46,6 +46,8 @@
 #define BUG_LOCKLESS_UNCHECKED 13
 /* lockless-unwaited: a truncate or an inode's free goes on while a lockless overwrite still writes into its blocks. */
 #define BUG_LOCKLESS_UNWAITED 14
+/* append-position: lseek moves a position that appends store without the position lock, and holds no IOLOCK. */
+#define BUG_APPEND_POSITION 15
 
 #define BUG_INJECTED(bug) (UDAX_INJECTED_BUG == (bug))
 

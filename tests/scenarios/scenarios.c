@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "api/handle.h"
 #include "dax/dax.h"
 #include "file/file.h"
 #include "harness.h"
@@ -633,6 +634,62 @@ static void scenario_lockless_overwrite_holds_blocks(void)
     unlink(sc.path);
 }
 
+struct position_call {
+    struct udax_pool *pool;
+    int fd;
+    int64_t result;
+};
+
+static void *seek_one_on(void *arg)
+{
+    struct position_call *c = arg;
+    c->result = udax_lseek(c->pool, c->fd, 1, SEEK_CUR);
+    return NULL;
+}
+
+static void *append_ten(void *arg)
+{
+    struct position_call *c = arg;
+    c->result = udax_write(c->pool, c->fd, "0123456789", 10);
+    return NULL;
+}
+
+/*
+ * Appends through an O_WRONLY | O_APPEND description take no position lock:
+ * each stores the end it leaves under IOLOCK exclusive. An lseek relative to
+ * the position parks between its read of the position and its store; it
+ * must hold IOLOCK there, or an append could store its end in between and
+ * the lseek's store would lose it. Let go, the two happen one after the
+ * other: the lseek gives 11, and the append then leaves the position at 20.
+ */
+static void scenario_append_position_races_lseek(void)
+{
+    struct udax_pool *pool = new_api_pool(UDAX_DATA_STRICT);
+    int fd = udax_open(pool, "/log", O_CREAT | O_WRONLY | O_APPEND, 0644);
+    HARNESS_CHECK(fd >= 0 && udax_write(pool, fd, "0123456789", 10) == 10, "first append: %s", udax_last_error());
+    struct position_call seek = {.pool = pool, .fd = fd}, append = {.pool = pool, .fd = fd};
+    struct harness_thread *seeker = harness_start("lseek", seek_one_on, &seek, "lseek_moving");
+    harness_wait_parked(seeker);
+    struct open_file *file = fd_get(&pool->fds, fd);
+    HARNESS_CHECK(file, "fd_get");
+    int busy = pthread_rwlock_trywrlock(&file->inode->iolock.rw);
+    if (!busy)
+        pthread_rwlock_unlock(&file->inode->iolock.rw);
+    open_file_put(pool, file);
+    HARNESS_CHECK(busy == EBUSY, "an append could take IOLOCK between lseek's read of the position and its store");
+    struct harness_thread *appender = harness_start("append", append_ten, &append, NULL);
+    harness_unpark(seeker);
+    harness_join(seeker);
+    harness_join(appender);
+    int64_t final = udax_lseek(pool, fd, 0, SEEK_CUR);
+    HARNESS_CHECK(seek.result == 11 && append.result == 10 && final == 20,
+                  "lseek gave %lld, the append %lld, and the position is %lld", (long long)seek.result,
+                  (long long)append.result, (long long)final);
+    HARNESS_CHECK(udax_close(pool, fd) == 0 && udax_pool_close(pool) == 0, "close");
+    check_fsck_clean();
+    unlink(sc.path);
+}
+
 static const struct {
     const char *name;
     void (*run)(void);
@@ -648,6 +705,7 @@ static const struct {
     {"fd-lookup-races-close", scenario_fd_lookup_races_close},
     {"lockless-read-races-writers", scenario_lockless_read_races_writers},
     {"lockless-overwrite-holds-blocks", scenario_lockless_overwrite_holds_blocks},
+    {"append-position-races-lseek", scenario_append_position_races_lseek},
 };
 
 int main(int argc, char **argv)
