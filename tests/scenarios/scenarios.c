@@ -561,6 +561,7 @@ static void scenario_lockless_read_races_writers(void)
     unlink(sc.path);
 }
 
+/* A call on a descriptor from a scenario's thread, and what it returned. */
 struct pwrite_call {
     struct udax_pool *pool;
     int fd;
@@ -634,23 +635,17 @@ static void scenario_lockless_overwrite_holds_blocks(void)
     unlink(sc.path);
 }
 
-struct position_call {
-    struct udax_pool *pool;
-    int fd;
-    int64_t result;
-};
-
 static void *seek_one_on(void *arg)
 {
-    struct position_call *c = arg;
-    c->result = udax_lseek(c->pool, c->fd, 1, SEEK_CUR);
+    struct pwrite_call *c = arg;
+    c->rc = udax_lseek(c->pool, c->fd, 1, SEEK_CUR);
     return NULL;
 }
 
 static void *append_ten(void *arg)
 {
-    struct position_call *c = arg;
-    c->result = udax_write(c->pool, c->fd, "0123456789", 10);
+    struct pwrite_call *c = arg;
+    c->rc = udax_write(c->pool, c->fd, "0123456789", 10);
     return NULL;
 }
 
@@ -667,7 +662,7 @@ static void scenario_append_position_races_lseek(void)
     struct udax_pool *pool = new_api_pool(UDAX_DATA_STRICT);
     int fd = udax_open(pool, "/log", O_CREAT | O_WRONLY | O_APPEND, 0644);
     HARNESS_CHECK(fd >= 0 && udax_write(pool, fd, "0123456789", 10) == 10, "first append: %s", udax_last_error());
-    struct position_call seek = {.pool = pool, .fd = fd}, append = {.pool = pool, .fd = fd};
+    struct pwrite_call seek = {.pool = pool, .fd = fd}, append = {.pool = pool, .fd = fd};
     struct harness_thread *seeker = harness_start("lseek", seek_one_on, &seek, "lseek_moving");
     harness_wait_parked(seeker);
     struct open_file *file = fd_get(&pool->fds, fd);
@@ -682,9 +677,8 @@ static void scenario_append_position_races_lseek(void)
     harness_join(seeker);
     harness_join(appender);
     int64_t final = udax_lseek(pool, fd, 0, SEEK_CUR);
-    HARNESS_CHECK(seek.result == 11 && append.result == 10 && final == 20,
-                  "lseek gave %lld, the append %lld, and the position is %lld", (long long)seek.result,
-                  (long long)append.result, (long long)final);
+    HARNESS_CHECK(seek.rc == 11 && append.rc == 10 && final == 20,
+                  "lseek gave %zd, the append %zd, and the position is %lld", seek.rc, append.rc, (long long)final);
     HARNESS_CHECK(udax_close(pool, fd) == 0 && udax_pool_close(pool) == 0, "close");
     check_fsck_clean();
     unlink(sc.path);
