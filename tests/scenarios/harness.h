@@ -32,6 +32,9 @@ bool harness_wait_done_or_hit(struct harness_thread *t, const char *point);
 unsigned harness_hits(struct harness_thread *t, const char *point);
 void *harness_join(struct harness_thread *t);
 
+/* A file that a failure removes before the process ends, as the scenario's own cleanup would have; NULL forgets it. */
+void harness_remove_on_failure(const char *path);
+
 /* Fails the scenario with a message and a thread dump. */
 void harness_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 #define HARNESS_CHECK(cond, ...)                                                                                   \

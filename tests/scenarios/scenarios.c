@@ -40,6 +40,7 @@ static void check_fsck_clean(void)
 static void setup(uint64_t size, bool data)
 {
     snprintf(sc.path, sizeof(sc.path), "/dev/shm/udax-scenario-%d.pool", (int)getpid());
+    harness_remove_on_failure(sc.path);
     unlink(sc.path);
     struct udax_mkfs_options opts = {.data_mode = UDAX_DATA_FAST};
     HARNESS_CHECK(udax_pool_create(sc.path, 64ULL << 20, &opts) == 0, "mkfs: %s", udax_last_error());
@@ -422,6 +423,7 @@ static void *pread_thread(void *arg)
 static struct udax_pool *new_api_pool(enum udax_data_mode mode)
 {
     snprintf(sc.path, sizeof(sc.path), "/dev/shm/udax-scenario-%d.pool", (int)getpid());
+    harness_remove_on_failure(sc.path);
     unlink(sc.path);
     struct udax_mkfs_options options = {.data_mode = mode};
     HARNESS_CHECK(udax_pool_create(sc.path, 64ULL << 20, &options) == 0, "mkfs: %s", udax_last_error());
