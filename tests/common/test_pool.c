@@ -1,8 +1,10 @@
 /* test_pool.c: pool set-up and tear-down for tests, with an fsck check at the end of each. */
 #include "test_pool.h"
 
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -18,11 +20,43 @@ static void report_problem(void *arg, const char *problem)
     print_error("fsck: %s\n", problem);
 }
 
+/*
+ * Pools that a test made and has not finished: a failed assertion leaves the
+ * test before test_pool_finish, and the pool, tens of MiB, stayed in /dev/shm.
+ * cmocka goes on to the next test, and the process's exit removes them.
+ */
+#define UNFINISHED_SLOTS 64
+static char unfinished[UNFINISHED_SLOTS][64];
+static pthread_mutex_t unfinished_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void remove_unfinished(void)
+{
+    for (int i = 0; i < UNFINISHED_SLOTS; i++)
+        if (unfinished[i][0])
+            unlink(unfinished[i]);
+}
+
+static void track_unfinished(const char *path, bool made)
+{
+    static bool registered;
+    pthread_mutex_lock(&unfinished_lock);
+    if (!registered)
+        registered = atexit(remove_unfinished) == 0;
+    for (int i = 0; i < UNFINISHED_SLOTS; i++) {
+        if (made ? !unfinished[i][0] : !strcmp(unfinished[i], path)) {
+            snprintf(unfinished[i], sizeof(unfinished[i]), "%s", made ? path : "");
+            break;
+        }
+    }
+    pthread_mutex_unlock(&unfinished_lock);
+}
+
 void test_pool_create(char *path, size_t len, uint64_t size, enum udax_data_mode mode)
 {
     static int sequence;
     snprintf(path, len, "/dev/shm/udax-test-%d-%d.pool", (int)getpid(), __atomic_fetch_add(&sequence, 1, __ATOMIC_RELAXED));
     unlink(path);
+    track_unfinished(path, true);
     struct udax_mkfs_options opts = {.data_mode = mode};
     if (udax_pool_create(path, size, &opts) != 0)
         fail_msg("mkfs %s: %s", path, udax_last_error());
@@ -45,6 +79,7 @@ void test_pool_finish(struct udax_pool *pool, const char *path)
     struct udax_fsck_result result;
     int status = udax_fsck(path, &opts, &result);
     unlink(path);
+    track_unfinished(path, false);
     assert_int_equal(status, UDAX_FSCK_CLEAN);
 }
 
