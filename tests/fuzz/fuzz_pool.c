@@ -19,11 +19,19 @@ static void quiet(void *arg, const char *problem)
     (void)problem;
 }
 
+/* The pool is sparse, but what the inputs wrote into it stayed in /dev/shm after every run. */
+static void remove_pool(void)
+{
+    unlink(pool_path);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
     snprintf(pool_path, sizeof(pool_path), "/dev/shm/udax-fuzz-%d.pool", (int)getpid());
+    if (atexit(remove_pool))
+        return 1;
     int fd = open(pool_path, O_RDWR | O_CREAT | O_TRUNC, 0600);
     if (fd < 0 || ftruncate(fd, SPARSE_POOL_SIZE))
         return 1;
