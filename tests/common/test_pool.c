@@ -29,9 +29,12 @@ static void report_problem(void *arg, const char *problem)
 static char unfinished[UNFINISHED_SLOTS][64];
 static pthread_mutex_t unfinished_lock = PTHREAD_MUTEX_INITIALIZER;
 
+static pid_t unfinished_owner;
+
+/* Only in the process that made them: a forked child that exits must not take its parent's pools. */
 static void remove_unfinished(void)
 {
-    for (int i = 0; i < UNFINISHED_SLOTS; i++)
+    for (int i = 0; i < UNFINISHED_SLOTS && getpid() == unfinished_owner; i++)
         if (unfinished[i][0])
             unlink(unfinished[i]);
 }
@@ -40,8 +43,10 @@ static void track_unfinished(const char *path, bool made)
 {
     static bool registered;
     pthread_mutex_lock(&unfinished_lock);
-    if (!registered)
+    if (!registered) {
+        unfinished_owner = getpid();
         registered = atexit(remove_unfinished) == 0;
+    }
     for (int i = 0; i < UNFINISHED_SLOTS; i++) {
         if (made ? !unfinished[i][0] : !strcmp(unfinished[i], path)) {
             snprintf(unfinished[i], sizeof(unfinished[i]), "%s", made ? path : "");
