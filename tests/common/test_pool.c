@@ -39,7 +39,7 @@ static void remove_unfinished(void)
             unlink(unfinished[i]);
 }
 
-static void track_unfinished(const char *path, bool made)
+static void remember_unfinished(const char *path)
 {
     static bool registered;
     pthread_mutex_lock(&unfinished_lock);
@@ -48,8 +48,20 @@ static void track_unfinished(const char *path, bool made)
         registered = atexit(remove_unfinished) == 0;
     }
     for (int i = 0; i < UNFINISHED_SLOTS; i++) {
-        if (made ? !unfinished[i][0] : !strcmp(unfinished[i], path)) {
-            snprintf(unfinished[i], sizeof(unfinished[i]), "%s", made ? path : "");
+        if (!unfinished[i][0]) {
+            snprintf(unfinished[i], sizeof(unfinished[i]), "%s", path);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&unfinished_lock);
+}
+
+static void forget_unfinished(const char *path)
+{
+    pthread_mutex_lock(&unfinished_lock);
+    for (int i = 0; i < UNFINISHED_SLOTS; i++) {
+        if (!strcmp(unfinished[i], path)) {
+            unfinished[i][0] = '\0';
             break;
         }
     }
@@ -61,7 +73,7 @@ void test_pool_create(char *path, size_t len, uint64_t size, enum udax_data_mode
     static int sequence;
     snprintf(path, len, "/dev/shm/udax-test-%d-%d.pool", (int)getpid(), __atomic_fetch_add(&sequence, 1, __ATOMIC_RELAXED));
     unlink(path);
-    track_unfinished(path, true);
+    remember_unfinished(path);
     struct udax_mkfs_options opts = {.data_mode = mode};
     if (udax_pool_create(path, size, &opts) != 0)
         fail_msg("mkfs %s: %s", path, udax_last_error());
@@ -84,7 +96,7 @@ void test_pool_finish(struct udax_pool *pool, const char *path)
     struct udax_fsck_result result;
     int status = udax_fsck(path, &opts, &result);
     unlink(path);
-    track_unfinished(path, false);
+    forget_unfinished(path);
     assert_int_equal(status, UDAX_FSCK_CLEAN);
 }
 
