@@ -123,21 +123,22 @@ void inode_get(struct inode *inode)
 }
 
 /*
- * The last reference is dropped under ILOCK, where the link count is read.
- * Dropping it first and locking after would let an unlink take a new
- * reference, drop it, and free the inode while this thread still looks at it.
+ * Whether the inode still has a name travels in the word of the count: a put
+ * that read the link count after its decrement could meet an inode that an
+ * unlink had meanwhile taken a reference on, unnamed, dropped and freed.
+ * INODE_UNNAMED goes up while its setter holds a reference, and no new
+ * reference can be taken by name after it, so exactly one put sees the word
+ * fall to it alone.
  */
 void inode_put(struct fs *fs, struct inode *inode)
 {
-    uint32_t refs = __atomic_load_n(&inode->refs, __ATOMIC_RELAXED);
-    while (refs > 1)
-        if (__atomic_compare_exchange_n(&inode->refs, &refs, refs - 1, false, __ATOMIC_RELEASE, __ATOMIC_RELAXED))
-            return;
-    inode_lock(inode);
-    bool unlinked = __atomic_sub_fetch(&inode->refs, 1, __ATOMIC_ACQ_REL) == 0 && inode->attr.nlink == 0;
-    inode_unlock(inode);
-    if (unlinked)
+    if (__atomic_sub_fetch(&inode->refs, 1, __ATOMIC_ACQ_REL) == INODE_UNNAMED)
         inode_free(fs, inode);
+}
+
+void inode_mark_unnamed(struct inode *inode)
+{
+    __atomic_fetch_or(&inode->refs, INODE_UNNAMED, __ATOMIC_RELEASE);
 }
 
 void inode_release_blocks(void *fs, uint64_t block, uint64_t count)

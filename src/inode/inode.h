@@ -45,7 +45,7 @@ struct inode {
     struct dir_index names;      /* directories */
     struct xattr_index xattrs;   /* extended attributes */
     struct dax_mapping *mapping; /* DAX entries, created by the first fault; set atomically, read under ILOCK */
-    uint32_t refs;               /* open files and walkers; atomic */
+    uint32_t refs;               /* open files and walkers, and INODE_UNNAMED; atomic */
     bool dead;                   /* a removed directory: nothing may be added */
     bool record_cleared;         /* freed on media by the commit that took its last name: inode_free stores nothing */
     uint32_t type;               /* S_IFMT of the mode, set before the inode is reachable; read without locks */
@@ -224,6 +224,10 @@ void fs_close(struct fs *fs);
 /* A reference keeps the DRAM inode alive; the last one frees an inode with no links left. */
 void inode_get(struct inode *inode);
 void inode_put(struct fs *fs, struct inode *inode);
+/* In refs, beside the count: the inode has lost its last name, and the put that drops the last reference frees it. */
+#define INODE_UNNAMED (1u << 31)
+/* Under ILOCK, by a holder of a reference, once the link count has fallen to 0. */
+void inode_mark_unnamed(struct inode *inode);
 
 /* The length of fs->free_inodes, in 64-bit words. */
 uint64_t inode_free_number_words(const struct fs *fs);

@@ -568,7 +568,7 @@ int namei_open(struct fs *fs, const struct cred *cred, struct inode *start, cons
  */
 static bool unreachable_once_unnamed(struct inode *inode, const struct udax_attr *attr)
 {
-    return attr->nlink == 0 && __atomic_load_n(&inode->refs, __ATOMIC_ACQUIRE) == 1;
+    return attr->nlink == 0 && (__atomic_load_n(&inode->refs, __ATOMIC_ACQUIRE) & ~INODE_UNNAMED) == 1;
 }
 
 /*
@@ -616,6 +616,8 @@ static int commit_name_change(struct fs *fs, struct inode *dir, const struct las
         dir_index_remove_key(&dir->names, removed->key);
     touch(dir, now);
     inode->attr = *inode_attr;
+    if (!inode_attr->nlink)
+        inode_mark_unnamed(inode);
     inode_maybe_compact(fs, dir);
     if (!frees_inode)
         inode_maybe_compact(fs, inode);
@@ -881,6 +883,8 @@ static int commit_rename(struct fs *fs, struct rename_op *op)
         log_txn_applied(&fs->env, &victim_txn);
         op->victim->attr = victim_attr;
         op->victim->dead = replaces_dir;
+        if (!victim_attr.nlink)
+            inode_mark_unnamed(op->victim);
     }
     if (op->exchange) {
         dir_index_put(&op->from_dir->names, op->from.name, op->from.len, op->victim->ino, victim_type);
