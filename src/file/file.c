@@ -162,7 +162,7 @@ static uint64_t begin_read(struct inode *inode, uint64_t page, bool noatime, boo
     uint64_t size = inode->attr.size;
     if (!noatime && inode_atime_due(inode, now)) {
         inode->attr.atime_ns = now;
-        inode->times_unlogged = true;
+        __atomic_store_n(&inode->times_unlogged, true, __ATOMIC_RELAXED);
     }
     *mapped = extent_lookup(&inode->extents, page, block, run);
     inode_unlock(inode);
@@ -579,7 +579,7 @@ static bool claim_in_place(struct fs *fs, struct inode *inode, uint64_t offset, 
         int64_t stamp = inode_change_time(fs, &inode, 1);
         if (inode->attr.mtime_ns != stamp || inode->attr.ctime_ns != stamp) {
             inode->attr.mtime_ns = inode->attr.ctime_ns = stamp;
-            inode->times_unlogged = true;
+            __atomic_store_n(&inode->times_unlogged, true, __ATOMIC_RELAXED);
         }
     }
     inode_unlock(inode);
@@ -694,7 +694,7 @@ static int commit_layout(struct fs *fs, struct inode *inode, const struct udax_a
     if (plan)
         map_segments(fs, inode, plan);
     inode->attr = *attr;
-    inode->times_unlogged = false;
+    __atomic_store_n(&inode->times_unlogged, false, __ATOMIC_RELAXED);
     inode_maybe_compact(fs, inode);
     return 0;
 }
@@ -1040,8 +1040,15 @@ int file_iomap_begin(struct fs *fs, struct inode *inode, uint64_t page, uint64_t
     return rc;
 }
 
+/*
+ * Every write is durable when it returns: a sync waits only for times that
+ * reads and in-place overwrites changed in DRAM, and for a mapping's stores.
+ * A close with neither to do, as after most creates, takes no lock.
+ */
 int file_sync(struct fs *fs, struct inode *inode)
 {
+    if (!__atomic_load_n(&inode->times_unlogged, __ATOMIC_RELAXED) && !has_mapping(fs, inode))
+        return 0;
     rwlock_write(&inode->iolock, inode->ino);
     inode_lock(inode);
     int rc = 0;

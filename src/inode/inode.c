@@ -89,7 +89,7 @@ int inode_commit_attr(struct fs *fs, struct inode *inode, struct log_txn *txn, c
     }
     log_commit(&fs->env, txn);
     inode_set_mode_attr(inode, attr);
-    inode->times_unlogged = false;
+    __atomic_store_n(&inode->times_unlogged, false, __ATOMIC_RELAXED);
     return 0;
 }
 

@@ -50,7 +50,7 @@ struct inode {
     bool record_cleared;         /* freed on media by the commit that took its last name: inode_free stores nothing */
     uint32_t type;               /* S_IFMT of the mode, set before the inode is reachable; read without locks */
     bool setid;                  /* the mode has bits a write by a non-root caller may clear; atomic */
-    bool times_unlogged;         /* in-place overwrites, or reads, changed times since the last entry */
+    bool times_unlogged;         /* in-place overwrites, or reads, changed times since the last entry; set under ILOCK, atomic */
     bool times_queried;          /* stat read the times since the last change stamped them (inode_change_time) */
 };
 
