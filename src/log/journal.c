@@ -1,5 +1,6 @@
 /* journal.c: claiming journal slots, the undo-record commit protocol, and rollback at open. */
 #include "journal.h"
+#include "util/hooks.h"
 #include "util/inject_bug.h"
 
 #include <stddef.h>
@@ -51,27 +52,52 @@ void journal_destroy(struct journal *journal)
     mutex_destroy(&journal->lock);
 }
 
-static unsigned claim_slot(struct journal *journal, uint64_t *sequence)
+/*
+ * Sleeps until a release frees a slot; the free set it then saw. The waiter
+ * counts itself before it looks, and a release sets its bit before it looks
+ * for waiters, both in one total order: either the waiter sees the bit, or
+ * the release sees the waiter and signals under the lock the waiter holds
+ * until it sleeps.
+ */
+static uint64_t wait_for_slot(struct journal *journal)
 {
     mutex_lock(&journal->lock, 0);
-    journal->waiters++;
-    while (!journal->free_slots)
+    __atomic_fetch_add(&journal->waiters, 1, __ATOMIC_SEQ_CST);
+    hook_point("journal_slot_wait", journal, 0);
+    uint64_t free;
+    while (!(free = __atomic_load_n(&journal->free_slots, __ATOMIC_SEQ_CST)))
         pthread_cond_wait(&journal->slot_freed, &journal->lock.m);
-    journal->waiters--;
-    unsigned slot = (unsigned)__builtin_ctzll(journal->free_slots);
-    journal->free_slots &= ~(1ULL << slot);
-    *sequence = journal->next_sequence++;
+    __atomic_fetch_sub(&journal->waiters, 1, __ATOMIC_RELAXED);
     mutex_unlock(&journal->lock);
-    return slot;
+    return free;
+}
+
+/* The lowest free slot, taken with one compare-and-swap unless all are busy. */
+static unsigned claim_slot(struct journal *journal, uint64_t *sequence)
+{
+    uint64_t free = __atomic_load_n(&journal->free_slots, __ATOMIC_RELAXED);
+    for (;;) {
+        if (!free) {
+            free = wait_for_slot(journal);
+            continue;
+        }
+        uint64_t lowest = free & -free;
+        if (__atomic_compare_exchange_n(&journal->free_slots, &free, free & ~lowest, true, __ATOMIC_ACQUIRE,
+                                        __ATOMIC_RELAXED)) {
+            *sequence = __atomic_fetch_add(&journal->next_sequence, 1, __ATOMIC_RELAXED);
+            return (unsigned)__builtin_ctzll(lowest);
+        }
+    }
 }
 
 static void release_slot(struct journal *journal, unsigned slot)
 {
-    mutex_lock(&journal->lock, 0);
-    journal->free_slots |= 1ULL << slot;
-    if (journal->waiters)
+    __atomic_fetch_or(&journal->free_slots, 1ULL << slot, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&journal->waiters, __ATOMIC_SEQ_CST)) {
+        mutex_lock(&journal->lock, 0);
         pthread_cond_signal(&journal->slot_freed);
-    mutex_unlock(&journal->lock);
+        mutex_unlock(&journal->lock);
+    }
 }
 
 void journal_commit(struct journal *journal, const struct journal_word *words, unsigned count)
@@ -80,6 +106,7 @@ void journal_commit(struct journal *journal, const struct journal_word *words, u
     const struct persist *pm = &pool->pm;
     uint64_t sequence;
     unsigned index = claim_slot(journal, &sequence);
+    hook_point("journal_slot_claimed", journal, index);
     struct udax_journal_slot *slot = &pool->journal[index];
 
     /*

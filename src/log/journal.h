@@ -10,11 +10,11 @@
 
 struct journal {
     struct pool *pool;
-    struct mutex lock;
+    struct mutex lock;      /* only for sleeping on slot_freed when every slot is busy */
     pthread_cond_t slot_freed;
-    uint64_t free_slots;    /* bit i set: slot i is idle */
-    unsigned waiters;       /* threads waiting for a slot */
-    uint64_t next_sequence; /* above every sequence the slots have held */
+    uint64_t free_slots;    /* bit i set: slot i is idle; atomic */
+    unsigned waiters;       /* threads waiting for a slot; atomic */
+    uint64_t next_sequence; /* above every sequence the slots have held; atomic */
 };
 
 struct journal_word {

@@ -8,6 +8,8 @@
 
 #include <cmocka.h>
 #include <dirent.h>
+#include <pthread.h>
+#include <semaphore.h>
 #include <unistd.h>
 #include <xxhash.h>
 
@@ -15,6 +17,8 @@
 #include "log/journal.h"
 #include "log/log.h"
 #include "test_pool.h"
+#include "util/hooks.h"
+#include "util/locks.h"
 
 #define POOL_SIZE (16ULL << 20)
 
@@ -357,6 +361,81 @@ static void test_journal_commit_leaves_nothing_to_roll_back(void **state)
     }
 }
 
+/* Two commits and the meeting points of a commit that finds every journal slot taken. */
+struct slot_race {
+    struct fs *fs;
+    uint64_t *words;
+    sem_t holder_claimed, holder_may_go, waiter_sleeping;
+};
+
+static struct slot_race *slot_race;
+static __thread bool is_slot_holder;
+
+static void on_slot_hook(const char *point, const void *object, uint64_t key)
+{
+    (void)object;
+    (void)key;
+    if (!strcmp(point, "journal_slot_claimed") && is_slot_holder) {
+        sem_post(&slot_race->holder_claimed);
+        sem_wait(&slot_race->holder_may_go);
+    } else if (!strcmp(point, "journal_slot_wait")) {
+        sem_post(&slot_race->waiter_sleeping);
+    }
+}
+
+static void *commit_as_holder(void *arg)
+{
+    struct slot_race *race = arg;
+    is_slot_holder = true;
+    struct journal_word change = {&race->words[0], 1};
+    journal_commit(&race->fs->journal, &change, 1);
+    return NULL;
+}
+
+static void *commit_as_waiter(void *arg)
+{
+    struct slot_race *race = arg;
+    struct journal_word change = {&race->words[8], 2};
+    journal_commit(&race->fs->journal, &change, 1);
+    return NULL;
+}
+
+/* A commit that finds every slot taken sleeps, and the release of one wakes it. */
+static void test_a_commit_waits_for_a_free_slot(void **state)
+{
+    struct fixture *f = *state;
+    struct slot_race race = {.fs = &f->fs, .words = scratch_words(&f->fs)};
+    sem_init(&race.holder_claimed, 0, 0);
+    sem_init(&race.holder_may_go, 0, 0);
+    sem_init(&race.waiter_sleeping, 0, 0);
+    slot_race = &race;
+    hooks_install(on_slot_hook);
+    /* Every slot but the first is taken, as by commits in flight that never end. */
+    __atomic_store_n(&f->fs.journal.free_slots, 1, __ATOMIC_RELEASE);
+
+    pthread_t holder, waiter;
+    assert_int_equal(pthread_create(&holder, NULL, commit_as_holder, &race), 0);
+    sem_wait(&race.holder_claimed);
+    assert_int_equal(pthread_create(&waiter, NULL, commit_as_waiter, &race), 0);
+    sem_wait(&race.waiter_sleeping);
+    /* The waiter holds the lock from its count until it sleeps on the condition. */
+    mutex_lock(&f->fs.journal.lock, 0);
+    mutex_unlock(&f->fs.journal.lock);
+    assert_int_equal(race.words[8], 0);
+    sem_post(&race.holder_may_go);
+    pthread_join(holder, NULL);
+    pthread_join(waiter, NULL);
+
+    hooks_install(NULL);
+    assert_int_equal(race.words[0], 1);
+    assert_int_equal(race.words[8], 2);
+    assert_int_equal(__atomic_load_n(&f->fs.journal.free_slots, __ATOMIC_ACQUIRE), 1);
+    assert_no_live_slot(&f->fs.pool);
+    sem_destroy(&race.holder_claimed);
+    sem_destroy(&race.holder_may_go);
+    sem_destroy(&race.waiter_sleeping);
+}
+
 struct undo {
     uint64_t *word;
     uint64_t old_value;
@@ -521,6 +600,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_committed_entries_are_walked_in_order_across_pages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_an_uncommitted_append_is_not_walked, setup, teardown),
         cmocka_unit_test_setup_teardown(test_journal_commit_leaves_nothing_to_roll_back, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_commit_waits_for_a_free_slot, setup, teardown),
         cmocka_unit_test_setup_teardown(test_an_active_slot_is_rolled_back, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_slot_with_a_bad_checksum_is_ignored, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_slot_naming_a_word_outside_the_pool_is_ignored, setup, teardown),
