@@ -1,12 +1,12 @@
 /* journal.c: claiming journal slots, the undo-record commit protocol, and rollback at open. */
 #include "journal.h"
+#include "util/checksum.h"
 #include "util/hooks.h"
 #include "util/inject_bug.h"
 
 #include <stddef.h>
 #include <string.h>
 
-#include <xxhash.h>
 
 #define SLOT_HEADER_SIZE offsetof(struct udax_journal_slot, records)
 
@@ -15,13 +15,13 @@ static size_t slot_bytes(uint32_t count)
     return SLOT_HEADER_SIZE + count * sizeof(struct udax_journal_record);
 }
 
-/* XXH64 of a slot image whose checksum field is zero, up to count records. */
+/* XXH3 of a slot image whose checksum field is zero, up to count records. */
 static uint64_t image_checksum(const struct udax_journal_slot *image, uint32_t count)
 {
-    return XXH64(image, slot_bytes(count), 0);
+    return checksum64_xxh3(image, slot_bytes(count));
 }
 
-/* XXH64 of the slot up to count records, with its checksum field zero; count must be in range. */
+/* XXH3 of the slot up to count records, with its checksum field zero; count must be in range. */
 static uint64_t slot_checksum(const struct udax_journal_slot *slot, uint32_t count)
 {
     struct udax_journal_slot copy;

@@ -21,12 +21,18 @@ static uint64_t page_of(uint64_t pos)
     return (pos - 1) & ~PAGE_MASK;
 }
 
-/* XXH32 of the entry's slots with the checksum field zero. */
-static uint32_t entry_checksum(const struct udax_entry_header *entry)
+/* The checksum of an entry whose header is header and whose slots after it are body. */
+static uint32_t entry_checksum(const struct udax_entry_header *header, const void *body)
 {
-    struct udax_entry_header header = *entry;
-    header.checksum = 0;
-    return checksum32_split(&header, sizeof(header), entry + 1, entry->slots * UDAX_SLOT_SIZE - sizeof(header));
+    uint32_t head;
+    static_assert(offsetof(struct udax_entry_header, checksum) == sizeof(head), "the checksum follows one word");
+    memcpy(&head, header, sizeof(head));
+    return checksum32_seeded(body, header->slots * UDAX_SLOT_SIZE - sizeof(*header), head);
+}
+
+uint32_t log_entry_checksum(const struct udax_entry_header *entry)
+{
+    return entry_checksum(entry, entry + 1);
 }
 
 /* Field by field: a compound literal would also zero last_copy, which nothing reads before an append fills it. */
@@ -86,8 +92,7 @@ static void unmark_last(const struct log_env *env, struct log_txn *txn)
     struct udax_entry_header *entry = txn->last_copied ? (struct udax_entry_header *)txn->last_copy : pooled;
     struct udax_entry_header header = *entry;
     header.flags &= (uint8_t)~UDAX_ENTRY_LAST;
-    header.checksum = 0;
-    header.checksum = checksum32_split(&header, sizeof(header), entry + 1, entry->slots * UDAX_SLOT_SIZE - sizeof(header));
+    header.checksum = entry_checksum(&header, entry + 1);
     persist_copy(&env->pool->pm, pooled, &header, sizeof(header));
 }
 
@@ -117,7 +122,7 @@ int log_append(const struct log_env *env, struct log_txn *txn, void *entry, uint
                     struct udax_entry_header h;
                     unsigned char slot[UDAX_SLOT_SIZE];
                 } pad = {.h = {.type = UDAX_ENTRY_PAD, .slots = 1}};
-                pad.h.checksum = entry_checksum(&pad.h);
+                pad.h.checksum = log_entry_checksum(&pad.h);
                 write_slots(env, txn->pos, &pad, sizeof(pad));
             }
             struct udax_log_page_header *previous = pool_addr(env->pool, current);
@@ -136,7 +141,7 @@ int log_append(const struct log_env *env, struct log_txn *txn, void *entry, uint
     struct udax_entry_header *header = (struct udax_entry_header *)sealed;
     *header = (struct udax_entry_header){
         .type = type, .slots = (uint8_t)slots, .name_len = name_len, .flags = UDAX_ENTRY_LAST};
-    header->checksum = checksum32(sealed, slots * UDAX_SLOT_SIZE);
+    header->checksum = log_entry_checksum(header);
     write_slots(env, txn->pos, sealed, slots * UDAX_SLOT_SIZE);
     txn->last_entry = txn->pos;
     txn->pos += slots * UDAX_SLOT_SIZE;
@@ -235,7 +240,7 @@ static bool walk(struct pool *pool, uint64_t ino, uint64_t head, uint64_t tail, 
         const struct udax_entry_header *entry = pool_addr(pool, pos);
         uint64_t room = (page + UDAX_BLOCK_SIZE - pos) / UDAX_SLOT_SIZE;
         if (entry->slots == 0 || entry->slots > UDAX_ENTRY_MAX_SLOTS || entry->slots > room ||
-            entry->checksum != entry_checksum(entry)) {
+            entry->checksum != log_entry_checksum(entry)) {
             walker->problem(walker->arg, "log entry fails its checksum", pos);
             return false;
         }

@@ -40,6 +40,12 @@ struct log_env {
     uint64_t *pages_in_use; /* every inode's log pages, for udax info; atomic */
 };
 
+/*
+ * An entry's checksum: the low half of XXH3 of its slots after the header,
+ * seeded with the header's first word (type, slots, name length, flags).
+ */
+uint32_t log_entry_checksum(const struct udax_entry_header *entry);
+
 /* Starts appending after the committed tail. */
 void log_txn_begin(struct log_txn *txn, struct log *log);
 /* Starts a new chain that will replace the log (creation, compaction). */

@@ -12,8 +12,12 @@
 #define UDAX_BLOCKS_PER_HUGE (UDAX_HUGE_SIZE / UDAX_BLOCK_SIZE)
 
 #define UDAX_MAGIC 0x4c4f4f5058414455ULL /* "UDAXPOOL" */
-/* 2: attributes span two slots, with birth time and rdev; 3: dentries carry their directory's new times, journal slots a sequence */
-#define UDAX_FORMAT_VERSION 3
+/*
+ * 2: attributes span two slots, with birth time and rdev; 3: dentries carry
+ * their directory's new times, journal slots a sequence; 4: entries and
+ * journal slots are checksummed with XXH3
+ */
+#define UDAX_FORMAT_VERSION 4
 #define UDAX_SUPER_PRIMARY_BLOCK 0
 #define UDAX_SUPER_BACKUP_BLOCK 1
 #define UDAX_OWNER_OFFSET 2048 /* within the primary superblock's block */
@@ -84,7 +88,7 @@ struct udax_entry_header {
     uint8_t slots;     /* how many 64-byte slots the entry spans */
     uint8_t name_len;  /* dentries and extended attributes only */
     uint8_t flags;     /* UDAX_ENTRY_LAST; zero in pools written before it existed */
-    uint32_t checksum; /* XXH32 of the entry's slots with this field zero */
+    uint32_t checksum; /* log_entry_checksum: XXH3 of the slots after the header, seeded with its first word */
 };
 static_assert(UDAX_NAME_MAX <= UINT8_MAX, "a name length fits its byte");
 
@@ -187,7 +191,7 @@ struct udax_journal_slot {
     uint64_t state;    /* sequence, | UDAX_JOURNAL_LIVE while live */
     uint32_t count;
     uint32_t reserved;
-    uint64_t checksum; /* XXH64 of the slot up to its count's records, with this field zero */
+    uint64_t checksum; /* XXH3 of the slot up to its count's records, with this field zero */
     struct udax_journal_record records[UDAX_JOURNAL_MAX_RECORDS];
 };
 static_assert(sizeof(struct udax_journal_slot) <= UDAX_BLOCK_SIZE, "journal slot fits a block");

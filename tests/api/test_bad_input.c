@@ -14,9 +14,9 @@
 
 #include <cmocka.h>
 
+#include "log/log.h"
 #include "pool/format.h"
 #include "test_pool.h"
-#include "util/checksum.h"
 
 #define POOL_SIZE (16ULL << 20)
 
@@ -545,8 +545,7 @@ static void test_failed_log_gives_back_its_claims(void **state)
         assert_int_equal(e.h.type, UDAX_ENTRY_EXTENT);
         e.page = 10 + 10 * (uint64_t)i;
         e.h.flags = i ? UDAX_ENTRY_LAST : 0;
-        e.h.checksum = 0;
-        e.h.checksum = checksum32(&e, sizeof(e));
+        e.h.checksum = log_entry_checksum(&e.h);
         memcpy(base + rec->log_tail + i * UDAX_SLOT_SIZE, &e, sizeof(e));
     }
     rec->log_tail += 2 * UDAX_SLOT_SIZE;
@@ -748,8 +747,7 @@ static void test_malformed_xattr_entry(void **state)
             e->value_len = 1;
         else
             memcpy(e->data, "user.bbbb", 9);
-        e->h.checksum = 0;
-        e->h.checksum = checksum32(e, e->h.slots * UDAX_SLOT_SIZE);
+        e->h.checksum = log_entry_checksum(&e->h);
         munmap(base, size);
 
         char words[64];

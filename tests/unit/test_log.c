@@ -443,12 +443,12 @@ struct undo {
 
 #define TEST_SEQUENCE 7
 
-/* The checksum that journal_commit seals a slot with: XXH64 of its header, the checksum zero, and its records. */
+/* The checksum that journal_commit seals a slot with: XXH3 of its header, the checksum zero, and its records. */
 static uint64_t seal_of(const struct udax_journal_slot *slot)
 {
     struct udax_journal_slot copy = *slot;
     copy.checksum = 0;
-    return XXH64(&copy, offsetof(struct udax_journal_slot, records) + slot->count * sizeof(slot->records[0]), 0);
+    return XXH3_64bits(&copy, offsetof(struct udax_journal_slot, records) + slot->count * sizeof(slot->records[0]));
 }
 
 /* Writes a live slot of sequence TEST_SEQUENCE as journal_commit does; checksum_error spoils the seal. */
