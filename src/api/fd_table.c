@@ -38,31 +38,6 @@ void fd_table_destroy(struct fd_table *table)
     mutex_destroy(&table->alloc_lock);
 }
 
-struct open_file *fd_file_new(struct fd_table *table, struct inode *inode, int flags)
-{
-    mutex_lock(&table->alloc_lock, 0);
-    struct open_file *file = table->free_files;
-    if (file)
-        table->free_files = file->next_free;
-    mutex_unlock(&table->alloc_lock);
-    bool reused = file;
-    if (!file) {
-        file = calloc_cache_aligned(1, sizeof(*file));
-        if (!file)
-            return NULL;
-    }
-    /* Every field but refs and gen, which a late lookup may be reading: it counts nothing while it is 0. */
-    file->inode = inode;
-    file->flags = flags;
-    file->position = 0;
-    file->next_free = NULL;
-    mutex_init(&file->position_lock, LOCK_FILE_POSITION);
-    if (reused)
-        seq_write_end(&file->gen);
-    __atomic_store_n(&file->refs, 1, __ATOMIC_RELEASE);
-    return file;
-}
-
 void fd_file_free(struct fd_table *table, struct open_file *file)
 {
     mutex_destroy(&file->position_lock);
@@ -72,32 +47,67 @@ void fd_file_free(struct fd_table *table, struct open_file *file)
     mutex_unlock(&table->alloc_lock);
 }
 
-int fd_install(struct fd_table *table, struct open_file *file)
+/* Under alloc_lock: the lowest empty slot, at or after the hint, and its number; NULL with errno set. */
+static struct fd_slot *lowest_free_slot(struct fd_table *table, int *fd_out)
 {
-    mutex_lock(&table->alloc_lock, 0);
     for (int fd = table->lowest_free_hint; fd < FD_CHUNK_SLOTS * FD_MAX_CHUNKS; fd++) {
         int c = fd / FD_CHUNK_SLOTS;
         if (!table->chunks[c]) {
             struct fd_slot *chunk = calloc(FD_CHUNK_SLOTS, sizeof(*chunk));
             if (!chunk) {
-                mutex_unlock(&table->alloc_lock);
                 errno = ENOMEM;
-                return -1;
+                return NULL;
             }
             __atomic_store_n(&table->chunks[c], chunk, __ATOMIC_RELEASE);
         }
         struct fd_slot *slot = &table->chunks[c][fd % FD_CHUNK_SLOTS];
-        /* Only installs fill a slot, and they run under alloc_lock: an empty slot stays empty until this store. */
-        if (__atomic_load_n(&slot->file, __ATOMIC_ACQUIRE))
-            continue;
+        /* Only opens fill a slot, and they run under alloc_lock: an empty slot stays empty until this one fills it. */
+        if (!__atomic_load_n(&slot->file, __ATOMIC_ACQUIRE)) {
+            *fd_out = fd;
+            return slot;
+        }
+    }
+    errno = EMFILE;
+    return NULL;
+}
+
+/* Under alloc_lock: a description from the free list, or a new one; NULL with errno set. */
+static struct open_file *take_description(struct fd_table *table, bool *reused)
+{
+    struct open_file *file = table->free_files;
+    *reused = file;
+    if (file) {
+        table->free_files = file->next_free;
+        return file;
+    }
+    file = calloc_cache_aligned(1, sizeof(*file));
+    if (!file)
+        errno = ENOMEM;
+    return file;
+}
+
+int fd_open(struct fd_table *table, struct inode *inode, int flags)
+{
+    int fd = -1;
+    bool reused = false;
+    mutex_lock(&table->alloc_lock, 0);
+    struct fd_slot *slot = lowest_free_slot(table, &fd);
+    struct open_file *file = slot ? take_description(table, &reused) : NULL;
+    if (file) {
+        /* Every field but refs and gen, which a late lookup may be reading: it counts nothing while it is 0. */
+        file->inode = inode;
+        file->flags = flags;
+        file->position = 0;
+        file->next_free = NULL;
+        mutex_init(&file->position_lock, LOCK_FILE_POSITION);
+        if (reused)
+            seq_write_end(&file->gen);
+        __atomic_store_n(&file->refs, 1, __ATOMIC_RELEASE);
         __atomic_store_n(&slot->file, file, __ATOMIC_RELEASE);
         table->lowest_free_hint = fd + 1;
-        mutex_unlock(&table->alloc_lock);
-        return fd;
     }
     mutex_unlock(&table->alloc_lock);
-    errno = EMFILE;
-    return -1;
+    return file ? fd : -1;
 }
 
 /*

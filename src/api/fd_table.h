@@ -46,12 +46,14 @@ struct fd_table {
 void fd_table_init(struct fd_table *table, fd_put_fn put, void *put_arg);
 /* Closes every descriptor still open, through put, and frees the descriptions. */
 void fd_table_destroy(struct fd_table *table);
-/* A description of inode with one reference, or NULL (ENOMEM). */
-struct open_file *fd_file_new(struct fd_table *table, struct inode *inode, int flags);
+/*
+ * A new description of inode, at the lowest free descriptor, holding the
+ * table's reference and the caller's on inode; -1 with EMFILE or ENOMEM, and
+ * the caller keeps its reference then.
+ */
+int fd_open(struct fd_table *table, struct inode *inode, int flags);
 /* Takes back a description whose last reference has gone. */
 void fd_file_free(struct fd_table *table, struct open_file *file);
-/* Installs file at the lowest free descriptor; -1 with EMFILE or ENOMEM. */
-int fd_install(struct fd_table *table, struct open_file *file);
 /* Takes a reference on the file behind fd, or NULL. */
 struct open_file *fd_get(struct fd_table *table, int fd);
 /* Empties fd and returns the table's reference, or NULL if fd was not open. */

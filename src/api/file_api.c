@@ -126,16 +126,11 @@ static int open_inode(struct udax_pool *pool, const struct cred *cred, struct in
         if (!rc)
             rc = file_truncate(&pool->fs, inode, 0);
     }
-    struct open_file *file = rc ? NULL : fd_file_new(&pool->fds, inode, flags);
-    if (!file) {
-        inode_put(&pool->fs, inode);
-        return api_result(rc ? rc : ENOMEM, call, name);
-    }
-    int fd = fd_install(&pool->fds, file);
+    int fd = rc ? -1 : fd_open(&pool->fds, inode, flags);
     if (fd < 0) {
-        int saved = errno;
-        open_file_put(pool, file);
-        return api_result(saved, call, name);
+        rc = rc ? rc : errno;
+        inode_put(&pool->fs, inode);
+        return api_result(rc, call, name);
     }
     return fd;
 }
