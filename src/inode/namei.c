@@ -696,13 +696,29 @@ static int may_delete(const struct cred *cred, struct inode *dir, struct inode *
     return forbidden ? EPERM : 0;
 }
 
-/* unlink and rmdir: the caller holds dir's IOLOCK exclusive; victim is referenced. */
-static int remove_name(struct fs *fs, struct inode *dir, const struct last_name *last, const struct dir_name *name,
-                       struct inode *victim)
+/* What unlink (or rmdir, want_dir) refuses for victim's kind, after the sticky rule, as Linux does. */
+static int wrong_kind(const struct inode *victim, const struct last_name *last, bool want_dir)
+{
+    if (want_dir)
+        return inode_is_dir(victim) ? 0 : ENOTDIR;
+    if (inode_is_dir(victim))
+        return EISDIR;
+    return last->trailing_slash ? ENOTDIR : 0;
+}
+
+/*
+ * unlink and rmdir: the caller holds dir's IOLOCK exclusive and may write
+ * and search dir; victim is referenced. The sticky rule is checked under the
+ * same ILOCKs as the commit, which take them once.
+ */
+static int remove_name(struct fs *fs, const struct cred *cred, struct inode *dir, const struct last_name *last,
+                       const struct dir_name *name, struct inode *victim, bool want_dir)
 {
     struct inode *locked[] = {dir, victim};
     lock_inodes(locked, 2);
-    int rc = inode_is_dir(victim) && victim->names.count ? ENOTEMPTY : 0;
+    int rc = sticky_forbids(cred, &dir->attr, &victim->attr) ? EPERM : wrong_kind(victim, last, want_dir);
+    if (!rc && inode_is_dir(victim) && victim->names.count)
+        rc = ENOTEMPTY;
     int64_t now = rc ? 0 : inode_change_time(fs, locked, 2);
     struct udax_attr victim_attr = unlinked_attr(victim, now);
     if (!rc)
@@ -740,16 +756,10 @@ static int unlink_or_rmdir(struct fs *fs, const struct cred *cred, struct inode 
     } else {
         victim = fs->inodes[n->ino];
         inode_get(victim);
-        rc = may_delete(cred, dir, victim);
+        rc = inode_permission(cred, dir, MAY_WRITE | MAY_EXEC);
     }
-    if (!rc && want_dir && !inode_is_dir(victim))
-        rc = ENOTDIR;
-    if (!rc && !want_dir && inode_is_dir(victim))
-        rc = EISDIR;
-    if (!rc && !want_dir && last.trailing_slash)
-        rc = ENOTDIR;
     if (!rc)
-        rc = remove_name(fs, dir, &last, n, victim);
+        rc = remove_name(fs, cred, dir, &last, n, victim, want_dir);
     rwlock_unlock(&dir->iolock);
     if (victim)
         inode_put(fs, victim);
