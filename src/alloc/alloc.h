@@ -57,6 +57,11 @@ int alloc_extent(struct allocator *a, uint64_t want, bool huge, uint64_t *block,
  * next write would continue. Returns 0, or ENOSPC when no block is free.
  */
 int alloc_metadata_block(struct allocator *a, uint64_t *block);
+/* The block that the caller's next alloc_metadata_block most likely returns after it returned block: the one below. */
+static inline uint64_t alloc_metadata_likely_next(uint64_t block)
+{
+    return block - 1;
+}
 void alloc_free(struct allocator *a, uint64_t block, uint64_t count);
 uint64_t alloc_free_blocks(struct allocator *a);
 /*

@@ -756,6 +756,7 @@ static int unlink_or_rmdir(struct fs *fs, const struct cred *cred, struct inode 
     } else {
         victim = fs->inodes[n->ino];
         inode_get(victim);
+        log_record_prefetch(&fs->pool, victim->ino);
         rc = inode_permission(cred, dir, MAY_WRITE | MAY_EXEC);
     }
     if (!rc)
