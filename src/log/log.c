@@ -71,8 +71,8 @@ static int new_page(const struct log_env *env, struct log_txn *txn, uint64_t *pa
     /*
      * The next create will most likely write the next page, on no line the
      * cache holds: asked for now, the lines are there by then, instead of
-     * making its commit's first locked instruction wait for memory. Creates
-     * took 10-15 % less time.
+     * making its commit's first locked instruction wait for memory (a
+     * fifth of a create's time, docs/bench.md).
      */
     uint64_t next = alloc_metadata_likely_next(block);
     if (next < env->pool->sb.block_count)
