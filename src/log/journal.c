@@ -7,7 +7,6 @@
 #include <stddef.h>
 #include <string.h>
 
-
 #define SLOT_HEADER_SIZE offsetof(struct udax_journal_slot, records)
 
 static size_t slot_bytes(uint32_t count)
