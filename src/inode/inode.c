@@ -158,41 +158,47 @@ void inode_mark_free_numbers(struct fs *fs)
             fs->free_inodes[ino / 64] |= 1ULL << (ino % 64);
 }
 
-/* Next fit by words of the bitmap, so that a full inode table is not walked number by number. */
+/*
+ * Next fit by words of the bitmap, so that a full inode table is not walked
+ * number by number. A number is claimed by clearing its bit, without a lock:
+ * creates in different directories take no lock in common here.
+ */
 struct inode *inode_claim(struct fs *fs)
 {
     uint64_t words = inode_free_number_words(fs);
-    mutex_lock(&fs->inode_table_lock, 0);
-    for (uint64_t tried = 0; tried < words; tried++) {
-        uint64_t word = fs->free_inodes_cursor;
-        uint64_t bits = fs->free_inodes[word];
+    uint64_t word = __atomic_load_n(&fs->free_inodes_cursor, __ATOMIC_RELAXED);
+    for (uint64_t tried = 0; tried < words;) {
+        uint64_t bits = __atomic_load_n(&fs->free_inodes[word], __ATOMIC_RELAXED);
         if (!bits) {
-            fs->free_inodes_cursor = word + 1 < words ? word + 1 : 0;
+            word = word + 1 < words ? word + 1 : 0;
+            __atomic_store_n(&fs->free_inodes_cursor, word, __ATOMIC_RELAXED);
+            tried++;
             continue;
         }
-        uint64_t ino = word * 64 + (uint64_t)__builtin_ctzll(bits);
+        uint64_t bit = bits & -bits;
+        if (!__atomic_compare_exchange_n(&fs->free_inodes[word], &bits, bits & ~bit, false, __ATOMIC_ACQUIRE,
+                                         __ATOMIC_RELAXED))
+            continue;
+        uint64_t ino = word * 64 + (uint64_t)__builtin_ctzll(bit);
         struct inode *inode = inode_object_new(ino);
-        if (inode) {
-            fs->free_inodes[word] &= ~(1ULL << (ino % 64));
-            fs->inodes[ino] = inode;
-            log_record_prefetch(&fs->pool, ino);
-        }
-        mutex_unlock(&fs->inode_table_lock);
-        if (!inode)
+        if (!inode) {
+            __atomic_fetch_or(&fs->free_inodes[word], bit, __ATOMIC_RELEASE);
             errno = ENOMEM;
+            return NULL;
+        }
+        fs->inodes[ino] = inode;
+        log_record_prefetch(&fs->pool, ino);
         return inode;
     }
-    mutex_unlock(&fs->inode_table_lock);
     errno = ENOSPC;
     return NULL;
 }
 
+/* The slot empties before the bit frees the number: the next claim of it fills the slot after this store. */
 void inode_unclaim(struct fs *fs, struct inode *inode)
 {
-    mutex_lock(&fs->inode_table_lock, 0);
     fs->inodes[inode->ino] = NULL;
-    fs->free_inodes[inode->ino / 64] |= 1ULL << (inode->ino % 64);
-    mutex_unlock(&fs->inode_table_lock);
+    __atomic_fetch_or(&fs->free_inodes[inode->ino / 64], 1ULL << (inode->ino % 64), __ATOMIC_RELEASE);
     inode_object_free(inode);
 }
 

@@ -141,9 +141,8 @@ struct fs {
     struct journal journal;
     struct log_env env;
     struct inode **inodes; /* indexed by inode number */
-    struct mutex inode_table_lock; /* leaf: allocation of inode numbers */
-    uint64_t *free_inodes;         /* bit i set: number i has neither a record nor an object */
-    uint64_t free_inodes_cursor;   /* the word of free_inodes where the next claim starts looking */
+    uint64_t *free_inodes;       /* bit i set: number i has neither a record nor an object; atomic */
+    uint64_t free_inodes_cursor; /* the word of free_inodes where the next claim starts looking; atomic */
     struct mutex rename_lock;
     uint64_t files;
     uint64_t directories;

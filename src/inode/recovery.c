@@ -588,7 +588,6 @@ int fs_open(struct fs *fs, const char *path, struct fs_check *check)
     alloc_on_first_use(&fs->alloc, map_blocks_ahead, fs);
     journal_init(&fs->journal, pool);
     fs->env = (struct log_env){pool, &fs->alloc, &fs->log_pages};
-    mutex_init(&fs->inode_table_lock, LOCK_LEAF);
     mutex_init(&fs->rename_lock, LOCK_RENAME);
 
     bool fresh = !pool->inode_table[UDAX_ROOT_INO].log_head && pool_is_empty(fs);
@@ -643,7 +642,6 @@ void fs_close(struct fs *fs)
     free(fs->free_inodes);
     fs->free_inodes = NULL;
     journal_destroy(&fs->journal);
-    mutex_destroy(&fs->inode_table_lock);
     mutex_destroy(&fs->rename_lock);
     alloc_destroy(&fs->alloc);
     pool_close(&fs->pool);
