@@ -38,19 +38,25 @@ void fd_table_destroy(struct fd_table *table)
     mutex_destroy(&table->alloc_lock);
 }
 
+/*
+ * The free descriptions are a Treiber stack: closes push without a lock, and
+ * only opens pop, under alloc_lock, one at a time, so no description leaves
+ * and comes back while a pop looks at it. liburcu's lock-free stack would
+ * serve, but its atomics are inline assembly that ThreadSanitizer cannot see.
+ */
 void fd_file_free(struct fd_table *table, struct open_file *file)
 {
     mutex_destroy(&file->position_lock);
-    mutex_lock(&table->alloc_lock, 0);
-    file->next_free = table->free_files;
-    table->free_files = file;
-    mutex_unlock(&table->alloc_lock);
+    struct open_file *head = __atomic_load_n(&table->free_files, __ATOMIC_RELAXED);
+    do
+        file->next_free = head;
+    while (!__atomic_compare_exchange_n(&table->free_files, &head, file, true, __ATOMIC_RELEASE, __ATOMIC_RELAXED));
 }
 
-/* Under alloc_lock: the lowest empty slot, at or after the hint, and its number; NULL with errno set. */
-static struct fd_slot *lowest_free_slot(struct fd_table *table, int *fd_out)
+/* Under alloc_lock: the lowest empty slot, at or after from, and its number; NULL with errno set. */
+static struct fd_slot *lowest_free_slot(struct fd_table *table, int from, int *fd_out)
 {
-    for (int fd = table->lowest_free_hint; fd < FD_CHUNK_SLOTS * FD_MAX_CHUNKS; fd++) {
+    for (int fd = from; fd < FD_CHUNK_SLOTS * FD_MAX_CHUNKS; fd++) {
         int c = fd / FD_CHUNK_SLOTS;
         if (!table->chunks[c]) {
             struct fd_slot *chunk = calloc(FD_CHUNK_SLOTS, sizeof(*chunk));
@@ -71,15 +77,16 @@ static struct fd_slot *lowest_free_slot(struct fd_table *table, int *fd_out)
     return NULL;
 }
 
-/* Under alloc_lock: a description from the free list, or a new one; NULL with errno set. */
+/* Under alloc_lock, which makes this the only pop: a description from the free list, or a new one; NULL with errno set. */
 static struct open_file *take_description(struct fd_table *table, bool *reused)
 {
-    struct open_file *file = table->free_files;
+    struct open_file *file = __atomic_load_n(&table->free_files, __ATOMIC_ACQUIRE);
+    while (file && !__atomic_compare_exchange_n(&table->free_files, &file, file->next_free, true, __ATOMIC_ACQUIRE,
+                                                __ATOMIC_ACQUIRE))
+        ;
     *reused = file;
-    if (file) {
-        table->free_files = file->next_free;
+    if (file)
         return file;
-    }
     file = calloc_cache_aligned(1, sizeof(*file));
     if (!file)
         errno = ENOMEM;
@@ -91,20 +98,23 @@ int fd_open(struct fd_table *table, struct inode *inode, int flags)
     int fd = -1;
     bool reused = false;
     mutex_lock(&table->alloc_lock, 0);
-    struct fd_slot *slot = lowest_free_slot(table, &fd);
+    /* Acquire: a close that lowered the hint emptied its slot before, and the search must find it empty. */
+    int hint = __atomic_load_n(&table->lowest_free_hint, __ATOMIC_ACQUIRE);
+    struct fd_slot *slot = lowest_free_slot(table, hint, &fd);
     struct open_file *file = slot ? take_description(table, &reused) : NULL;
     if (file) {
         /* Every field but refs and gen, which a late lookup may be reading: it counts nothing while it is 0. */
         file->inode = inode;
         file->flags = flags;
         file->position = 0;
-        file->next_free = NULL;
         mutex_init(&file->position_lock, LOCK_FILE_POSITION);
         if (reused)
             seq_write_end(&file->gen);
         __atomic_store_n(&file->refs, 1, __ATOMIC_RELEASE);
         __atomic_store_n(&slot->file, file, __ATOMIC_RELEASE);
-        table->lowest_free_hint = fd + 1;
+        /* Unless a close lowered the hint meanwhile: its descriptor is free and below this one. */
+        __atomic_compare_exchange_n(&table->lowest_free_hint, &hint, fd + 1, false, __ATOMIC_RELAXED,
+                                    __ATOMIC_RELAXED);
     }
     mutex_unlock(&table->alloc_lock);
     return file ? fd : -1;
@@ -148,10 +158,10 @@ struct open_file *fd_remove(struct fd_table *table, int fd)
         return NULL;
     struct open_file *file = __atomic_exchange_n(&slot->file, NULL, __ATOMIC_SEQ_CST);
     if (file) {
-        mutex_lock(&table->alloc_lock, 0);
-        if (fd < table->lowest_free_hint)
-            table->lowest_free_hint = fd;
-        mutex_unlock(&table->alloc_lock);
+        int hint = __atomic_load_n(&table->lowest_free_hint, __ATOMIC_RELAXED);
+        while (fd < hint && !__atomic_compare_exchange_n(&table->lowest_free_hint, &hint, fd, true, __ATOMIC_RELEASE,
+                                                         __ATOMIC_RELAXED))
+            ;
     }
     return file;
 }

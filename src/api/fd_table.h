@@ -21,7 +21,7 @@ struct open_file {
     uint32_t gen;          /* odd from the fall of refs to 0 until the next open: see fd_peek; atomic */
     struct mutex position_lock;
     uint64_t position;
-    struct open_file *next_free; /* the table's free list, under its alloc_lock */
+    struct open_file *next_free; /* the table's free list */
 } __attribute__((aligned(CACHE_LINE_SIZE)));
 
 #define FD_CHUNK_SLOTS 1024
@@ -35,10 +35,10 @@ struct fd_slot {
 typedef void (*fd_put_fn)(void *arg, struct open_file *file);
 
 struct fd_table {
-    struct mutex alloc_lock; /* leaf: installing descriptors, and the free descriptions */
+    struct mutex alloc_lock; /* leaf: installing descriptors, and taking free descriptions */
     struct fd_slot *chunks[FD_MAX_CHUNKS];
-    int lowest_free_hint;
-    struct open_file *free_files;
+    int lowest_free_hint; /* no free descriptor is lower; opens raise it under alloc_lock, closes lower it; atomic */
+    struct open_file *free_files; /* pushed without a lock, popped under alloc_lock; atomic */
     fd_put_fn put;
     void *put_arg;
 };
