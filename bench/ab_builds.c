@@ -45,6 +45,16 @@ enum ab_workload { APPEND, OVERWRITE, READ, CREATE };
 static const char *const workload_names[] = {"append", "overwrite", "read", "create"};
 
 static char source[PIECE], sink[PIECE];
+static struct build build_a, build_b;
+
+/* At exit, however the run ends: the pools it made, 1 GiB of /dev/shm each. */
+static void remove_pools(void)
+{
+    if (build_a.pool_path[0])
+        unlink(build_a.pool_path);
+    if (build_b.pool_path[0])
+        unlink(build_b.pool_path);
+}
 
 static void fail(const char *what, const char *detail)
 {
@@ -147,40 +157,48 @@ static int by_value(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* The workload called name, or -1. */
+static int workload_named(const char *name)
+{
+    for (int w = APPEND; w <= CREATE; w++)
+        if (!strcmp(name, workload_names[w]))
+            return w;
+    return -1;
+}
+
 int main(int argc, char **argv)
 {
-    enum ab_workload w = APPEND;
-    while (argc == 4 && strcmp(argv[3], workload_names[w]) && w < CREATE)
-        w++;
-    if (argc != 4 || strcmp(argv[3], workload_names[w])) {
+    int named = argc == 4 ? workload_named(argv[3]) : -1;
+    if (named < 0) {
         fprintf(stderr, "usage: ab_builds LIBUDAX_A.so LIBUDAX_B.so append|overwrite|read|create\n"
                         "  environment: ROUNDS (default 200), CALLS per round (default 2048)\n");
         return 2;
     }
+    enum ab_workload w = (enum ab_workload)named;
     unsigned rounds = getenv("ROUNDS") ? (unsigned)atoi(getenv("ROUNDS")) : 200;
     unsigned calls = getenv("CALLS") ? (unsigned)atoi(getenv("CALLS")) : 2048;
     if (!rounds || !calls || calls > 1000000)
         fail("ROUNDS, CALLS", "out of range");
     memset(source, 0x5a, sizeof(source));
-    struct build a = {0}, b = {0};
-    load(&a, argv[1], 'a');
-    load(&b, argv[2], 'b');
+    atexit(remove_pools);
+    load(&build_a, argv[1], 'a');
+    load(&build_b, argv[2], 'b');
     double *ratio = calloc(rounds, sizeof(*ratio)), *ns_a = calloc(rounds, sizeof(*ns_a)),
            *ns_b = calloc(rounds, sizeof(*ns_b));
     if (!ratio || !ns_a || !ns_b)
         fail("calloc", "out of memory");
     for (unsigned r = 0; r < WARM_ROUNDS; r++) {
-        round_ns(&a, w, calls);
-        round_ns(&b, w, calls);
+        round_ns(&build_a, w, calls);
+        round_ns(&build_b, w, calls);
     }
     /* Each build goes first in every other round, so that neither always finds the caches as the other left them. */
     for (unsigned r = 0; r < rounds; r++) {
         if (r % 2) {
-            ns_b[r] = round_ns(&b, w, calls);
-            ns_a[r] = round_ns(&a, w, calls);
+            ns_b[r] = round_ns(&build_b, w, calls);
+            ns_a[r] = round_ns(&build_a, w, calls);
         } else {
-            ns_a[r] = round_ns(&a, w, calls);
-            ns_b[r] = round_ns(&b, w, calls);
+            ns_a[r] = round_ns(&build_a, w, calls);
+            ns_b[r] = round_ns(&build_b, w, calls);
         }
         ratio[r] = ns_b[r] / ns_a[r];
     }
@@ -190,10 +208,8 @@ int main(int argc, char **argv)
     printf("%s: A %.0f ns, B %.0f ns (medians); B/A median %.3f, quartiles %.3f and %.3f, over %u rounds\n",
            workload_names[w], ns_a[rounds / 2], ns_b[rounds / 2], ratio[rounds / 2], ratio[rounds / 4],
            ratio[3 * rounds / 4], rounds);
-    a.pool_close(a.pool);
-    b.pool_close(b.pool);
-    unlink(a.pool_path);
-    unlink(b.pool_path);
+    build_a.pool_close(build_a.pool);
+    build_b.pool_close(build_b.pool);
     free(ratio);
     free(ns_a);
     free(ns_b);
