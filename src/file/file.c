@@ -174,7 +174,8 @@ bool file_read_lockless_plan(struct fs *fs, struct inode *inode, size_t count, u
 {
     read->io_seq = __atomic_load_n(&inode->io_seq, __ATOMIC_ACQUIRE);
     read->layout_seq = __atomic_load_n(&inode->layout_seq, __ATOMIC_ACQUIRE);
-    if ((read->io_seq | read->layout_seq) % 2 || (!noatime && inode_atime_due(inode, now_coarse_ns())))
+    read->noatime = noatime;
+    if ((read->io_seq | read->layout_seq) % 2)
         return false;
     uint64_t size = __atomic_load_n(&inode->attr.size, __ATOMIC_RELAXED);
     read->source = NULL;
@@ -188,6 +189,11 @@ bool file_read_lockless_plan(struct fs *fs, struct inode *inode, size_t count, u
         read->source = (const char *)pool_block(&fs->pool, block) + in_page;
     }
     return file_lockless_unchanged(inode, read);
+}
+
+bool file_read_lockless_stands(const struct inode *inode, const struct lockless_read *read)
+{
+    return file_lockless_unchanged(inode, read) && (read->noatime || !inode_atime_due(inode, now_seconds_ns()));
 }
 
 bool file_lockless_unchanged(const struct inode *inode, const struct lockless_read *read)

@@ -23,11 +23,19 @@ struct lockless_read {
     uint32_t layout_seq;
     const void *source; /* count bytes of the pool to copy */
     size_t count;       /* 0 at or past the end of the file */
+    bool noatime;
 };
 
-/* Plans a read that one extent holds and that moves no atime; false: the caller reads with file_read. */
+/* Plans a read that one extent holds; false: the caller reads with file_read. */
 bool file_read_lockless_plan(struct fs *fs, struct inode *inode, size_t count, uint64_t offset, bool noatime,
                              struct lockless_read *read);
+/*
+ * After the copy: whether it stands, the inode unchanged and no atime due
+ * (the locked path moves it). The atime check waits until here so that the
+ * copy starts sooner: the instructions before a copy delay its loads, those
+ * after it run beside them.
+ */
+bool file_read_lockless_stands(const struct inode *inode, const struct lockless_read *read);
 /*
  * Whether no writer moved the sequence counts that read saw: what a lockless
  * read copied is what it planned to copy, and a lockless overwrite's plan,

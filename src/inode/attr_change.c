@@ -6,7 +6,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define RELATIME_PERIOD_NS (24LL * 3600 * NS_PER_SEC)
 
 /* Under ILOCK: logs attr as the inode's new attributes. */
 static int commit_attr(struct fs *fs, struct inode *inode, const struct udax_attr *attr)
@@ -129,13 +128,6 @@ int inode_drop_setid(struct fs *fs, const struct cred *cred, struct inode *inode
     }
     inode_unlock(inode);
     return rc;
-}
-
-bool inode_atime_due(const struct inode *inode, int64_t now)
-{
-    const struct udax_attr *attr = &inode->attr;
-    return attr->atime_ns <= attr->mtime_ns || attr->atime_ns <= attr->ctime_ns ||
-           now - attr->atime_ns >= RELATIME_PERIOD_NS;
 }
 
 void inode_touch_atime(struct fs *fs, struct inode *inode)

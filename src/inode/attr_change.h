@@ -18,8 +18,15 @@ int inode_utimens(struct fs *fs, const struct cred *cred, struct inode *inode, c
 int inode_access(const struct cred *cred, struct inode *inode, int mode);
 /* Before a write or truncate by a non-root caller: clears set-user-ID, and set-group-ID on a group-executable file. */
 int inode_drop_setid(struct fs *fs, const struct cred *cred, struct inode *inode);
-/* Under ILOCK, relatime's rule: whether a read moves atime. */
-bool inode_atime_due(const struct inode *inode, int64_t now);
+#define RELATIME_PERIOD_NS (24LL * 3600 * NS_PER_SEC)
+
+/* Under ILOCK, or in a lockless read that checks its inode after: relatime's rule, whether a read moves atime. */
+static inline bool inode_atime_due(const struct inode *inode, int64_t now)
+{
+    const struct udax_attr *attr = &inode->attr;
+    return attr->atime_ns <= attr->mtime_ns || attr->atime_ns <= attr->ctime_ns ||
+           now - attr->atime_ns >= RELATIME_PERIOD_NS;
+}
 /* After a readdir: moves a directory's atime as relatime says, logged at once. */
 void inode_touch_atime(struct fs *fs, struct inode *inode);
 

@@ -2,6 +2,7 @@
 #ifndef UDAX_HOOKS_H
 #define UDAX_HOOKS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,6 +17,11 @@ typedef void (*hook_fn)(const char *point, const void *object, uint64_t key);
 void hooks_install(hook_fn fn);
 
 extern hook_fn hooks_installed;
+
+static inline bool hooks_present(void)
+{
+    return __atomic_load_n(&hooks_installed, __ATOMIC_RELAXED) != NULL;
+}
 
 static inline void hook_point(const char *point, const void *object, uint64_t key)
 {

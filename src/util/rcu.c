@@ -29,7 +29,12 @@ void rcu_free(void *ptr)
     pthread_mutex_unlock(&pending_lock);
     if (!full)
         return;
-    urcu_bp_synchronize_rcu();
+    rcu_wait_for_sections();
     for (size_t i = 0; i < full; i++)
         free(batch[i]);
+}
+
+void rcu_wait_for_sections(void)
+{
+    urcu_bp_synchronize_rcu();
 }

@@ -34,6 +34,9 @@ static inline void rcu_section_end(void)
     urcu_bp_read_unlock();
 }
 
+/* Returns once every section that began before this call has ended; never call it inside a section. */
+void rcu_wait_for_sections(void);
+
 /* free(ptr) once every section that began before this call has ended; never call it inside a section. */
 void rcu_free(void *ptr);
 

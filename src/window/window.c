@@ -235,6 +235,7 @@ int window_map(struct window *w, struct inode *inode, void *addr, size_t length,
         rc = start ? 0 : ENOMEM;
     }
     if (!rc) {
+        window_span_cover(start, mapped);
         rc = uffd_register(w, start, mapped);
         if (rc)
             munmap(start, mapped);

@@ -42,6 +42,27 @@ int window_unpin(struct window *w, void *addr, size_t length);
  */
 int window_fault_at(struct window *w, const void *addr, bool write, char **mapped, size_t *mapped_len);
 
+/*
+ * Before [start, start+length) can fault into a window: adds it to the span
+ * that window_span_overlaps checks, and, when the span grows, waits for the
+ * read-side sections that may have checked it before.
+ */
+void window_span_cover(const void *start, size_t length);
+
+extern uintptr_t window_span_low, window_span_high;
+
+/*
+ * Inside a read-side section: whether [start, start+length) may overlap a udax
+ * mapping of any pool of this process, whose fault may wait for a grace
+ * period (util/rcu.h). false is certain for as long as the section lasts.
+ */
+static inline bool window_span_overlaps(const void *start, size_t length)
+{
+    uintptr_t first = (uintptr_t)start;
+    return first < __atomic_load_n(&window_span_high, __ATOMIC_RELAXED) &&
+           first + length > __atomic_load_n(&window_span_low, __ATOMIC_RELAXED);
+}
+
 /* Reclaims up to count idle ranges, least recently used first; the caller holds no FAULTLOCK (R8). */
 uint64_t window_reclaim(struct window *w, uint64_t count);
 

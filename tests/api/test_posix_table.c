@@ -21,7 +21,7 @@
 enum who { ROOT, U1000, U1001, NOBODY };
 
 enum call { OPEN, REOPEN, MKDIR, MKNOD, SYMLINK, READLINK, LINK, UNLINK, RMDIR, RENAME, CHMOD, CHOWN, UTIMENS, ACCESS,
-            TRUNCATE, STAT, STATX, WRITE, READ, COPY };
+            TRUNCATE, STAT, STATX, WRITE, READ, PREAD, COPY };
 
 /* What an OPEN or REOPEN row then does with its descriptor, as the same caller. */
 enum then { NOTHING, THEN_READ, THEN_WRITE, THEN_FSTAT, THEN_FCHMOD, THEN_FCHOWN, THEN_FUTIMENS, THEN_FTRUNCATE };
@@ -842,6 +842,12 @@ static const struct row rows[] = {
      U1000, READ, "/f", .ret = 3, .after = "atime /f 4000000000.000000000"},
     {"read: O_NOATIME leaves atime alone", "f /f 0644 1000 1000; w /f abc; t /f 1 0 2 0", U1000, READ, "/f",
      .flags = O_NOATIME, .ret = 3, .after = "atime /f 1.000000000"},
+    {"pread, which takes no lock: updates an atime older than mtime (relatime)", "f /f 0644; w /f abc; t /f 1 0 2 0",
+     U1000, PREAD, "/f", .ret = 3, .after = "atime /f new; mtime /f 2.000000000; ctime /f same"},
+    {"pread: leaves alone an atime newer than mtime and ctime (relatime)", "f /f 0644; w /f abc; t /f 4000000000 0 2 0",
+     U1000, PREAD, "/f", .ret = 3, .after = "atime /f 4000000000.000000000"},
+    {"pread: O_NOATIME leaves atime alone", "f /f 0644 1000 1000; w /f abc; t /f 1 0 2 0", U1000, PREAD, "/f",
+     .flags = O_NOATIME, .ret = 3, .after = "atime /f 1.000000000"},
 
     {"write: S_ISGID without group execute is cleared for a writer outside the group", "f /f 2646 1000 3000", U1000,
      WRITE, "/f", "x", .ret = 1, .after = "mode /f 0646"},
@@ -1126,7 +1132,9 @@ static long long open_and(struct ctx *c, const char *path, int flags, bool writi
         return -1;
     char buf[64];
     const char *text = c->row->path2 ? c->row->path2 : "";
-    long long ret = writing ? udax_write(c->pool, fd, text, strlen(text)) : udax_read(c->pool, fd, buf, sizeof(buf));
+    long long ret = writing                  ? udax_write(c->pool, fd, text, strlen(text))
+                    : c->row->call == PREAD ? udax_pread(c->pool, fd, buf, sizeof(buf), 0)
+                                            : udax_read(c->pool, fd, buf, sizeof(buf));
     int saved = errno;
     udax_close(c->pool, fd);
     errno = saved;
@@ -1223,6 +1231,7 @@ static void do_call(struct ctx *c, int at, const char *path, const char *path2)
         ret = open_and(c, path, O_WRONLY | r->flags, true);
         break;
     case READ:
+    case PREAD:
         ret = open_and(c, path, O_RDONLY | r->flags, false);
         break;
     case COPY:
@@ -1458,7 +1467,7 @@ static void check_result(struct ctx *c)
 {
     const struct row *r = c->row;
     const struct result *res = &c->res;
-    bool counted = r->call == READLINK || r->call == WRITE || r->call == READ || r->call == COPY;
+    bool counted = r->call == READLINK || r->call == WRITE || r->call == READ || r->call == PREAD || r->call == COPY;
     bool ok = r->err ? res->ret == -1 && res->err == r->err : counted ? res->ret == r->ret : res->ret == 0;
     if (!ok)
         complain(c, "  returned %lld, errno %s (%s); expected %lld, errno %s", res->ret, errno_name(res->err),
