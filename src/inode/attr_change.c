@@ -6,7 +6,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-
 /* Under ILOCK: logs attr as the inode's new attributes. */
 static int commit_attr(struct fs *fs, struct inode *inode, const struct udax_attr *attr)
 {

@@ -18,6 +18,7 @@ int inode_utimens(struct fs *fs, const struct cred *cred, struct inode *inode, c
 int inode_access(const struct cred *cred, struct inode *inode, int mode);
 /* Before a write or truncate by a non-root caller: clears set-user-ID, and set-group-ID on a group-executable file. */
 int inode_drop_setid(struct fs *fs, const struct cred *cred, struct inode *inode);
+
 #define RELATIME_PERIOD_NS (24LL * 3600 * NS_PER_SEC)
 
 /* Under ILOCK, or in a lockless read that checks its inode after: relatime's rule, whether a read moves atime. */

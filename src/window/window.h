@@ -58,9 +58,9 @@ extern uintptr_t window_span_low, window_span_high;
  */
 static inline bool window_span_overlaps(const void *start, size_t length)
 {
-    uintptr_t first = (uintptr_t)start;
+    uintptr_t first = (uintptr_t)start, end = first + length < first ? UINTPTR_MAX : first + length;
     return first < __atomic_load_n(&window_span_high, __ATOMIC_RELAXED) &&
-           first + length > __atomic_load_n(&window_span_low, __ATOMIC_RELAXED);
+           end > __atomic_load_n(&window_span_low, __ATOMIC_RELAXED);
 }
 
 /* Reclaims up to count idle ranges, least recently used first; the caller holds no FAULTLOCK (R8). */

@@ -33,6 +33,8 @@ static void test_covered_range_and_its_edges(void **state)
     assert_true(window_span_overlaps(range, 4096 + 1));
     assert_false(window_span_overlaps(range, 4096));
     assert_false(window_span_overlaps(range + 2 * 4096, 4096));
+    /* A length that runs past the end of the address space still overlaps. */
+    assert_true(window_span_overlaps(range, SIZE_MAX));
     /* A second range widens the span over the gap between them: the span errs on the side of the slow path. */
     window_span_cover(range + 3 * 4096 - 1, 1);
     assert_true(window_span_overlaps(range + 2 * 4096, 1));
