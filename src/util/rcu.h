@@ -21,8 +21,8 @@
  * the membarrier system call a section costs two plain stores.
  *
  * Inside a section a thread never blocks, takes no lock and touches no
- * memory a page fault of this pool could be needed for: rcu_free may then
- * wait for sections while holding any lock.
+ * memory whose fault udax serves (a udax mapping: window_span_overlaps):
+ * rcu_free may then wait for sections while holding any lock.
  */
 static inline void rcu_section_begin(void)
 {
