@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "bench_clock.h"
+#include "bench_random.h"
 #include "udax.h"
 
 /*
@@ -96,15 +97,13 @@ static void load(struct build *b, const char *library, char side)
     b->append_fd = b->open(b->pool, "/log", O_CREAT | O_WRONLY | O_APPEND, 0644);
     if (b->fd < 0 || b->append_fd < 0)
         fail(b->pool_path, "cannot open the files");
-    b->random = 88172645463325252ULL;
+    b->random = RANDOM_SEED;
 }
 
 static uint64_t next_page(struct build *b)
 {
-    b->random ^= b->random << 13;
-    b->random ^= b->random >> 7;
-    b->random ^= b->random << 17;
-    return b->random % (FILE_BYTES / PAGE) * PAGE;
+    b->random = xorshift(b->random);
+    return scaled(b->random, FILE_BYTES / PAGE) * PAGE;
 }
 
 static void one(struct build *b, enum ab_workload w, unsigned i)
@@ -149,12 +148,6 @@ static double round_ns(struct build *b, enum ab_workload w, unsigned calls)
         b->appended = 0;
     }
     return ns;
-}
-
-static int by_value(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
 }
 
 /* The workload called name, or -1. */
@@ -202,9 +195,9 @@ int main(int argc, char **argv)
         }
         ratio[r] = ns_b[r] / ns_a[r];
     }
-    qsort(ratio, rounds, sizeof(*ratio), by_value);
-    qsort(ns_a, rounds, sizeof(*ns_a), by_value);
-    qsort(ns_b, rounds, sizeof(*ns_b), by_value);
+    qsort(ratio, rounds, sizeof(*ratio), compare_doubles);
+    qsort(ns_a, rounds, sizeof(*ns_a), compare_doubles);
+    qsort(ns_b, rounds, sizeof(*ns_b), compare_doubles);
     printf("%s: A %.0f ns, B %.0f ns (medians); B/A median %.3f, quartiles %.3f and %.3f, over %u rounds\n",
            workload_names[w], ns_a[rounds / 2], ns_b[rounds / 2], ratio[rounds / 2], ratio[rounds / 4],
            ratio[3 * rounds / 4], rounds);

@@ -12,13 +12,13 @@
 #include "test_pool.h"
 #include "window/window.h"
 
-static char heap_byte_buffer[64];
+static char plain_buffer[64];
 
 /* Runs first: no mapping exists yet in this process. */
 static void test_empty_span_overlaps_nothing(void **state)
 {
     (void)state;
-    assert_false(window_span_overlaps(heap_byte_buffer, sizeof(heap_byte_buffer)));
+    assert_false(window_span_overlaps(plain_buffer, sizeof(plain_buffer)));
     assert_false(window_span_overlaps((void *)4096, SIZE_MAX / 2));
 }
 
@@ -54,7 +54,7 @@ static void test_udax_mmap_covers_its_mapping(void **state)
     assert_ptr_not_equal(map, MAP_FAILED);
     assert_true(window_span_overlaps(map, 1));
     assert_true(window_span_overlaps(map + 8 * 4096 - 1, 1));
-    assert_false(window_span_overlaps(heap_byte_buffer, sizeof(heap_byte_buffer)));
+    assert_false(window_span_overlaps(plain_buffer, sizeof(plain_buffer)));
     /* The read into an unfaulted page of the mapping faults it in and gets the bytes. */
     assert_int_equal(udax_pwrite(pool, fd, "span", 4, 4096), 4);
     assert_int_equal(udax_pread(pool, fd, map + 5 * 4096, 4, 4096), 4);
