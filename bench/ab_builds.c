@@ -22,6 +22,7 @@
 #define FILE_BYTES (64ULL << 20)
 #define PIECE (1 << 20)
 #define PAGE 4096
+#define LINE 64
 #define WARM_ROUNDS 10
 
 struct build {
@@ -42,8 +43,8 @@ struct build {
     uint64_t appended, random;
 };
 
-enum ab_workload { APPEND, OVERWRITE, READ, CREATE };
-static const char *const workload_names[] = {"append", "overwrite", "read", "create"};
+enum ab_workload { APPEND, OVERWRITE, READ, CREATE, WRITE64 };
+static const char *const workload_names[] = {"append", "overwrite", "read", "create", "write64"};
 
 static char source[PIECE], sink[PIECE];
 static struct build build_a, build_b;
@@ -106,6 +107,12 @@ static uint64_t next_page(struct build *b)
     return scaled(b->random, FILE_BYTES / PAGE) * PAGE;
 }
 
+static uint64_t next_line(struct build *b)
+{
+    b->random = xorshift(b->random);
+    return scaled(b->random, FILE_BYTES / LINE) * LINE;
+}
+
 static void one(struct build *b, enum ab_workload w, unsigned i)
 {
     char name[32];
@@ -119,6 +126,9 @@ static void one(struct build *b, enum ab_workload w, unsigned i)
         break;
     case READ:
         done = b->pread(b->pool, b->fd, sink + i % (PIECE / PAGE) * PAGE, PAGE, (off_t)next_page(b)) == PAGE;
+        break;
+    case WRITE64:
+        done = b->pwrite(b->pool, b->fd, source + i % (PIECE / LINE) * LINE, LINE, (off_t)next_line(b)) == LINE;
         break;
     case CREATE:
         snprintf(name, sizeof(name), "/n%u", i);
@@ -153,7 +163,7 @@ static double round_ns(struct build *b, enum ab_workload w, unsigned calls)
 /* The workload called name, or -1. */
 static int workload_named(const char *name)
 {
-    for (int w = APPEND; w <= CREATE; w++)
+    for (int w = APPEND; w <= WRITE64; w++)
         if (!strcmp(name, workload_names[w]))
             return w;
     return -1;
@@ -163,7 +173,7 @@ int main(int argc, char **argv)
 {
     int named = argc == 4 ? workload_named(argv[3]) : -1;
     if (named < 0) {
-        fprintf(stderr, "usage: ab_builds LIBUDAX_A.so LIBUDAX_B.so append|overwrite|read|create\n"
+        fprintf(stderr, "usage: ab_builds LIBUDAX_A.so LIBUDAX_B.so append|overwrite|read|create|write64\n"
                         "  environment: ROUNDS (default 200), CALLS per round (default 2048)\n");
         return 2;
     }

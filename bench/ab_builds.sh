@@ -1,7 +1,7 @@
 #!/bin/bash
 # ab_builds.sh: A/B of the library built from a git revision (A) against the working tree's build-release (B).
 set -euo pipefail
-usage="usage: bash bench/ab_builds.sh REVISION [append|overwrite|read|create ...]"
+usage="usage: bash bench/ab_builds.sh REVISION [append|overwrite|read|create|write64 ...]"
 [ $# -ge 1 ] && [ "$1" != --help ] || { echo "$usage"; echo "prints each workload's median B/A time ratio; below 1 means B is faster"; exit $(( $# ? 0 : 2 )); }
 rev=$1
 shift
