@@ -221,7 +221,10 @@ void inode_free(struct fs *fs, struct inode *inode)
         __atomic_fetch_sub(&fs->directories, 1, __ATOMIC_RELAXED);
     else
         __atomic_fetch_sub(&fs->files, 1, __ATOMIC_RELAXED);
+    struct inode *removed_from = inode->removed_from;
     inode_unclaim(fs, inode);
+    if (removed_from)
+        inode_put(fs, removed_from);
 }
 
 int inode_log_attr(struct fs *fs, struct log_txn *txn, const struct udax_attr *attr)

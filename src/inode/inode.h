@@ -46,7 +46,13 @@ struct inode {
     struct xattr_index xattrs;   /* extended attributes */
     struct dax_mapping *mapping; /* DAX entries, created by the first fault; set atomically, read under ILOCK */
     uint32_t refs;               /* open files and walkers, and INODE_UNNAMED; atomic */
-    bool dead;                   /* a removed directory: nothing may be added */
+    /*
+     * A removed directory: the directory it was removed from, referenced
+     * until this one is freed, so that ".." in it still finds that directory,
+     * as on Linux, and no other inode takes its number meanwhile. Nothing may
+     * be added to a removed directory. Set under both ILOCKs.
+     */
+    struct inode *removed_from;
     bool record_cleared;         /* freed on media by the commit that took its last name: inode_free stores nothing */
     uint32_t type;               /* S_IFMT of the mode, set before the inode is reachable; read without locks */
     bool setid;                  /* the mode has bits a write by a non-root caller may clear; atomic */

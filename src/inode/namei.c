@@ -336,7 +336,7 @@ static int create_child(struct fs *fs, const struct cred *cred, struct inode *di
     log_txn_begin_fresh(&child_txn, &inode->log);
     log_txn_begin(&dir_txn, &dir->log);
     uint64_t target_block = 0;
-    int rc = dir->dead ? ENOENT : 0;
+    int rc = dir->removed_from ? ENOENT : 0;
     if (!rc)
         rc = inode_log_attr(fs, &child_txn, &inode->attr);
     if (!rc && spec->target)
@@ -656,7 +656,7 @@ int namei_link(struct fs *fs, const struct cred *cred, struct inode *old_start, 
     if (!rc) {
         struct inode *locked[] = {dir, target};
         lock_inodes(locked, 2);
-        if (dir->dead || target->attr.nlink == 0)
+        if (dir->removed_from || target->attr.nlink == 0)
             rc = ENOENT;
         else if (target->attr.nlink >= NAMEI_LINK_MAX)
             rc = EMLINK;
@@ -706,6 +706,13 @@ static int wrong_kind(const struct inode *victim, const struct last_name *last, 
     return last->trailing_slash ? ENOTDIR : 0;
 }
 
+/* Under the ILOCKs of both: dir has just lost its name in from (struct inode, removed_from). */
+static void mark_removed(struct inode *dir, struct inode *from)
+{
+    inode_get(from);
+    dir->removed_from = from;
+}
+
 /*
  * unlink and rmdir: the caller holds dir's IOLOCK exclusive and may write
  * and search dir; victim is referenced. The sticky rule is checked under the
@@ -723,8 +730,8 @@ static int remove_name(struct fs *fs, const struct cred *cred, struct inode *dir
     struct udax_attr victim_attr = unlinked_attr(victim, now);
     if (!rc)
         rc = commit_name_change(fs, dir, last, name, victim, now, &victim_attr);
-    if (!rc)
-        victim->dead = inode_is_dir(victim);
+    if (!rc && inode_is_dir(victim))
+        mark_removed(victim, dir);
     unlock_inodes(locked, 2);
     return rc;
 }
@@ -893,7 +900,8 @@ static int commit_rename(struct fs *fs, struct rename_op *op)
     if (op->victim) {
         log_txn_applied(&fs->env, &victim_txn);
         op->victim->attr = victim_attr;
-        op->victim->dead = replaces_dir;
+        if (replaces_dir)
+            mark_removed(op->victim, op->to_dir);
         if (!victim_attr.nlink)
             inode_mark_unnamed(op->victim);
     }

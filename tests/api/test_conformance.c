@@ -452,6 +452,62 @@ static void test_openat(void **state)
     assert_int_equal(udax_close(pool, dirfd), 0);
 }
 
+/*
+ * ".." in a removed directory is the directory it was removed from, removed
+ * too and still unique, as on Linux: not whatever inode took its number.
+ */
+static void test_dotdot_of_removed_directory(void **state)
+{
+    struct udax_pool *pool = test_fixture_pool(state);
+    assert_int_equal(udax_mkdir(pool, "/a", 0755), 0);
+    assert_int_equal(udax_mkdir(pool, "/a/b", 0755), 0);
+    struct stat root_st, a_st, st;
+    assert_int_equal(udax_stat(pool, "/", &root_st), 0);
+    assert_int_equal(udax_stat(pool, "/a", &a_st), 0);
+    int b = udax_open(pool, "/a/b", O_RDONLY | O_DIRECTORY);
+    assert_true(b >= 0);
+    assert_int_equal(udax_rmdir(pool, "/a/b"), 0);
+    assert_int_equal(udax_rmdir(pool, "/a"), 0);
+    for (int i = 0; i < 8; i++) {
+        char path[16];
+        snprintf(path, sizeof(path), "/new%d", i);
+        assert_int_equal(udax_mkdir(pool, path, 0755), 0);
+        assert_int_equal(udax_stat(pool, path, &st), 0);
+        assert_int_not_equal(st.st_ino, a_st.st_ino);
+    }
+    assert_int_equal(udax_fstatat(pool, b, "..", &st, 0), 0);
+    assert_int_equal(st.st_ino, a_st.st_ino);
+    assert_int_equal(st.st_nlink, 0);
+    assert_int_equal(udax_fstatat(pool, b, "../..", &st, 0), 0);
+    assert_int_equal(st.st_ino, root_st.st_ino);
+    EXPECT_ERRNO(udax_mkdirat(pool, b, "../x", 0755), ENOENT);
+    EXPECT_ERRNO(udax_openat(pool, b, "../f", O_CREAT | O_WRONLY, 0644), ENOENT);
+    EXPECT_ERRNO(udax_mkdirat(pool, b, "x", 0755), ENOENT);
+    assert_int_equal(udax_close(pool, b), 0);
+
+    /* A directory that a rename replaces is removed from the rename's target directory. */
+    struct stat p_st;
+    assert_int_equal(udax_mkdir(pool, "/p", 0755), 0);
+    assert_int_equal(udax_mkdir(pool, "/p/replaced", 0755), 0);
+    assert_int_equal(udax_mkdir(pool, "/q", 0755), 0);
+    assert_int_equal(udax_stat(pool, "/p", &p_st), 0);
+    int replaced = udax_open(pool, "/p/replaced", O_RDONLY | O_DIRECTORY);
+    assert_true(replaced >= 0);
+    assert_int_equal(udax_rename(pool, "/q", "/p/replaced"), 0);
+    assert_int_equal(udax_rmdir(pool, "/p/replaced"), 0);
+    assert_int_equal(udax_rmdir(pool, "/p"), 0);
+    assert_int_equal(udax_mkdir(pool, "/after", 0755), 0);
+    assert_int_equal(udax_fstatat(pool, replaced, "..", &st, 0), 0);
+    assert_int_equal(st.st_ino, p_st.st_ino);
+    assert_int_equal(st.st_nlink, 0);
+    assert_int_equal(udax_close(pool, replaced), 0);
+
+    /* The last close freed every removed directory: root, the eight new ones and /after remain. */
+    struct udax_pool_info info;
+    assert_int_equal(udax_pool_info(pool, &info), 0);
+    assert_int_equal(info.directories, 10);
+}
+
 static const struct udax_cred user_1000 = {.uid = 1000, .gid = 1000, .umask = 022};
 static const struct udax_cred user_1001 = {.uid = 1001, .gid = 1001, .umask = 022};
 
@@ -1057,6 +1113,7 @@ int main(void)
         BOTH_MODES(test_truncate),          BOTH_MODES(test_fallocate),
         BOTH_MODES(test_directories),       BOTH_MODES(test_rename),
         BOTH_MODES(test_unlink_open_file),  BOTH_MODES(test_openat),
+        BOTH_MODES(test_dotdot_of_removed_directory),
         BOTH_MODES(test_reopen_by_fd),      BOTH_MODES(test_reopen_as_user),
         BOTH_MODES(test_fchmodat_empty_path),
         BOTH_MODES(test_copy_file_range),   BOTH_MODES(test_copy_same_and_sparse),
