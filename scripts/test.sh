@@ -62,33 +62,40 @@ else
     failed=$((failed + 1))
 fi
 
-# Each -Dinject_bug build puts back one bug; the suite meant to catch it must fail, or that suite proves nothing.
-# Without lockdep, so that a scenario's bug shows as the hang or wrong result it caused, not as an order report.
-for bug_suite in S1:scenarios S2:scenarios S3:scenarios S4:scenarios S5:scenarios S6:scenarios \
-    crash-fence:crash crash-flush:crash fault-leak:crash salvage-commit:api salvage-order:api salvage-tail:crash \
-    lockless-unchecked:scenarios lockless-unwaited:scenarios append-position:scenarios; do
-    bug=${bug_suite%%:*}
-    suite=${bug_suite#*:}
-    dir=build-bug-$bug
-    targets=(tests/scenarios/scenarios)
-    [ "$suite" = crash ] && targets=(tests/crash/crash_test tests/crash/fault_test)
-    [ "$suite" = api ] && targets=() # every test of the suite, whatever it grows to
-    echo "=== $dir (suite $suite must fail) ==="
-    if { [ -d "$dir" ] || meson setup "$dir" >/dev/null; } &&
-        meson configure "$dir" -Dinject_bug="$bug" -Dlockdep=false >/dev/null &&
-        ninja -C "$dir" "${targets[@]}" >/dev/null; then
-        if UDAX_WATCHDOG_SECONDS=5 meson test -C "$dir" --no-rebuild --suite "$suite" --num-processes 2 >/dev/null; then
+# One build with the bug switch; each run puts back one bug, and the suite meant to catch it must fail, or that suite
+# proves nothing. Without lockdep, so that a scenario's bug shows as the hang or wrong result it caused, not as an
+# order report.
+echo "=== build-bugs (-Dbug_injection=true) ==="
+if { [ -d build-bugs ] || meson setup build-bugs -Dbug_injection=true -Dlockdep=false >/dev/null; } &&
+    ninja -C build-bugs >/dev/null; then
+    for bug_suite in S1:scenarios S2:scenarios S3:scenarios S4:scenarios S5:scenarios S6:scenarios \
+        crash-fence:crash crash-flush:crash fault-leak:crash salvage-commit:api salvage-order:api salvage-tail:crash \
+        lockless-unchecked:scenarios lockless-unwaited:scenarios append-position:scenarios; do
+        bug=${bug_suite%%:*}
+        suite=${bug_suite#*:}
+        echo "=== UDAX_INJECT_BUG=$bug (suite $suite must fail) ==="
+        # The library stops at a name it does not know, which would fail the suite as if the bug were caught.
+        if ! grep -q "= \"$bug\"," src/util/inject_bug.c; then
+            echo "bug $bug: src/util/inject_bug.c has no such name"
+            failed=$((failed + 1))
+            continue
+        fi
+        rm -f build-bugs/meson-logs/testlog.json
+        if UDAX_INJECT_BUG=$bug UDAX_WATCHDOG_SECONDS=5 \
+            meson test -C build-bugs --no-rebuild --suite "$suite" --num-processes 2 >/dev/null; then
             echo "bug $bug: every test of suite $suite passed with the bug put back"
             failed=$((failed + 1))
-        else
-            grep -h '"name"' "$dir/meson-logs/testlog.json" | grep -v '"result": "OK"' |
+        elif [ -f build-bugs/meson-logs/testlog.json ]; then
+            grep -h '"name"' build-bugs/meson-logs/testlog.json | grep -v '"result": "OK"' |
                 sed -n 's/.*"name": "\([^"]*\)".*/  caught by \1/p'
             passed=$((passed + 1))
+        else
+            failed=$((failed + 1))
         fi
-    else
-        failed=$((failed + 1))
-    fi
-done
+    done
+else
+    failed=$((failed + 1))
+fi
 
 echo "${passed} passed, ${failed} failed"
 [ "$failed" -eq 0 ]

@@ -1,19 +1,16 @@
 /*
- * inject_bug.h: the build option -Dinject_bug=NAME puts back one bug, so that
- * the test meant to catch it can show that it fails: SN is the historical bug
- * that scenario SN of DESIGN.md section 6 guards against; the others break
- * the persistence protocol or leak on a failure path, for the crash and fault
- * injection tests, or break a rule of fsck's salvage, for the api and crash
- * tests, or lets a lockless read or overwrite, or the position an append
- * leaves, go wrong, for the scenario tests. Production builds have
- * UDAX_INJECTED_BUG 0 and every check below folds away.
+ * inject_bug.h: in a build with -Dbug_injection=true, the environment
+ * variable UDAX_INJECT_BUG=NAME puts back one bug when the library loads, so
+ * that the test meant to catch it can show that it fails: SN is the
+ * historical bug that scenario SN of DESIGN.md section 6 guards against; the
+ * others break the persistence protocol or leak on a failure path, for the
+ * crash and fault injection tests, or break a rule of fsck's salvage, for the
+ * api and crash tests, or let a lockless read or overwrite, or the position
+ * an append leaves, go wrong, for the scenario tests. In other builds every
+ * check below folds away.
  */
 #ifndef UDAX_INJECT_BUG_H
 #define UDAX_INJECT_BUG_H
-
-#ifndef UDAX_INJECTED_BUG
-#define UDAX_INJECTED_BUG 0
-#endif
 
 /* S1: removing an entry wakes one waiter, and a waiter that finds no entry passes nothing on (Linux DAX, 2021). */
 #define BUG_S1 1
@@ -49,6 +46,14 @@
 /* append-position: lseek moves a position that appends store without the position lock, and holds no IOLOCK. */
 #define BUG_APPEND_POSITION 15
 
-#define BUG_INJECTED(bug) (UDAX_INJECTED_BUG == (bug))
+#define BUG_COUNT 16
+
+#ifdef UDAX_BUG_INJECTION
+/* The bug that UDAX_INJECT_BUG named when the library loaded, or 0. */
+extern int injected_bug;
+#define BUG_INJECTED(bug) __builtin_expect(injected_bug == (bug), 0)
+#else
+#define BUG_INJECTED(bug) 0
+#endif
 
 #endif

@@ -1,8 +1,8 @@
 /*
  * scenarios.c: the scenario tests S1 to S6 of DESIGN.md section
  * 6, one per run, named on the command line. Threads meet at the engine's hook
- * points; the watchdog turns a hang into a failure with a thread dump. Built
- * with -Dinject_bug=SN, scenario SN must fail.
+ * points; the watchdog turns a hang into a failure with a thread dump. Run
+ * with UDAX_INJECT_BUG=SN in a -Dbug_injection=true build, scenario SN must fail.
  */
 #include <errno.h>
 #include <fcntl.h>
