@@ -270,6 +270,124 @@ static void set_position(struct open_file *file, uint64_t position)
     __atomic_store_n(&file->position, position, __ATOMIC_RELAXED);
 }
 
+/*
+ * Inside a read-side section, for the lockless calls: the regular file that
+ * held names, when the caller holds a reference on held, or else that fd
+ * names, with the description's generation; and the description's flags.
+ * NULL, when it is open with the access mode refused_mode or O_PATH, sends
+ * the call to the locked path, which gives any error.
+ */
+static struct inode *lockless_target(struct udax_pool *pool, int fd, struct open_file *held, int refused_mode,
+                                     struct open_file **file, uint32_t *gen, int *flags)
+{
+    *file = held ? held : fd_peek(&pool->fds, fd, gen);
+    if (!*file)
+        return NULL;
+    *flags = __atomic_load_n(&(*file)->flags, __ATOMIC_RELAXED);
+    struct inode *inode = __atomic_load_n(&(*file)->inode, __ATOMIC_RELAXED);
+    return (*flags & O_ACCMODE) != refused_mode && !(*flags & O_PATH) && inode_is_regular(inode) ? inode : NULL;
+}
+
+/* Whether the description a lockless call found is still the one it names: always, when the caller holds it. */
+static bool lockless_target_unchanged(const struct open_file *held, struct open_file *file, uint32_t gen)
+{
+    return held || fd_file_unchanged(file, gen);
+}
+
+/*
+ * pread with neither a lock nor a reference (docs/locking.md, "Lockless reads
+ * and overwrites"), or on held, a description the caller holds: false when
+ * it cannot vouch for what it copied, and the locked path reads again.
+ */
+static bool pread_lockless(struct udax_pool *pool, int fd, struct open_file *held, void *buf, size_t count,
+                           off_t offset, ssize_t *done)
+{
+    if (offset < 0)
+        return false;
+    struct lockless_read read = {0};
+    struct open_file *file;
+    uint32_t gen = 0;
+    int flags;
+    LOCKLESS_READS_BEGIN();
+    rcu_section_begin();
+    struct inode *inode = lockless_target(pool, fd, held, O_WRONLY, &file, &gen, &flags);
+    bool planned = inode &&
+                   file_read_lockless_plan(&pool->fs, inode, count, (uint64_t)offset, flags & O_NOATIME, &read);
+    /*
+     * Most buffers are plain memory, and their copy stays in the section: a
+     * read bound by its copy pays for every instruction between two copies
+     * (docs/bench.md). A test's hook may park the thread, which a section
+     * must not do.
+     */
+    bool copy_in_section = !window_span_overlaps(buf, read.count) && !hooks_present();
+    if (planned && copy_in_section && read.count)
+        memcpy(buf, read.source, read.count);
+    planned = planned && lockless_target_unchanged(held, file, gen) &&
+              (!copy_in_section || file_read_lockless_stands(inode, &read));
+    rcu_section_end();
+    if (planned && !copy_in_section) {
+        hook_point("pread_lockless_planned", pool, (uint64_t)fd);
+        /* Outside the section: buf may be a udax mapping, whose fault may wait for a grace period. */
+        if (read.count)
+            memcpy(buf, read.source, read.count);
+        rcu_section_begin();
+        planned = lockless_target_unchanged(held, file, gen) && file_read_lockless_stands(inode, &read);
+        rcu_section_end();
+    }
+    LOCKLESS_READS_END();
+    *done = (ssize_t)read.count;
+    return planned;
+}
+
+/*
+ * pwrite over bytes already in the file, in fast mode, with neither a lock
+ * nor a reference, or on held, a description the caller holds; false: the
+ * locked path writes.
+ */
+static bool pwrite_lockless(struct udax_pool *pool, int fd, struct open_file *held, const void *buf, size_t count,
+                            off_t offset)
+{
+    if (offset < 0)
+        return false;
+    struct lockless_write write;
+    struct open_file *file;
+    uint32_t gen = 0;
+    int flags;
+    LOCKLESS_READS_BEGIN();
+    rcu_section_begin();
+    struct inode *inode = lockless_target(pool, fd, held, O_RDONLY, &file, &gen, &flags);
+    bool planned = inode && !(flags & O_APPEND) &&
+                   file_write_lockless_plan(&pool->fs, inode, count, (uint64_t)offset, &write);
+    /* After the announcement: a close that this check misses waits for the write before it frees the inode. */
+    if (planned && !lockless_target_unchanged(held, file, gen)) {
+        file_write_lockless_cancel();
+        planned = false;
+    }
+    rcu_section_end();
+    LOCKLESS_READS_END();
+    if (planned) {
+        hook_point("pwrite_lockless_planned", pool, (uint64_t)fd);
+        file_write_lockless_copy(&pool->fs, &write, buf, count);
+    }
+    return planned;
+}
+
+/*
+ * One buffer at the position, which the caller holds the position lock of,
+ * through the lockless path that pread and pwrite take, on the description
+ * the caller holds: false, and the locked path moves it.
+ */
+static bool lockless_at_position(struct udax_pool *pool, int fd, struct open_file *file, const struct iovec *iov,
+                                 bool write, uint64_t *end)
+{
+    ssize_t done = (ssize_t)iov->iov_len;
+    bool moved = write ? pwrite_lockless(pool, fd, file, iov->iov_base, iov->iov_len, (off_t)*end)
+                       : pread_lockless(pool, fd, file, iov->iov_base, iov->iov_len, (off_t)*end, &done);
+    if (moved)
+        *end += (uint64_t)done;
+    return moved;
+}
+
 /* read, write, readv, writev: at the file position, which moves under the position lock. */
 static ssize_t positioned(struct udax_pool *pool, int fd, const struct iovec *iov, int iovcnt, bool write)
 {
@@ -283,102 +401,17 @@ static ssize_t positioned(struct udax_pool *pool, int fd, const struct iovec *io
         rc = transfer(pool, file, iov, iovcnt, 0, true, &file->position);
     } else {
         mutex_lock(&file->position_lock, 0);
-        uint64_t end = position_of(file);
-        rc = transfer(pool, file, iov, iovcnt, end, write, &end);
+        uint64_t start = position_of(file), end = start;
+        if (iovcnt == 1 && lockless_at_position(pool, fd, file, iov, write, &end))
+            rc = (ssize_t)(end - start);
+        else
+            rc = transfer(pool, file, iov, iovcnt, start, write, &end);
         if (rc >= 0)
             set_position(file, end);
         mutex_unlock(&file->position_lock);
     }
     open_file_put(pool, file);
     return rc;
-}
-
-/*
- * Inside a read-side section, for the lockless calls: the regular file that
- * fd names, with the description's generation and flags, unless it is open
- * with the access mode refused_mode or O_PATH; NULL sends the call to the
- * locked path, which gives any error.
- */
-static struct inode *peek_regular_file(struct udax_pool *pool, int fd, int refused_mode, struct open_file **file,
-                                       uint32_t *gen, int *flags)
-{
-    *file = fd_peek(&pool->fds, fd, gen);
-    if (!*file)
-        return NULL;
-    *flags = __atomic_load_n(&(*file)->flags, __ATOMIC_RELAXED);
-    struct inode *inode = __atomic_load_n(&(*file)->inode, __ATOMIC_RELAXED);
-    return (*flags & O_ACCMODE) != refused_mode && !(*flags & O_PATH) && inode_is_regular(inode) ? inode : NULL;
-}
-
-/*
- * pread with neither a lock nor a reference (docs/locking.md, "Lockless reads
- * and overwrites"): false when it cannot vouch for what it copied, and the
- * locked path reads again.
- */
-static bool pread_lockless(struct udax_pool *pool, int fd, void *buf, size_t count, off_t offset, ssize_t *done)
-{
-    if (offset < 0)
-        return false;
-    struct lockless_read read = {0};
-    struct open_file *file;
-    uint32_t gen;
-    int flags;
-    LOCKLESS_READS_BEGIN();
-    rcu_section_begin();
-    struct inode *inode = peek_regular_file(pool, fd, O_WRONLY, &file, &gen, &flags);
-    bool held = inode &&
-                file_read_lockless_plan(&pool->fs, inode, count, (uint64_t)offset, flags & O_NOATIME, &read);
-    /*
-     * Most buffers are plain memory, and their copy stays in the section: a
-     * read bound by its copy pays for every instruction between two copies
-     * (docs/bench.md). A test's hook may park the thread, which a section
-     * must not do.
-     */
-    bool copy_in_section = !window_span_overlaps(buf, read.count) && !hooks_present();
-    if (held && copy_in_section && read.count)
-        memcpy(buf, read.source, read.count);
-    held = held && fd_file_unchanged(file, gen) && (!copy_in_section || file_read_lockless_stands(inode, &read));
-    rcu_section_end();
-    if (held && !copy_in_section) {
-        hook_point("pread_lockless_planned", pool, (uint64_t)fd);
-        /* Outside the section: buf may be a udax mapping, whose fault may wait for a grace period. */
-        if (read.count)
-            memcpy(buf, read.source, read.count);
-        rcu_section_begin();
-        held = fd_file_unchanged(file, gen) && file_read_lockless_stands(inode, &read);
-        rcu_section_end();
-    }
-    LOCKLESS_READS_END();
-    *done = (ssize_t)read.count;
-    return held;
-}
-
-/* pwrite over bytes already in the file, in fast mode, with neither a lock nor a reference; false: the locked path writes. */
-static bool pwrite_lockless(struct udax_pool *pool, int fd, const void *buf, size_t count, off_t offset)
-{
-    if (offset < 0)
-        return false;
-    struct lockless_write write;
-    struct open_file *file;
-    uint32_t gen;
-    int flags;
-    LOCKLESS_READS_BEGIN();
-    rcu_section_begin();
-    struct inode *inode = peek_regular_file(pool, fd, O_RDONLY, &file, &gen, &flags);
-    bool planned = inode && !(flags & O_APPEND) &&
-                   file_write_lockless_plan(&pool->fs, inode, count, (uint64_t)offset, &write);
-    /* After the announcement: a close that this check misses waits for the write before it frees the inode. */
-    if (planned && !fd_file_unchanged(file, gen)) {
-        file_write_lockless_cancel();
-        planned = false;
-    }
-    rcu_section_end();
-    LOCKLESS_READS_END();
-    if (planned) {
-        hook_point("pwrite_lockless_planned", pool, (uint64_t)fd);
-        file_write_lockless_copy(&pool->fs, &write, buf, count);
-    }
-    return planned;
 }
 
 static ssize_t at_offset(struct udax_pool *pool, int fd, const struct iovec *iov, off_t offset, bool write)
@@ -422,7 +455,7 @@ ssize_t udax_writev(struct udax_pool *pool, int fd, const struct iovec *iov, int
 ssize_t udax_pread(struct udax_pool *pool, int fd, void *buf, size_t count, off_t offset)
 {
     ssize_t done;
-    if (pool && pread_lockless(pool, fd, buf, clamp_count(count), offset, &done))
+    if (pool && pread_lockless(pool, fd, NULL, buf, clamp_count(count), offset, &done))
         return done;
     struct iovec iov = {buf, clamp_count(count)};
     return at_offset(pool, fd, &iov, offset, false);
@@ -430,7 +463,7 @@ ssize_t udax_pread(struct udax_pool *pool, int fd, void *buf, size_t count, off_
 
 ssize_t udax_pwrite(struct udax_pool *pool, int fd, const void *buf, size_t count, off_t offset)
 {
-    if (pool && pwrite_lockless(pool, fd, buf, clamp_count(count), offset))
+    if (pool && pwrite_lockless(pool, fd, NULL, buf, clamp_count(count), offset))
         return (ssize_t)clamp_count(count);
     struct iovec iov = {(void *)buf, clamp_count(count)};
     return at_offset(pool, fd, &iov, offset, true);

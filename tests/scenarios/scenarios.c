@@ -406,6 +406,7 @@ static void scenario_write_keeps_fault_block(void)
 struct pread_call {
     struct udax_pool *pool;
     int fd;
+    bool at_position; /* udax_read from the description's position, 0, instead of udax_pread */
     ssize_t rc;
     int err;
     char byte;
@@ -483,11 +484,12 @@ static void scenario_fd_lookup_races_close(void)
     unlink(sc.path);
 }
 
-static void *pread_at_most_two(void *arg)
+static void *read_at_most_two(void *arg)
 {
     struct pread_call *p = arg;
     char bytes[2] = {0};
-    p->rc = udax_pread(p->pool, p->fd, bytes, sizeof(bytes), 0);
+    p->rc = p->at_position ? udax_read(p->pool, p->fd, bytes, sizeof(bytes))
+                           : udax_pread(p->pool, p->fd, bytes, sizeof(bytes), 0);
     p->err = errno;
     p->byte = bytes[0];
     return NULL;
@@ -500,19 +502,24 @@ static void *pread_at_most_two(void *arg)
  * file frees the planned block, which a file written next may take; a close
  * and an open give the descriptor to another file. The read must see the
  * change and read again, under the locks, and never hand out what the
- * planned block holds by then.
+ * planned block holds by then. A udax_read takes the same path on the
+ * description it holds: a close cannot take the file from it, and it reads
+ * the file as it was.
  */
 static void scenario_lockless_read_races_writers(void)
 {
     enum { TRUNCATED, CLOSED_UNLINKED, REOPENED, REWRITTEN } cases[] = {TRUNCATED, CLOSED_UNLINKED, REOPENED,
                                                                         REWRITTEN};
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    for (size_t run = 0; run < 2 * sizeof(cases) / sizeof(cases[0]); run++) {
+        size_t i = run / 2;
+        bool at_position = run % 2;
         /* Strict mode for the rewrite: an overwrite takes new blocks and frees the old ones. */
         struct udax_pool *pool = new_api_pool(cases[i] == REWRITTEN ? UDAX_DATA_STRICT : UDAX_DATA_FAST);
         int x = udax_open(pool, "/a", O_CREAT | O_RDWR | O_NOATIME, 0644);
         HARNESS_CHECK(x >= 0 && udax_pwrite(pool, x, "aa", 2, 0) == 2, "/a: %s", udax_last_error());
-        struct pread_call call = {.pool = pool, .fd = x};
-        struct harness_thread *t = harness_start("pread", pread_at_most_two, &call, "pread_lockless_planned");
+        struct pread_call call = {.pool = pool, .fd = x, .at_position = at_position};
+        struct harness_thread *t = harness_start(at_position ? "read" : "pread", read_at_most_two, &call,
+                                                 "pread_lockless_planned");
         harness_wait_parked(t);
         int b = -1;
         switch (cases[i]) {
@@ -542,12 +549,20 @@ static void scenario_lockless_read_races_writers(void)
             HARNESS_CHECK(call.rc == 0, "the read of /a, truncated to 0, gave %zd '%c'", call.rc, call.byte);
             break;
         case CLOSED_UNLINKED:
-            HARNESS_CHECK(call.rc == -1 && call.err == EBADF, "the read of a closed x gave %zd (errno %d)", call.rc,
-                          call.err);
+            if (at_position)
+                HARNESS_CHECK(call.rc == 2 && call.byte == 'a', "the read of /a, closed meanwhile, gave %zd '%c'",
+                              call.rc, call.byte);
+            else
+                HARNESS_CHECK(call.rc == -1 && call.err == EBADF, "the read of a closed x gave %zd (errno %d)",
+                              call.rc, call.err);
             break;
         case REOPENED:
-            HARNESS_CHECK(call.rc == 1 && call.byte == 'b', "the read of x, now /b, gave %zd '%c'", call.rc,
-                          call.byte);
+            if (at_position)
+                HARNESS_CHECK(call.rc == 2 && call.byte == 'a', "the read of /a, closed meanwhile, gave %zd '%c'",
+                              call.rc, call.byte);
+            else
+                HARNESS_CHECK(call.rc == 1 && call.byte == 'b', "the read of x, now /b, gave %zd '%c'", call.rc,
+                              call.byte);
             HARNESS_CHECK(udax_close(pool, b) == 0, "close /b");
             break;
         case REWRITTEN:
@@ -555,6 +570,9 @@ static void scenario_lockless_read_races_writers(void)
                           call.byte);
             break;
         }
+        if (at_position && (cases[i] == TRUNCATED || cases[i] == REWRITTEN))
+            HARNESS_CHECK(udax_lseek(pool, x, 0, SEEK_CUR) == call.rc, "the read left the position at %lld",
+                          (long long)udax_lseek(pool, x, 0, SEEK_CUR));
         if (cases[i] == TRUNCATED || cases[i] == REWRITTEN)
             HARNESS_CHECK(udax_close(pool, x) == 0, "close x");
         HARNESS_CHECK(udax_pool_close(pool) == 0, "pool close");
@@ -577,6 +595,14 @@ static void *pwrite_one(void *arg)
     return NULL;
 }
 
+/* A udax_write at the description's position, 0. */
+static void *write_one(void *arg)
+{
+    struct pwrite_call *p = arg;
+    p->rc = udax_write(p->pool, p->fd, "W", 1);
+    return NULL;
+}
+
 struct change_call {
     struct udax_pool *pool;
     int fd;
@@ -595,11 +621,14 @@ static void *change_thread(void *arg)
  * A fast-mode overwrite without locks: it has planned its copy into a block
  * of /a and stalls before it. A truncate, or the last close of an unlinked
  * /a, would free that block for any other file: each must wait until the
- * copy is done, as it would for a write holding IOLOCK shared.
+ * copy is done, as it would for a write holding IOLOCK shared. A udax_write
+ * takes the same path on the description it holds, which no close frees
+ * under it: only the truncate is for it to hold up.
  */
 static void scenario_lockless_overwrite_holds_blocks(void)
 {
-    for (int unlink_and_close = 0; unlink_and_close < 2; unlink_and_close++) {
+    for (int run = 0; run < 3; run++) {
+        bool unlink_and_close = run == 1, at_position = run == 2;
         struct udax_pool *pool = new_api_pool(UDAX_DATA_FAST);
         int x = udax_open(pool, "/a", O_CREAT | O_RDWR, 0644);
         HARNESS_CHECK(x >= 0 && udax_pwrite(pool, x, "aa", 2, 0) == 2, "/a: %s", udax_last_error());
@@ -611,7 +640,9 @@ static void scenario_lockless_overwrite_holds_blocks(void)
         struct pwrite_call write = {.pool = pool, .fd = x};
         struct harness_thread *writer;
         for (;;) {
-            writer = harness_start("pwrite", pwrite_one, &write, "pwrite_lockless_planned");
+            HARNESS_CHECK(udax_lseek(pool, x, 0, SEEK_SET) == 0, "lseek");
+            writer = harness_start(at_position ? "write" : "pwrite", at_position ? write_one : pwrite_one, &write,
+                                   "pwrite_lockless_planned");
             if (!harness_wait_parked_or_done(writer))
                 break;
             harness_join(writer);
@@ -628,8 +659,10 @@ static void scenario_lockless_overwrite_holds_blocks(void)
         HARNESS_CHECK(write.rc == 1 && change.rc == 0, "overwrite gave %zd, the change %d", write.rc, change.rc);
         if (!unlink_and_close) {
             struct stat after;
-            HARNESS_CHECK(udax_fstat(pool, x, &after) == 0 && after.st_size == 0 && udax_close(pool, x) == 0,
-                          "/a after the truncate");
+            HARNESS_CHECK(udax_fstat(pool, x, &after) == 0 && after.st_size == 0, "/a after the truncate");
+            HARNESS_CHECK(!at_position || udax_lseek(pool, x, 0, SEEK_CUR) == 1, "the write left the position at %lld",
+                          (long long)udax_lseek(pool, x, 0, SEEK_CUR));
+            HARNESS_CHECK(udax_close(pool, x) == 0, "close /a");
         }
         HARNESS_CHECK(udax_pool_close(pool) == 0, "pool close");
         check_fsck_clean();
