@@ -1,6 +1,8 @@
 /* test_pool.c: pool set-up and tear-down for tests, with an fsck check at the end of each. */
 #include "test_pool.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -68,9 +70,35 @@ static void forget_unfinished(const char *path)
     pthread_mutex_unlock(&unfinished_lock);
 }
 
+/*
+ * A test process killed by a signal (a timeout, a crash) leaves its pools
+ * behind, which no exit handler removes: the first pool a later test
+ * process makes removes those whose process no longer exists.
+ */
+static void remove_pools_of_dead_processes(void)
+{
+    DIR *shm = opendir("/dev/shm");
+    if (!shm)
+        return;
+    struct dirent *entry;
+    while ((entry = readdir(shm))) {
+        int pid, sequence;
+        if (sscanf(entry->d_name, "udax-test-%d-%d.pool", &pid, &sequence) != 2 || pid <= 0)
+            continue;
+        if (kill(pid, 0) != 0 && errno == ESRCH) {
+            char path[300];
+            snprintf(path, sizeof(path), "/dev/shm/%s", entry->d_name);
+            unlink(path);
+        }
+    }
+    closedir(shm);
+}
+
 void test_pool_create(char *path, size_t len, uint64_t size, enum udax_data_mode mode)
 {
     static int sequence;
+    static pthread_once_t swept = PTHREAD_ONCE_INIT;
+    pthread_once(&swept, remove_pools_of_dead_processes);
     snprintf(path, len, "/dev/shm/udax-test-%d-%d.pool", (int)getpid(), __atomic_fetch_add(&sequence, 1, __ATOMIC_RELAXED));
     unlink(path);
     remember_unfinished(path);
