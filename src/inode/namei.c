@@ -706,7 +706,7 @@ static int wrong_kind(const struct inode *victim, const struct last_name *last, 
     return last->trailing_slash ? ENOTDIR : 0;
 }
 
-/* Under the ILOCKs of both: dir has just lost its name in from (struct inode, removed_from). */
+/* Under the ILOCKs of both: dir has just lost its name in from (see removed_from in struct inode). */
 static void mark_removed(struct inode *dir, struct inode *from)
 {
     inode_get(from);

@@ -37,6 +37,6 @@ __attribute__((constructor)) static void read_switch(void)
             injected_bug = bug;
             return;
         }
-    fprintf(stderr, "udax: UDAX_INJECT_BUG=%s names no bug; the names are in src/util/inject_bug.h\n", name);
+    fprintf(stderr, "udax: UDAX_INJECT_BUG=%s names no bug; src/util/inject_bug.h lists them\n", name);
     exit(2);
 }
