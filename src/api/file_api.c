@@ -301,8 +301,9 @@ static bool lockless_target_unchanged(const struct open_file *held, struct open_
  * Inlined into each caller: the call, and the tests of held that a
  * constant folds away, cost udax_pread 36 instructions more than its 357.
  */
-static inline __attribute__((always_inline)) bool pread_lockless(struct udax_pool *pool, int fd, struct open_file *held, void *buf, size_t count,
-                           off_t offset, ssize_t *done)
+static inline __attribute__((always_inline)) bool pread_lockless(struct udax_pool *pool, int fd,
+                                                                 struct open_file *held, void *buf, size_t count,
+                                                                 off_t offset, ssize_t *done)
 {
     if (offset < 0)
         return false;
@@ -346,8 +347,9 @@ static inline __attribute__((always_inline)) bool pread_lockless(struct udax_poo
  * nor a reference, or on held, a description the caller holds; false: the
  * locked path writes. Inlined into each caller, as pread_lockless is.
  */
-static inline __attribute__((always_inline)) bool pwrite_lockless(struct udax_pool *pool, int fd, struct open_file *held, const void *buf, size_t count,
-                            off_t offset)
+static inline __attribute__((always_inline)) bool pwrite_lockless(struct udax_pool *pool, int fd,
+                                                                  struct open_file *held, const void *buf,
+                                                                  size_t count, off_t offset)
 {
     if (offset < 0)
         return false;

@@ -46,7 +46,8 @@
 /* append-position: lseek moves a position that appends store without the position lock, and holds no IOLOCK. */
 #define BUG_APPEND_POSITION 15
 
-#define BUG_COUNT 16
+/* One past the last bug's number. */
+#define BUG_COUNT (BUG_APPEND_POSITION + 1)
 
 #ifdef UDAX_BUG_INJECTION
 /* The bug that UDAX_INJECT_BUG named when the library loaded, or 0. */

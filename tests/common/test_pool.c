@@ -33,6 +33,9 @@ static pthread_mutex_t unfinished_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static pid_t unfinished_owner;
 
+/* In /dev/shm: the process that made the pool, and its count of pools so far. */
+#define TEST_POOL_NAME "udax-test-%d-%d.pool"
+
 /* Only in the process that made them: a forked child that exits must not take its parent's pools. */
 static void remove_unfinished(void)
 {
@@ -83,7 +86,7 @@ static void remove_pools_of_dead_processes(void)
     struct dirent *entry;
     while ((entry = readdir(shm))) {
         int pid, sequence;
-        if (sscanf(entry->d_name, "udax-test-%d-%d.pool", &pid, &sequence) != 2 || pid <= 0)
+        if (sscanf(entry->d_name, TEST_POOL_NAME, &pid, &sequence) != 2 || pid <= 0)
             continue;
         if (kill(pid, 0) != 0 && errno == ESRCH) {
             char path[300];
@@ -99,7 +102,7 @@ void test_pool_create(char *path, size_t len, uint64_t size, enum udax_data_mode
     static int sequence;
     static pthread_once_t swept = PTHREAD_ONCE_INIT;
     pthread_once(&swept, remove_pools_of_dead_processes);
-    snprintf(path, len, "/dev/shm/udax-test-%d-%d.pool", (int)getpid(), __atomic_fetch_add(&sequence, 1, __ATOMIC_RELAXED));
+    snprintf(path, len, "/dev/shm/" TEST_POOL_NAME, (int)getpid(), __atomic_fetch_add(&sequence, 1, __ATOMIC_RELAXED));
     unlink(path);
     remember_unfinished(path);
     struct udax_mkfs_options opts = {.data_mode = mode};
