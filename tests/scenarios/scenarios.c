@@ -744,6 +744,9 @@ int main(int argc, char **argv)
             return 0;
         }
     }
-    fprintf(stderr, "usage: %s SCENARIO (S1, S2, S3, S4, S5-rounds, S5-fault-while-pinned, S6, write-keeps-fault-block, fd-lookup-races-close, lockless-read-races-writers, lockless-overwrite-holds-blocks)\n", argv[0]);
+    fprintf(stderr, "usage: %s SCENARIO, one of:", argv[0]);
+    for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
+        fprintf(stderr, " %s", scenarios[i].name);
+    fputc('\n', stderr);
     return 2;
 }
