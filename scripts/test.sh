@@ -46,8 +46,9 @@ run_variant build none
 test_args=(--no-suite model)
 ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     run_variant build-asan address env
-# The crash enumerator is single-threaded, so ThreadSanitizer would only slow it down.
-test_args=(--no-suite model --no-suite crash)
+# ThreadSanitizer finds races between threads: the crash enumerator and the unit tests of suite one-thread start none,
+# so under it they would only take time.
+test_args=(--no-suite model --no-suite crash --no-suite one-thread)
 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 run_variant build-tsan thread env "${tsan_runner[@]}"
 
 # A short libFuzzer run over pool open, recovery and fsck; scripts/fuzz.sh runs the long one.

@@ -75,17 +75,17 @@ static void expect_file(struct udax_pool *pool, int fd, const unsigned char *wan
 {
     unsigned char *got = malloc(size);
     assert_int_equal(udax_pread(pool, fd, got, size, 0), (ssize_t)size);
-    for (size_t i = 0; i < size; i++)
-        if (got[i] != want[i])
-            fail_msg("byte %zu of the file reads %#x, not %#x", i, got[i], want[i]);
+    size_t i = test_first_difference(got, want, size);
+    if (i < size)
+        fail_msg("byte %zu of the file reads %#x, not %#x", i, got[i], want[i]);
     free(got);
 }
 
 static void expect_mapped(const unsigned char *map, const unsigned char *want, size_t size)
 {
-    for (size_t i = 0; i < size; i++)
-        if (map[i] != want[i])
-            fail_msg("byte %zu of the mapping reads %#x, not %#x", i, map[i], want[i]);
+    size_t i = test_first_difference(map, want, size);
+    if (i < size)
+        fail_msg("byte %zu of the mapping reads %#x, not %#x", i, map[i], want[i]);
 }
 
 /* The end of a test of one file: its size, its bytes through pread and through the mapping, then everything goes. */
@@ -688,10 +688,9 @@ static void self_io(enum udax_data_mode mode)
         expect_size(pool, fd, (off_t)size);
         unsigned char *got = malloc(size);
         assert_int_equal(udax_pread(pool, fd, got, size, 0), (ssize_t)size);
-        for (size_t b = 0; b < size; b++)
-            if (got[b] != map[b])
-                fail_msg("case %zu: byte %zu reads %#x through the mapping and %#x through pread", i, b, map[b],
-                         got[b]);
+        size_t b = test_first_difference(got, map, size);
+        if (b < size)
+            fail_msg("case %zu: byte %zu reads %#x through the mapping and %#x through pread", i, b, map[b], got[b]);
         /*
          * A write to a mapped file goes in place in strict mode too (a copy
          * would lose stores made through the mapping), so an overlapping copy
@@ -699,9 +698,9 @@ static void self_io(enum udax_data_mode mode)
          */
         if (overlaps)
             memcpy(model, got, size);
-        for (size_t b = 0; b < size; b++)
-            if (got[b] != model[b])
-                fail_msg("case %zu: byte %zu reads %#x, not %#x", i, b, got[b], model[b]);
+        b = test_first_difference(got, model, size);
+        if (b < size)
+            fail_msg("case %zu: byte %zu reads %#x, not %#x", i, b, got[b], model[b]);
         free(got);
         assert_int_equal(udax_munmap(pool, map, SELF_MAP), 0);
     }

@@ -131,6 +131,17 @@ void test_pool_finish(struct udax_pool *pool, const char *path)
     assert_int_equal(status, UDAX_FSCK_CLEAN);
 }
 
+size_t test_first_difference(const void *a, const void *b, size_t size)
+{
+    const unsigned char *x = a, *y = b;
+    if (memcmp(x, y, size) == 0)
+        return size;
+    size_t i = 0;
+    while (x[i] == y[i])
+        i++;
+    return i;
+}
+
 void test_fill(void *buf, size_t count, uint64_t seed, uint64_t offset)
 {
     unsigned char *bytes = buf;

@@ -24,6 +24,13 @@ static inline uint64_t test_random_next(uint64_t *state)
     return z ^ (z >> 31);
 }
 
+/*
+ * The offset of the first byte where a and b differ, or size when they are
+ * equal. It compares with memcmp before it looks for the byte, because under
+ * ThreadSanitizer a loop over megabytes, byte by byte, takes seconds.
+ */
+size_t test_first_difference(const void *a, const void *b, size_t size);
+
 /* Writes count bytes of a pattern derived from seed and offset. */
 void test_fill(void *buf, size_t count, uint64_t seed, uint64_t offset);
 

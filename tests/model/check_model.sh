@@ -5,6 +5,7 @@
 #   VARIANT correct: every configuration must verify with 0 errors.
 #   VARIANT S1, S2, R5 or R6: the model is built with -DBUG_<VARIANT>; at
 #   least one configuration must report an error, whose trail is replayed.
+#   The check stops at the first configuration that catches the bug.
 #   CONFIG: S1 S2 BUCKET MIX3 MIX2 (all by default).
 # SPIN and CC name the programs to use.
 set -u
@@ -59,6 +60,7 @@ for config in "${configs[@]}"; do
         # The replay's printfs tell which process did what until the error.
         "$spin" "${defs[@]}" -t entry_lock.pml 2>&1 |
             grep -E '^ +(P[0-9]|LOST|STRANDED)|^spin: (entry_lock|text of)' | sed 's/^ */    /'
+        break
     fi
 done
 

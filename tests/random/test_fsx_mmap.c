@@ -110,12 +110,10 @@ static void mismatch(struct fsx *f, const char *fmt, ...)
 
 static void expect_bytes(struct fsx *f, const char *what, uint64_t offset, const unsigned char *got, size_t len)
 {
-    if (!memcmp(got, f->model + offset, len))
-        return;
-    for (size_t i = 0; i < len; i++)
-        if (got[i] != f->model[offset + i])
-            mismatch(f, "%s: byte %" PRIu64 " reads %#x, not %#x (size %" PRIu64 ")", what, offset + i, got[i],
-                     f->model[offset + i], f->size);
+    size_t i = test_first_difference(got, f->model + offset, len);
+    if (i < len)
+        mismatch(f, "%s: byte %" PRIu64 " reads %#x, not %#x (size %" PRIu64 ")", what, offset + i, got[i],
+                 f->model[offset + i], f->size);
 }
 
 /* Whether a load, or a store, at the start of the page at file offset raises SIGBUS there. */
