@@ -195,7 +195,7 @@ int main(int argc, char **argv)
 
     struct workload workloads[KINDS];
     for (int k = 0; k < KINDS; k++)
-        workloads[k] = (struct workload){run_kind, (void *)(uintptr_t)k, 0};
+        workloads[k] = (struct workload){.run = run_kind, .arg = (void *)(uintptr_t)k};
     measure_in_rounds(workloads, KINDS, ROUNDS);
 
     FILE *csv = fopen(csv_path, "w");

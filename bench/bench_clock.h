@@ -48,12 +48,25 @@ static inline double median(double *samples, int count)
     return samples[count / 2];
 }
 
+#define BENCH_MAX_ROUNDS 32
+
 /* A workload times only the part it measures and returns seconds; set-up between runs stays out of the figure. */
 struct workload {
     double (*run)(void *arg);
     void *arg;
     double median_s;
+    double samples[BENCH_MAX_ROUNDS]; /* seconds, in the order of the rounds */
 };
+
+/* The median of one sample per round, which stay in round order for median_ratio. */
+static inline double median_of_rounds(const double *samples, int rounds)
+{
+    double sorted[BENCH_MAX_ROUNDS];
+    if (rounds > BENCH_MAX_ROUNDS)
+        abort();
+    memcpy(sorted, samples, (size_t)rounds * sizeof(*sorted));
+    return median(sorted, rounds);
+}
 
 /*
  * Runs each workload once per round, so that a change in the load of this
@@ -61,12 +74,29 @@ struct workload {
  */
 static inline void measure_in_rounds(struct workload *workloads, unsigned count, int rounds)
 {
-    double samples[count][rounds];
+    if (rounds > BENCH_MAX_ROUNDS)
+        abort();
     for (int round = 0; round < rounds; round++)
         for (unsigned i = 0; i < count; i++)
-            samples[i][round] = workloads[i].run(workloads[i].arg);
+            workloads[i].samples[round] = workloads[i].run(workloads[i].arg);
     for (unsigned i = 0; i < count; i++)
-        workloads[i].median_s = median(samples[i], rounds);
+        workloads[i].median_s = median_of_rounds(workloads[i].samples, rounds);
+}
+
+/*
+ * The median, over rounds, of top's time over bottom's in the same round.
+ * Two runs of one round are milliseconds apart, and a slow spell of the
+ * machine lasts longer: it moves both, and their ratio less than either.
+ * A ratio of two medians would pair a run of one round with one of another.
+ */
+static inline double median_ratio(const double *top, const double *bottom, int rounds)
+{
+    double ratios[BENCH_MAX_ROUNDS];
+    if (rounds > BENCH_MAX_ROUNDS)
+        abort();
+    for (int round = 0; round < rounds; round++)
+        ratios[round] = top[round] / bottom[round];
+    return median(ratios, rounds);
 }
 
 #endif

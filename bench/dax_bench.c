@@ -102,7 +102,8 @@ static void bench_grab_unlock(void)
         grab_or_die(g->mapping, key, &e);
         entry_unlock(g->mapping, &e);
     }
-    struct workload w[] = {{run_grab_unlock, g, 0}, {run_mutex_pair, g, 0}, {run_small_copy, g, 0}};
+    struct workload w[] = {
+        {.run = run_grab_unlock, .arg = g}, {.run = run_mutex_pair, .arg = g}, {.run = run_small_copy, .arg = g}};
     measure_in_rounds(w, 3, ROUNDS);
     double grab_ns = w[0].median_s * 1e9 / GRAB_OPS;
     printf("grab+unlock: %u entries of 4 KiB, %u operations per run\n", GRAB_KEYS, GRAB_OPS);
@@ -251,7 +252,7 @@ static void bench_handoff(void)
     struct handoff_lock condvar_lock = {condvar_handoff_grab, condvar_handoff_release, &condvar, 0};
     /* The baseline reaches no hook point, so the hook stays installed for both. */
     hooks_install(count_entry_waits);
-    struct workload w[] = {{run_handoffs, &entry_lock, 0}, {run_handoffs, &condvar_lock, 0}};
+    struct workload w[] = {{.run = run_handoffs, .arg = &entry_lock}, {.run = run_handoffs, .arg = &condvar_lock}};
     measure_in_rounds(w, 2, ROUNDS);
     hooks_install(NULL);
     dax_mapping_free(entry.mapping);
@@ -390,10 +391,10 @@ static void bench_fault_walks(uint64_t bytes)
     fill_tmpfs_file(&tmpfs, tmpfs_path, piece);
 
     struct workload w[] = {
-        {run_walk_2mib, walk, 0},
-        {run_walk_4kib, walk, 0},
-        {run_tmpfs_first_touch, &tmpfs, 0},
-        {run_big_copy, &copy, 0},
+        {.run = run_walk_2mib, .arg = walk},
+        {.run = run_walk_4kib, .arg = walk},
+        {.run = run_tmpfs_first_touch, .arg = &tmpfs},
+        {.run = run_big_copy, .arg = &copy},
     };
     measure_in_rounds(w, 4, ROUNDS);
 

@@ -16,7 +16,7 @@
 #include "bench_figures.h"
 #include "udax.h"
 
-#define ROUNDS 9
+#define ROUNDS 15
 /* Names created, looked up and unlinked per round on top of the names the directory already holds. */
 #define OPS 2000u
 #define MAX_WARM_ROUNDS 200
@@ -166,8 +166,9 @@ int main(int argc, char **argv)
 {
     unsigned long largest = argc > 1 ? strtoul(argv[1], NULL, 10) : 100000;
     const char *csv_path = argc > 2 ? argv[2] : "bench/results/dir.csv";
-    if (largest != 100000 && largest != 1000000) {
-        fprintf(stderr, "usage: %s [LARGEST: 100000 (default) or 1000000] [CSV]\n", argv[0]);
+    const char *sizes_csv_path = argc > 3 ? argv[3] : "bench/results/dir_sizes.csv";
+    if (argc > 4 || (largest != 100000 && largest != 1000000)) {
+        fprintf(stderr, "usage: %s [LARGEST: 100000 (default) or 1000000] [CSV] [SIZES_CSV]\n", argv[0]);
         return 2;
     }
     snprintf(pool_path, sizeof(pool_path), "/dev/shm/udax-dir-bench-%d.pool", (int)getpid());
@@ -226,23 +227,34 @@ int main(int argc, char **argv)
     for (unsigned s = 0; s < measured; s++)
         for (int which = 0; which < 2; which++)
             for (int p = 0; p < PHASES; p++)
-                medians[s][which][p] = median(samples[s][which][p], ROUNDS);
+                medians[s][which][p] = median_of_rounds(samples[s][which][p], ROUNDS);
 
+    /* Each ratio is the median of the ratios of two runs in one round: the rounds visit every size on both. */
     for (int p = 0; p < PHASES; p++)
         for (unsigned s = 0; s < measured; s++) {
             char *name = workloads[p * SIZE_COUNT + s];
             snprintf(name, sizeof(workloads[0]), "%s @%u", phase_names[p], sizes[s]);
-            add_figure(name, medians[s][0][p], "tmpfs", medians[s][1][p]);
+            add_paired_figure(name, medians[s][0][p], "tmpfs", medians[s][1][p],
+                              median_ratio(samples[s][0][p], samples[s][1][p], ROUNDS));
         }
     print_figures(24, 6);
 
+    FILE *sizes_csv = fopen(sizes_csv_path, "w");
+    if (!sizes_csv)
+        die(sizes_csv_path);
+    fprintf(sizes_csv, "workload,names,udax_over_empty,tmpfs_over_empty\n");
     printf("\nper-op cost against the empty directory (same file system)\n");
     printf("%-14s %8s %10s %10s\n", "workload", "names", "udax", "tmpfs");
     for (int p = 0; p < PHASES; p++)
-        for (unsigned s = 1; s < measured; s++)
-            printf("%-14s %8u %10.3f %10.3f\n", phase_names[p], sizes[s], medians[s][0][p] / medians[0][0][p],
-                   medians[s][1][p] / medians[0][1][p]);
+        for (unsigned s = 1; s < measured; s++) {
+            double udax = median_ratio(samples[s][0][p], samples[0][0][p], ROUNDS);
+            double tmpfs = median_ratio(samples[s][1][p], samples[0][1][p], ROUNDS);
+            printf("%-14s %8u %10.3f %10.3f\n", phase_names[p], sizes[s], udax, tmpfs);
+            fprintf(sizes_csv, "%s,%u,%.4f,%.4f\n", phase_names[p], sizes[s], udax, tmpfs);
+        }
+    fclose(sizes_csv);
     write_csv("dir_bench", csv_path);
+    printf("results: %s\n", sizes_csv_path);
 
     if (udax_pool_close(pool))
         die("close");

@@ -15,7 +15,7 @@
 #include "bench_random.h"
 #include "udax.h"
 
-#define ROUNDS 5
+#define ROUNDS 11
 #define PAGE 4096u
 #define PIECE (1u << 20)
 #define RANDOM_OPS 32768u
@@ -263,17 +263,36 @@ static struct udax_pool *make_pool(const char *path, enum udax_data_mode mode)
     return pool;
 }
 
-static void write_plot_data(FILE *csv, const double ns[ACCESSES][SYSTEMS])
+/* The time ratios of one access, each the median over rounds of the ratio of two runs in one round. */
+struct access_ratios {
+    double speedup[SYSTEMS];     /* tmpfs time over each system's */
+    double over_memory[SYSTEMS]; /* each system's time over the memory copy's */
+};
+
+static struct access_ratios ratios_of(const struct workload *row)
+{
+    struct access_ratios r;
+    for (int s = 0; s < SYSTEMS; s++) {
+        r.speedup[s] = median_ratio(row[TMPFS].samples, row[s].samples, ROUNDS);
+        r.over_memory[s] = median_ratio(row[s].samples, row[MEMORY].samples, ROUNDS);
+    }
+    return r;
+}
+
+static void write_plot_data(FILE *csv, const double ns[ACCESSES][SYSTEMS], const struct access_ratios *ratios)
 {
     fprintf(csv, "workload");
     for (int s = 0; s < SYSTEMS; s++)
         fprintf(csv, ",%s_ns", system_names[s]);
-    fprintf(csv, "\n");
+    fprintf(csv, ",udax_strict_speedup,udax_fast_speedup,memcpy_speedup");
+    fprintf(csv, ",udax_strict_over_memcpy,udax_fast_over_memcpy\n");
     for (int a = 0; a < ACCESSES; a++) {
         fprintf(csv, "%s", access_names[a]);
         for (int s = 0; s < SYSTEMS; s++)
             fprintf(csv, ",%.1f", ns[a][s]);
-        fprintf(csv, "\n");
+        const struct access_ratios *r = &ratios[a];
+        fprintf(csv, ",%.4f,%.4f,%.4f,%.4f,%.4f\n", r->speedup[UDAX_STRICT], r->speedup[UDAX_FAST],
+                r->speedup[MEMORY], r->over_memory[UDAX_STRICT], r->over_memory[UDAX_FAST]);
     }
 }
 
@@ -322,25 +341,27 @@ int main(int argc, char **argv)
     for (int a = 0; a < ACCESSES; a++)
         for (int s = 0; s < SYSTEMS; s++) {
             singles[a][s] = (struct single_run){&files[s], (enum access)a};
-            workloads[a * SYSTEMS + s] = (struct workload){run_single, &singles[a][s], 0};
+            workloads[a * SYSTEMS + s] = (struct workload){.run = run_single, .arg = &singles[a][s]};
         }
     measure_in_rounds(workloads, ACCESSES * SYSTEMS, ROUNDS);
     double ns[ACCESSES][SYSTEMS];
-    for (int a = 0; a < ACCESSES; a++)
+    struct access_ratios ratios[ACCESSES];
+    for (int a = 0; a < ACCESSES; a++) {
         for (int s = 0; s < SYSTEMS; s++)
             ns[a][s] = workloads[a * SYSTEMS + s].median_s * 1e9 / access_count((enum access)a);
+        ratios[a] = ratios_of(&workloads[a * SYSTEMS]);
+    }
 
-    printf("\nns per access on a %lu MiB file (medians of %d rounds); speed-up is tmpfs time / udax time\n", mib,
-           ROUNDS);
+    printf("\nns per access on a %lu MiB file (medians of %d rounds); speed-up is tmpfs time / udax time; the ratios\n"
+           "are medians of the ratios of two runs in one round\n", mib, ROUNDS);
     printf("%-22s %10s %10s %10s %10s  %8s %8s  %8s %8s\n", "workload", "strict", "fast", "tmpfs", "memcpy",
            "x strict", "x fast", "strict/m", "fast/m");
     for (int a = 0; a < ACCESSES; a++)
         printf("%-22s %10.1f %10.1f %10.1f %10.1f  %8.2f %8.2f  %8.2f %8.2f\n", access_names[a], ns[a][UDAX_STRICT],
-               ns[a][UDAX_FAST], ns[a][TMPFS], ns[a][MEMORY], ns[a][TMPFS] / ns[a][UDAX_STRICT],
-               ns[a][TMPFS] / ns[a][UDAX_FAST], ns[a][UDAX_STRICT] / ns[a][MEMORY],
-               ns[a][UDAX_FAST] / ns[a][MEMORY]);
+               ns[a][UDAX_FAST], ns[a][TMPFS], ns[a][MEMORY], ratios[a].speedup[UDAX_STRICT],
+               ratios[a].speedup[UDAX_FAST], ratios[a].over_memory[UDAX_STRICT], ratios[a].over_memory[UDAX_FAST]);
     FILE *csv = open_csv(csv_path);
-    write_plot_data(csv, ns);
+    write_plot_data(csv, ns, ratios);
     fclose(csv);
 
     static struct scaling_run scaling[SCALED_ACCESSES][SYSTEMS][THREADS];
@@ -350,21 +371,24 @@ int main(int argc, char **argv)
         for (int s = 0; s < SYSTEMS; s++)
             for (unsigned t = 0; t < THREADS; t++) {
                 scaling[a][s][t] = (struct scaling_run){scaling_files[s], scaled_accesses[a], t + 1};
-                scaling_workloads[w++] = (struct workload){run_threads, &scaling[a][s][t], 0};
+                scaling_workloads[w++] = (struct workload){.run = run_threads, .arg = &scaling[a][s][t]};
             }
     measure_in_rounds(scaling_workloads, w, ROUNDS);
 
-    printf("\nmillions of accesses per second, each thread on a file of its own\n");
+    printf("\nmillions of accesses per second (medians), each thread on a file of its own; the speed-up is the\n"
+           "median of the rounds' ratios\n");
     printf("%-22s %-12s %10s %10s %8s\n", "workload", "system", "1 thread", "2 threads", "speed-up");
     csv = open_csv(scaling_csv_path);
     fprintf(csv, "workload,system,one_thread_mops,two_threads_mops,speedup\n");
     w = 0;
     for (unsigned a = 0; a < SCALED_ACCESSES; a++)
         for (int s = 0; s < SYSTEMS; s++, w += THREADS) {
-            double one = 1e-6 / scaling_workloads[w].median_s, two = 1e-6 / scaling_workloads[w + 1].median_s;
+            const struct workload *one_thread = &scaling_workloads[w], *two_threads = &scaling_workloads[w + 1];
+            double one = 1e-6 / one_thread->median_s, two = 1e-6 / two_threads->median_s;
+            double speedup = median_ratio(one_thread->samples, two_threads->samples, ROUNDS);
             const char *name = access_names[scaled_accesses[a]];
-            printf("%-22s %-12s %10.3f %10.3f %8.2f\n", name, system_names[s], one, two, two / one);
-            fprintf(csv, "%s,%s,%.4f,%.4f,%.4f\n", name, system_names[s], one, two, two / one);
+            printf("%-22s %-12s %10.3f %10.3f %8.2f\n", name, system_names[s], one, two, speedup);
+            fprintf(csv, "%s,%s,%.4f,%.4f,%.4f\n", name, system_names[s], one, two, speedup);
         }
     fclose(csv);
     printf("results: %s %s\n", csv_path, scaling_csv_path);

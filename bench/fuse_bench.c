@@ -308,9 +308,9 @@ int main(int argc, char **argv)
     for (unsigned t = 0; t < target_count; t++)
         for (unsigned p = 0; p < PHASES; p++) {
             steps[t][p] = (struct step){&phases[p], &targets[t]};
-            w[count++] = (struct workload){run_step, &steps[t][p], 0};
+            w[count++] = (struct workload){.run = run_step, .arg = &steps[t][p]};
         }
-    w[count++] = (struct workload){run_big_copy, &copy, 0};
+    w[count++] = (struct workload){.run = run_big_copy, .arg = &copy};
 
     printf("fuse_bench: %u files of 4 KiB; a %lu MiB file in 4 KiB I/O (%u writes with fsync); %s measured", files,
            mib, sync_ops, targets[0].name);

@@ -241,11 +241,11 @@ static void bench_first_touch(struct udax_file *udax, struct tmpfs_file *tmpfs)
     struct first_touch udax_read = {.udax = udax}, udax_write = {.udax = udax, .write = true};
     struct first_touch tmpfs_read = {.tmpfs = tmpfs}, tmpfs_write = {.tmpfs = tmpfs, .write = true};
     struct workload w[] = {
-        {run_udax_first_touch, &udax_read, 0},
-        {run_tmpfs_first_touch, &tmpfs_read, 0},
-        {run_udax_first_touch, &udax_write, 0},
-        {run_tmpfs_first_touch, &tmpfs_write, 0},
-        {run_big_copy, &copy, 0},
+        {.run = run_udax_first_touch, .arg = &udax_read},
+        {.run = run_tmpfs_first_touch, .arg = &tmpfs_read},
+        {.run = run_udax_first_touch, .arg = &udax_write},
+        {.run = run_tmpfs_first_touch, .arg = &tmpfs_write},
+        {.run = run_big_copy, .arg = &copy},
     };
     measure_in_rounds(w, 5, ROUNDS);
     free(copy.from);
@@ -313,10 +313,10 @@ static void bench_random_access(struct udax_file *udax, struct tmpfs_file *tmpfs
     struct random_access udax_load = {udax_map_all, bytes, false}, udax_store = {udax_map_all, bytes, true};
     struct random_access tmpfs_load = {tmpfs_map_all, bytes, false}, tmpfs_store = {tmpfs_map_all, bytes, true};
     struct workload w[] = {
-        {run_random_access, &udax_load, 0},
-        {run_random_access, &tmpfs_load, 0},
-        {run_random_access, &udax_store, 0},
-        {run_random_access, &tmpfs_store, 0},
+        {.run = run_random_access, .arg = &udax_load},
+        {.run = run_random_access, .arg = &tmpfs_load},
+        {.run = run_random_access, .arg = &udax_store},
+        {.run = run_random_access, .arg = &tmpfs_store},
     };
     measure_in_rounds(w, 4, ROUNDS);
     long faults = minor_faults() - faults_before;
@@ -410,7 +410,9 @@ static double bench_fault_latency(struct udax_file *udax, struct tmpfs_file *tmp
     kernel.latencies = malloc(sizeof(double) * SMALL_FAULTS);
     if (!huge.latencies || !small.latencies || !kernel.latencies)
         die("latency buffers");
-    struct workload w[] = {{run_udax_faults, &huge, 0}, {run_udax_faults, &small, 0}, {run_tmpfs_faults, &kernel, 0}};
+    struct workload w[] = {{.run = run_udax_faults, .arg = &huge},
+                           {.run = run_udax_faults, .arg = &small},
+                           {.run = run_tmpfs_faults, .arg = &kernel}};
     measure_in_rounds(w, 3, ROUNDS);
     double huge_median = median(huge.medians, ROUNDS), small_median = median(small.medians, ROUNDS);
     double kernel_median = median(kernel.medians, ROUNDS);
@@ -492,8 +494,9 @@ static void bench_churn(struct udax_file *udax, struct tmpfs_file *tmpfs, double
     struct churn small = {.udax = udax, .misaligned = true, .step = HUGE_PAGE + PAGE};
     struct churn mapped = {.tmpfs_map = tmpfs_map(tmpfs, CHURN_BYTES), .step = HUGE_PAGE};
     touch_every(mapped.tmpfs_map, CHURN_BYTES, PAGE, true);
-    struct workload w[] = {
-        {run_udax_churn, &huge, 0}, {run_udax_churn, &small, 0}, {run_tmpfs_mapped_stores, &mapped, 0}};
+    struct workload w[] = {{.run = run_udax_churn, .arg = &huge},
+                           {.run = run_udax_churn, .arg = &small},
+                           {.run = run_tmpfs_mapped_stores, .arg = &mapped}};
     measure_in_rounds(w, 3, ROUNDS);
     munmap(mapped.tmpfs_map, CHURN_BYTES);
 

@@ -28,7 +28,7 @@ set title 'udax_mmap against its baselines'; \
 plot 'bench/results/mmap.csv' using 5:xtic(strcol(1).' / '.strcol(3)) skip 1 title '', \
 '' using 0:5:(sprintf('%.3g', \$5)) skip 1 with labels rotate by 90 left offset 0,0.5 title ''"
 echo "plot: bench/results/mmap.png"
-build-release/bench/dir_bench "${DIR_BENCH_NAMES:-100000}" bench/results/dir.csv
+build-release/bench/dir_bench "${DIR_BENCH_NAMES:-100000}" bench/results/dir.csv bench/results/dir_sizes.csv
 # A logarithmic axis: readdir costs tens of nanoseconds an entry, a create microseconds.
 gnuplot -e "set terminal pngcairo noenhanced size 1000,640; set logscale y; set offsets 0,0,graph 0.15,0; \
 set output 'bench/results/dir.png'; set datafile separator ','; set style data histogram; \
@@ -42,8 +42,8 @@ gnuplot -e "set terminal pngcairo noenhanced size 1000,640; set logscale y; set 
 set datafile separator ','; set style data histogram; set style histogram clustered gap 1; set style fill solid; \
 set xtics rotate by 30 right; set bmargin 10; set ylabel 'tmpfs time / time (above 1: faster than tmpfs)'; \
 set title 'the data path against tmpfs system calls'; set arrow from graph 0, first 1 to graph 1, first 1 nohead dt 2; \
-plot 'bench/results/file.csv' using (\$4/\$2):xtic(1) skip 1 title 'udax strict', '' using (\$4/\$3) skip 1 title 'udax fast', \
-'' using (\$4/\$5) skip 1 title 'memcpy'"
+plot 'bench/results/file.csv' using 6:xtic(1) skip 1 title 'udax strict', '' using 7 skip 1 title 'udax fast', \
+'' using 8 skip 1 title 'memcpy'"
 echo "plot: bench/results/file.png"
 gnuplot -e "set terminal pngcairo noenhanced size 1000,640; set yrange [0:*]; set offsets 0,0,graph 0.1,0; set output 'bench/results/scaling.png'; \
 set datafile separator ','; set style data histogram; set style fill solid; set boxwidth 0.6; \
