@@ -10,9 +10,12 @@ root=$(git rev-parse --show-toplevel)
 base=$(mktemp -d /tmp/udax-ab-XXXXXX)
 trap 'git -C "$root" worktree remove --force "$base/tree" 2>/dev/null || true; rm -rf "$base"' EXIT
 git -C "$root" worktree add -q --detach "$base/tree" "$rev"
-meson setup "$base/build" "$base/tree" --buildtype=release -Dlockdep=false > /dev/null
+# Both sides as scripts/bench.sh builds build-release.
+meson setup "$base/build" "$base/tree" --buildtype=release -Dlockdep=false -Db_lto=true > /dev/null
 ninja -C "$base/build" libudax.so > /dev/null
-[ -d "$root/build-release" ] || meson setup "$root/build-release" "$root" --buildtype=release -Dlockdep=false > /dev/null
+[ -d "$root/build-release" ] || meson setup "$root/build-release" "$root" --buildtype=release -Dlockdep=false \
+    -Db_lto=true > /dev/null
+meson configure "$root/build-release" -Db_lto=true
 ninja -C "$root/build-release" libudax.so bench/ab_builds > /dev/null
 for w in $workloads; do
     taskset -c 1 "$root/build-release/bench/ab_builds" "$base/build/libudax.so" "$root/build-release/libudax.so" "$w"

@@ -42,10 +42,10 @@ struct walk {
 
 static int walk_init(struct walk *w, struct fs *fs, const struct cred *cred, const char *path)
 {
-    size_t len = strnlen(path, PATH_MAX);
+    size_t len = strlen(path);
     if (len == 0)
         return ENOENT;
-    if (len == PATH_MAX)
+    if (len >= PATH_MAX)
         return ENAMETOOLONG;
     memcpy(w->path, path, len + 1);
     w->fs = fs;
