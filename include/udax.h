@@ -71,6 +71,9 @@ struct udax_pool_info {
 };
 int udax_pool_info(struct udax_pool *pool, struct udax_pool_info *info);
 
+/* Descriptors a pool has open at once, at most: an open beyond them fails with EMFILE. */
+#define UDAX_OPEN_MAX 1048576
+
 int udax_open(struct udax_pool *pool, const char *path, int flags, ...);
 int udax_openat(struct udax_pool *pool, int dirfd, const char *path, int flags, ...);
 /*

@@ -1,10 +1,14 @@
 /* fd_table.c: descriptor slots in chunks that never move, read without a lock, and descriptions that are never freed while the table lives. */
 #include "fd_table.h"
+#include "udax.h"
 #include "util/seqcount.h"
 #include "util/hooks.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
+
+static_assert(FD_CHUNK_SLOTS * FD_MAX_CHUNKS == UDAX_OPEN_MAX, "the table holds the descriptors udax.h promises");
 
 void fd_table_init(struct fd_table *table, fd_put_fn put, void *put_arg)
 {

@@ -115,6 +115,23 @@ static void test_bad_descriptors(void **state)
     EXPECT_ERRNO(udax_read(pool, fd, buf, 1), EBADF);
 }
 
+/* Opens run out of descriptors at UDAX_OPEN_MAX with EMFILE; a close frees its descriptor for the next open. */
+static void test_descriptors_run_out(void **state)
+{
+    struct udax_pool *pool = test_fixture_pool(state);
+    int first = udax_open(pool, "/f", O_CREAT | O_RDWR, 0644), last = first, fd;
+    assert_int_equal(first, 0);
+    while ((fd = udax_open(pool, "/f", O_RDONLY)) >= 0)
+        last = fd;
+    assert_int_equal(errno, EMFILE);
+    assert_int_equal(last, UDAX_OPEN_MAX - 1);
+    EXPECT_ERRNO(udax_open(pool, "/", O_RDONLY | O_DIRECTORY), EMFILE);
+    assert_int_equal(udax_close(pool, 4321), 0);
+    assert_int_equal(udax_open(pool, "/f", O_RDONLY), 4321);
+    for (fd = first; fd <= last; fd++)
+        assert_int_equal(udax_close(pool, fd), 0);
+}
+
 static void test_read_write_seek(void **state)
 {
     struct udax_pool *pool = test_fixture_pool(state);
@@ -1120,6 +1137,7 @@ int main(void)
         BOTH_MODES(test_copy_errors),
         BOTH_MODES(test_statvfs_and_info),  BOTH_MODES(test_pool_open_errors),
         BOTH_MODES(test_change_times_are_multigrain),
+        TEST_ON_POOL(test_descriptors_run_out),
         cmocka_unit_test(test_open_lock_across_processes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
