@@ -181,12 +181,12 @@ bool file_read_lockless_plan(struct fs *fs, struct inode *inode, size_t count, u
     read->source = NULL;
     read->count = offset < size ? min_u64(count, size - offset) : 0;
     if (read->count) {
-        uint64_t block, run, in_page = offset & (PAGE_SIZE_BYTES - 1);
-        if (!extent_lookup_lockless(&inode->extents, page_of(offset), &inode->layout_seq, read->layout_seq, &block,
-                                    &run) ||
-            read->count > run * PAGE_SIZE_BYTES - in_page)
+        uint64_t in_page = offset & (PAGE_SIZE_BYTES - 1);
+        struct extent_run run =
+            extent_lookup_lockless(&inode->extents, page_of(offset), &inode->layout_seq, read->layout_seq);
+        if (!run.pages || read->count > run.pages * PAGE_SIZE_BYTES - in_page)
             return false;
-        read->source = (const char *)pool_block(&fs->pool, block) + in_page;
+        read->source = (const char *)pool_block(&fs->pool, run.block) + in_page;
     }
     return file_lockless_unchanged(inode, read);
 }
@@ -627,19 +627,20 @@ bool file_write_lockless_plan(struct fs *fs, struct inode *inode, size_t count, 
     if (!presence_announce(inode))
         return false;
     seen.layout_seq = __atomic_load_n(&inode->layout_seq, __ATOMIC_ACQUIRE);
-    uint64_t block, run, in_page = offset & (PAGE_SIZE_BYTES - 1);
+    uint64_t in_page = offset & (PAGE_SIZE_BYTES - 1);
     /* As claim_in_place, but only where the times already read what this write would stamp. */
     int64_t stamp = inode_change_time(fs, NULL, 0);
     bool planned = !((seen.io_seq | seen.layout_seq) % 2) && !__atomic_load_n(&inode->setid, __ATOMIC_RELAXED) &&
                    !__atomic_load_n(&inode->times_queried, __ATOMIC_RELAXED) &&
                    __atomic_load_n(&inode->attr.mtime_ns, __ATOMIC_RELAXED) == stamp &&
                    __atomic_load_n(&inode->attr.ctime_ns, __ATOMIC_RELAXED) == stamp &&
-                   offset + count <= __atomic_load_n(&inode->attr.size, __ATOMIC_RELAXED) &&
-                   extent_lookup_lockless(&inode->extents, page_of(offset), &inode->layout_seq, seen.layout_seq,
-                                          &block, &run) &&
-                   count <= run * PAGE_SIZE_BYTES - in_page;
+                   offset + count <= __atomic_load_n(&inode->attr.size, __ATOMIC_RELAXED);
+    struct extent_run run = planned ? extent_lookup_lockless(&inode->extents, page_of(offset), &inode->layout_seq,
+                                                             seen.layout_seq)
+                                    : (struct extent_run){0, 0};
+    planned = run.pages && count <= run.pages * PAGE_SIZE_BYTES - in_page;
     if (planned) {
-        write->target = (char *)pool_block(&fs->pool, block) + in_page;
+        write->target = (char *)pool_block(&fs->pool, run.block) + in_page;
         prefetch_for_store(write->target);
         planned = file_lockless_unchanged(inode, &seen);
     }

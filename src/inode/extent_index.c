@@ -493,37 +493,36 @@ bool extent_lookup(const struct extent_index *index, uint64_t page, uint64_t *bl
  * wrong slot among those the count allows, which the next check of seq
  * rejects.
  */
-bool extent_lookup_lockless(const struct extent_index *index, uint64_t page, const uint32_t *seq, uint32_t seen,
-                            uint64_t *block, uint64_t *run)
+struct extent_run extent_lookup_lockless(const struct extent_index *index, uint64_t page, const uint32_t *seq,
+                                         uint32_t seen)
 {
+    const struct extent_run none = {0, 0};
     const struct extent_node *node = __atomic_load_n(&index->root, __ATOMIC_RELAXED);
     unsigned height = __atomic_load_n(&index->height, __ATOMIC_RELAXED);
     if (!node || !height || height > MAX_HEIGHT || !seq_unchanged(seq, seen))
-        return false;
+        return none;
     for (unsigned level = height - 1; level > 0; level--) {
         unsigned count = __atomic_load_n(&node->count, __ATOMIC_RELAXED);
         if (!count || count > BRANCH_SLOTS)
-            return false;
+            return none;
         const struct child *child = branch_child(node, last_at_most(node, level, count, page));
         const struct extent_node *next = __atomic_load_n(&child->node, __ATOMIC_RELAXED);
         if (!seq_unchanged(seq, seen))
-            return false;
+            return none;
         node = next;
         for (size_t line = 0; line < NODE_BYTES; line += 64)
             __builtin_prefetch((const char *)node + line);
     }
     unsigned count = __atomic_load_n(&node->count, __ATOMIC_RELAXED);
     if (!count || count > __atomic_load_n(&node->capacity, __ATOMIC_RELAXED))
-        return false;
+        return none;
     const struct extent *e = leaf_extent(node, last_at_most(node, 0, count, page));
     uint64_t first = __atomic_load_n(&e->page, __ATOMIC_RELAXED);
     uint64_t start = __atomic_load_n(&e->block, __ATOMIC_RELAXED);
     uint64_t pages = __atomic_load_n(&e->count, __ATOMIC_RELAXED);
     if (first > page || page - first >= pages)
-        return false;
-    *block = start + (page - first);
-    *run = pages - (page - first);
-    return true;
+        return none;
+    return (struct extent_run){start + (page - first), pages - (page - first)};
 }
 
 static void release_pages(struct extent_index *index, uint64_t block, uint64_t count, extent_release_fn release,

@@ -35,16 +35,23 @@ void extent_index_clear(struct extent_index *index);
  * UINT64_MAX when none follows.
  */
 bool extent_lookup(const struct extent_index *index, uint64_t page, uint64_t *block, uint64_t *run);
+/* A mapped page's block and the pages mapped contiguously from it; no pages: not found. */
+struct extent_run {
+    uint64_t block;
+    uint64_t pages;
+};
 /*
  * extent_lookup for a reader inside a read-side section (util/rcu.h) that
  * holds no ILOCK: the nodes it reaches stay allocated, but an ILOCK holder
  * may be changing them. Before it follows an address it loaded, it checks
- * that *seq still reads seen. True: page is mapped as *block and *run say, if
- * *seq still reads seen afterwards. False: a hole, or the index changed; the
- * caller takes ILOCK and looks again.
+ * that *seq still reads seen. The run is page's, if *seq still reads seen
+ * afterwards; none for a hole, or when the index changed, and the caller
+ * takes ILOCK and looks again. Returned by value, in two registers: out
+ * parameters would be two more stores on the lockless paths, where every
+ * store queues behind the one that misses (docs/bench.md).
  */
-bool extent_lookup_lockless(const struct extent_index *index, uint64_t page, const uint32_t *seq, uint32_t seen,
-                            uint64_t *block, uint64_t *run);
+struct extent_run extent_lookup_lockless(const struct extent_index *index, uint64_t page, const uint32_t *seq,
+                                         uint32_t seen);
 /*
  * Sets memory aside so that the next changes calls of extent_map and
  * extent_unmap cannot fail, as after a log commit: 0 or ENOMEM. Frees what an
